@@ -1,0 +1,101 @@
+# Guildhall — one Makefile for a newcomer, a developer and CI.
+#
+#   make run    infra + every service, with demo data
+#   make test   install, build protos, start infra, lint, run every test
+#
+# Everything it needs is fetched into ignored folders: .venv/ (Python),
+# .local/ (Kafka jars, FerretDB binary, buf, data, logs, pids).
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+ROOT      := $(abspath .)
+LOCAL     := $(ROOT)/.local
+VENV      := $(ROOT)/.venv
+PY        := $(VENV)/bin/python
+PYTHON3   ?= python3
+SERVICES  := profile community post notification gateway
+
+export GUILDHALL_ROOT := $(ROOT)
+
+include mk/infra.mk
+include mk/protos.mk
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+# --- Python environment -----------------------------------------------------
+# The stamp depends on every manifest, so a changed dependency reinstalls.
+PY_MANIFESTS := requirements/constraints.txt requirements/dev.txt \
+	libs/kit/pyproject.toml libs/protos/pyproject.toml \
+	$(foreach s,$(SERVICES),services/$(s)/pyproject.toml)
+VENV_STAMP := $(VENV)/.guildhall-installed
+
+$(VENV_STAMP): $(PY_MANIFESTS)
+	@echo "==> Python environment in .venv (first run: about a minute)"
+	@test -x $(PY) || $(PYTHON3) -m venv $(VENV)
+	@$(PY) -m pip install -q --upgrade pip
+	@$(PY) -m pip install -q -c requirements/constraints.txt -r requirements/dev.txt
+	@$(PY) -m pip install -q -c requirements/constraints.txt --no-deps \
+		-e libs/protos -e libs/kit $(foreach s,$(SERVICES),-e services/$(s))
+	@touch $@
+
+.PHONY: install
+install: $(VENV_STAMP) ## create .venv and install every package (editable)
+
+# --- Quality gates ----------------------------------------------------------
+.PHONY: lint lint-py
+lint: lint-py lint-protos ## ruff (lint + format check), mypy strict, buf lint + breaking
+
+lint-py: install protos
+	@echo "==> ruff"
+	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/ruff format --check .
+	@echo "==> mypy (strict)"
+	@$(VENV)/bin/mypy
+
+.PHONY: fmt
+fmt: install ## apply ruff fixes and formatting (never run by CI)
+	@$(VENV)/bin/ruff check --fix .
+	@$(VENV)/bin/ruff format .
+
+# --- Tests ------------------------------------------------------------------
+PYTEST_ARGS ?=
+
+.PHONY: test test-unit test-integration
+test: install protos-check lint infra-up ## everything CI runs: lint, unit and integration tests
+	@echo "==> pytest (unit + integration against real Kafka and FerretDB)"
+	@$(PY) -m pytest $(PYTEST_ARGS)
+
+test-unit: install protos ## unit tests only: no I/O, no infra
+	@$(PY) -m pytest -m "not integration" $(PYTEST_ARGS)
+
+test-integration: install protos infra-up ## integration tests only
+	@$(PY) -m pytest -m integration $(PYTEST_ARGS)
+
+# --- Running the platform ---------------------------------------------------
+.PHONY: run stop status
+run: install protos infra-up ## infra + every service with demo data; prints where they listen
+	@$(PY) -m guildhall_kit.devstack up
+
+stop: ## stop the services started by make run (infra keeps running)
+	@test -x $(PY) && $(PY) -m guildhall_kit.devstack down || true
+
+status: infra-status ## alias of infra-status
+
+.PHONY: token
+token: install ## mint a local-only dev JWT: make token SUB=alice ORG=home KIND=employee
+	@$(PY) -m guildhall_kit.auth.devtoken --sub "$(or $(SUB),alice)" --org "$(or $(ORG),home)" --kind "$(or $(KIND),employee)"
+
+# --- Benchmarks -------------------------------------------------------------
+.PHONY: bench
+bench: install protos infra-up ## run the benchmarks in bench/ and print figures
+	@$(PY) -m bench
+
+.PHONY: clean
+clean: ## remove caches (keeps .local toolchain and data)
+	@rm -rf .pytest_cache .mypy_cache .ruff_cache
+	@find . -name __pycache__ -type d -prune -not -path './.venv/*' -exec rm -rf {} +

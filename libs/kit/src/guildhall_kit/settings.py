@@ -1,0 +1,136 @@
+"""Typed settings from environment variables, validated once at boot.
+
+Every service declares one settings class deriving from :class:`ServiceSettings`
+and loads it with :func:`load_settings` before it opens any connection. A
+missing or invalid variable fails the process at once with a message that names
+the variable, for example::
+
+    configuration error: GUILDHALL_MONGO_URI is required but not set
+
+The variable names are the same everywhere: docker-compose.yml, deploy/k8s and
+the local dev stack all set ``GUILDHALL_*``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, ClassVar, Literal, TypeVar
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "GUILDHALL_"
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+
+
+class ConfigError(Exception):
+    """Raised when settings cannot be loaded; the message names every bad variable."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("configuration error: " + "; ".join(problems))
+
+
+class ServiceSettings(BaseSettings):
+    """Settings every service shares. Subclasses add their own fields.
+
+    Subclasses set :attr:`service_name` as a class variable; it names the
+    service in logs, traces, the default database and the Kafka client ids.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        extra="ignore",
+        frozen=True,
+        validate_default=True,
+    )
+
+    service_name: ClassVar[str] = "unnamed"
+
+    kafka_bootstrap_servers: Annotated[str, Field(min_length=1)]
+    """Comma-separated ``host:port`` list of Kafka brokers. Required."""
+
+    mongo_uri: Annotated[str, Field(min_length=1)]
+    """MongoDB connection string (MongoDB 7+ or FerretDB 1.x). Required."""
+
+    mongo_database: str = ""
+    """Database this service owns; empty means ``guildhall_<service>``."""
+
+    topic_prefix: str = ""
+    """Prefix for every Kafka topic and consumer group (isolates test runs)."""
+
+    grpc_host: str = "127.0.0.1"
+    """Address the gRPC server binds; ``0.0.0.0`` in containers."""
+
+    grpc_port: Annotated[int, Field(ge=0, le=65535)] = 50051
+    """Port of the gRPC server; 0 picks a free port (tests)."""
+
+    log_level: LogLevel = "INFO"
+    """Minimum level written to stdout."""
+
+    otlp_endpoint: str = ""
+    """OTLP/gRPC collector endpoint for traces and metrics; empty disables export."""
+
+    jwt_jwks_file: Path | None = None
+    """JSON Web Key Set file with the keys that may sign access tokens.
+    When unset, the local dev key set under .local/dev-keys is used if present."""
+
+    jwt_issuer: str = "guildhall-dev"
+    """Expected ``iss`` claim of access tokens."""
+
+    jwt_audience: str = "guildhall"
+    """Expected ``aud`` claim of access tokens."""
+
+    drain_seconds: Annotated[float, Field(ge=0, le=300)] = 20.0
+    """On SIGTERM: seconds to keep finishing in-flight RPCs after reporting NOT_SERVING."""
+
+    default_deadline_seconds: Annotated[float, Field(gt=0, le=600)] = 10.0
+    """Deadline applied to an incoming RPC that arrives without one."""
+
+    outbox_poll_seconds: Annotated[float, Field(gt=0, le=60)] = 0.5
+    """How often the outbox relay looks for pending events it was not woken for."""
+
+    @field_validator("grpc_host")
+    @classmethod
+    def _host_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value
+
+    @property
+    def database_name(self) -> str:
+        """The Mongo database this service owns."""
+        return self.mongo_database or f"guildhall_{self.service_name}"
+
+    def topic(self, name: str) -> str:
+        """The physical topic name for a registry topic name."""
+        return f"{self.topic_prefix}{name}"
+
+
+S = TypeVar("S", bound=ServiceSettings)
+
+
+def _env_name(settings_cls: type[BaseSettings], loc: tuple[int | str, ...]) -> str:
+    field = str(loc[0]) if loc else "?"
+    prefix = settings_cls.model_config.get("env_prefix", "") or ""
+    return f"{prefix}{field}".upper()
+
+
+def load_settings(settings_cls: type[S], **overrides: object) -> S:
+    """Load ``settings_cls`` from the environment (and ``overrides``, for tests).
+
+    Raises:
+        ConfigError: naming every missing or invalid environment variable.
+    """
+    try:
+        return settings_cls(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            name = _env_name(settings_cls, tuple(err["loc"]))
+            if err["type"] == "missing":
+                problems.append(f"{name} is required but not set")
+            else:
+                problems.append(f"{name} is invalid: {err['msg']}")
+        raise ConfigError(problems) from None

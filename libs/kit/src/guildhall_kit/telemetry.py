@@ -1,0 +1,85 @@
+"""OpenTelemetry traces and metrics for one service process.
+
+Export is off unless ``GUILDHALL_OTLP_ENDPOINT`` is set: locally the providers
+still create spans (so trace ids appear in logs and propagate through Kafka
+headers), they are just not shipped anywhere. The grpc, aiokafka and pymongo
+instrumentations are switched on here, once per process.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from opentelemetry import metrics, trace
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+from guildhall_kit.logging import get_logger
+
+_log = get_logger(__name__)
+
+
+@dataclass
+class Telemetry:
+    """Handles to the providers; call :meth:`shutdown` on exit to flush."""
+
+    tracer_provider: TracerProvider
+    meter_provider: MeterProvider
+
+    def shutdown(self) -> None:
+        """Flush and stop exporters. Blocks up to the exporters' timeouts."""
+        self.tracer_provider.shutdown()
+        self.meter_provider.shutdown()
+
+
+_current: Telemetry | None = None
+
+
+def setup_telemetry(service: str, otlp_endpoint: str = "", *, instrument: bool = True) -> Telemetry:
+    """Install global tracer and meter providers for ``service``. Idempotent per process.
+
+    With ``otlp_endpoint`` empty nothing is exported. With ``instrument`` the
+    grpc (aio server and client), aiokafka and pymongo instrumentations are
+    enabled.
+    """
+    global _current  # noqa: PLW0603 - the providers are process-global by OpenTelemetry's design
+    if _current is not None:
+        return _current
+    resource = Resource.create({"service.name": service, "service.namespace": "guildhall"})
+    tracer_provider = TracerProvider(resource=resource)
+    readers: list[MetricReader] = []
+    if otlp_endpoint:
+        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
+        tracer_provider.add_span_processor(
+            BatchSpanProcessor(OTLPSpanExporter(endpoint=otlp_endpoint, insecure=True))
+        )
+        readers.append(
+            PeriodicExportingMetricReader(OTLPMetricExporter(endpoint=otlp_endpoint, insecure=True))
+        )
+    meter_provider = MeterProvider(resource=resource, metric_readers=readers)
+    trace.set_tracer_provider(tracer_provider)
+    metrics.set_meter_provider(meter_provider)
+    if instrument:
+        _instrument()
+    _current = Telemetry(tracer_provider, meter_provider)
+    _log.info("telemetry ready", otlp_export=bool(otlp_endpoint))
+    return _current
+
+
+def _instrument() -> None:
+    from opentelemetry.instrumentation.aiokafka import AIOKafkaInstrumentor
+    from opentelemetry.instrumentation.grpc import (
+        GrpcAioInstrumentorClient,
+        GrpcAioInstrumentorServer,
+    )
+    from opentelemetry.instrumentation.pymongo import PymongoInstrumentor
+
+    GrpcAioInstrumentorServer().instrument()  # type: ignore[no-untyped-call]
+    GrpcAioInstrumentorClient().instrument()  # type: ignore[no-untyped-call]
+    AIOKafkaInstrumentor().instrument()
+    PymongoInstrumentor().instrument()
