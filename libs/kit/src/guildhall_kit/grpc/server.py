@@ -82,6 +82,7 @@ class GrpcApp:
         self._tasks: list[asyncio.Task[None]] = []
         self._draining = False
         self.ready = False
+        self._ready_event = asyncio.Event()
         self.port = 0
 
     async def start(self) -> int:
@@ -117,6 +118,10 @@ class GrpcApp:
 
     async def _set_readiness(self, status: Any) -> None:
         self.ready = status == _SERVING
+        if self.ready:
+            self._ready_event.set()
+        else:
+            self._ready_event.clear()
         for name in ("", *self._service_names):
             await self.health.set(name, status)
 
@@ -154,8 +159,7 @@ class GrpcApp:
     async def wait_ready(self, timeout_s: float = 30.0) -> None:
         """Block until readiness is SERVING. Raises TimeoutError."""
         async with asyncio.timeout(timeout_s):
-            while not self.ready:
-                await asyncio.sleep(0.05)
+            await self._ready_event.wait()
 
     async def stop(self, drain_s: float | None = None) -> None:
         """Report NOT_SERVING, let in-flight RPCs finish for up to ``drain_s``, stop tasks."""
