@@ -1,0 +1,375 @@
+"""The transactional outbox: state and its events in one write, published by a relay.
+
+A service never publishes directly from a request. It writes the state change
+and the events describing it in ONE single-document write, which MongoDB and
+FerretDB both apply atomically, so either both happen or neither does::
+
+    event = outbox.event(PostCreated(...), key=post_id, subject=f"post/{post_id}")
+    await posts.insert_one({"_id": post_id, ..., **outbox.fields(event)})
+    await posts.update_one({"_id": post_id}, outbox.update({"$set": {...}}, event2))
+    relay.wake()
+
+The pending events sit in the document itself::
+
+    _outbox:        [{id, topic, type, source, subject, key, time, data,
+                      traceparent, tracestate}, ...]   in write order
+    _outbox_since:  time of the oldest pending event; absent when none is pending
+
+:class:`OutboxRelay` finds documents whose ``_outbox_since`` is set (indexed),
+publishes their entries in order with the idempotent producer, and then removes
+exactly the entries it published (``$pull`` by event id). A crash after the
+publish and before the removal publishes them again after the restart: delivery
+is at-least-once, and consumers drop the duplicates by ``ce_id``. Events are
+never lost once the write returned.
+
+Ordering: the entries of one document are published in array order, and a
+document's entry is only published after every entry before it. One document is
+one aggregate, and events are keyed by its id, so per-aggregate order holds on
+the topic. Events written through two different documents but keyed alike are
+not ordered with each other.
+
+Several relays over the same collections (several replicas of a service) do
+not corrupt anything: each publishes what it read and pulls only those ids.
+They may publish an entry twice, which consumers drop as any redelivery;
+the first copy of every event still appears in per-document order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from bson import Binary
+from google.protobuf.message import Message
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import PyMongoError
+
+from guildhall_kit.bus.errors import BusError, MalformedEvent, NotStarted, PublishFailed
+from guildhall_kit.bus.event import Event
+from guildhall_kit.bus.producer import Producer
+from guildhall_kit.bus.registry import Registry, RegistryError
+from guildhall_kit.logging import get_logger
+from guildhall_kit.mongo import Document, IndexSpec
+
+_log = get_logger(__name__)
+
+OUTBOX_FIELD: Final = "_outbox"
+"""Array of pending events, in the order they were written."""
+OUTBOX_SINCE_FIELD: Final = "_outbox_since"
+"""Time of the oldest pending event; the relay's (indexed) work queue."""
+OUTBOX_INDEX: Final = "outbox_pending"
+
+# Every real time sorts after this; documents without the field never match it.
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class PendingEvent:
+    """An event waiting in a document's outbox, with the topic it goes to."""
+
+    topic: str
+    event: Event
+
+
+def entry(topic: str, event: Event) -> Document:
+    """The outbox subdocument for ``event`` on logical ``topic``. Pure."""
+    return {
+        "id": event.id,
+        "topic": topic,
+        "type": event.type,
+        "source": event.source,
+        "subject": event.subject,
+        "key": event.key,
+        "time": event.time,
+        "data": Binary(event.data),
+        "content_type": event.content_type,
+        "traceparent": event.traceparent,
+        "tracestate": event.tracestate,
+    }
+
+
+def parse_entry(raw: Mapping[str, Any]) -> PendingEvent:
+    """The pending event an outbox subdocument holds. Pure.
+
+    Raises:
+        MalformedEvent: a field is missing or invalid.
+    """
+    try:
+        time = raw["time"]
+        if isinstance(time, datetime) and time.tzinfo is None:
+            time = time.replace(tzinfo=UTC)  # clients without tz_aware return naive UTC
+        return PendingEvent(
+            topic=str(raw["topic"]),
+            event=Event(
+                id=str(raw["id"]),
+                type=str(raw["type"]),
+                source=str(raw["source"]),
+                subject=raw.get("subject"),
+                key=str(raw["key"]),
+                time=time,
+                data=bytes(raw["data"]),
+                content_type=str(raw.get("content_type") or "application/protobuf"),
+                traceparent=raw.get("traceparent"),
+                tracestate=raw.get("tracestate"),
+            ),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise MalformedEvent(f"invalid outbox entry: {exc!r}") from None
+
+
+def outbox_indexes(collection: str) -> list[IndexSpec]:
+    """The index the relay's scan needs on ``collection``; declare it with the service's indexes."""
+    return [IndexSpec(collection=collection, keys=[(OUTBOX_SINCE_FIELD, 1)], name=OUTBOX_INDEX)]
+
+
+class Outbox:
+    """Builds outbox writes for one topic, checked against the registry before any write."""
+
+    def __init__(self, registry: Registry, *, topic: str, source: str) -> None:
+        """Raises :class:`~guildhall_kit.bus.registry.UnknownTopic` for an unregistered topic."""
+        registry.get(topic)
+        self._registry = registry
+        self._topic = topic
+        self._source = source
+
+    @property
+    def topic(self) -> str:
+        """The logical topic this outbox writes events for."""
+        return self._topic
+
+    def event(
+        self,
+        message: Message,
+        *,
+        key: str,
+        subject: str | None = None,
+        time: datetime | None = None,
+    ) -> Event:
+        """An event from this service carrying ``message``, continuing the current trace.
+
+        Raises:
+            UndeclaredEventType: the topic does not list the message's type.
+            MalformedEvent: an attribute is invalid (e.g. empty key).
+        """
+        event = Event.from_message(
+            message, source=self._source, key=key, subject=subject, time=time
+        )
+        self._registry.check_publish(self._topic, event.type)
+        return event
+
+    def _entries(self, events: Sequence[Event]) -> list[Document]:
+        if not events:
+            raise ValueError("no events given")
+        for event in events:
+            self._registry.check_publish(self._topic, event.type)
+        return [entry(self._topic, event) for event in events]
+
+    def fields(self, *events: Event) -> Document:
+        """Fields to add to a document being inserted so it carries ``events``.
+
+        Raises:
+            UndeclaredEventType: an event's type is not declared for the topic.
+            ValueError: no events given.
+        """
+        entries = self._entries(events)
+        return {OUTBOX_FIELD: entries, OUTBOX_SINCE_FIELD: _oldest(events)}
+
+    def update(self, update: Mapping[str, Any], *events: Event) -> dict[str, Any]:
+        """``update`` (an operator update) extended to append ``events`` to the outbox.
+
+        The result is one update document, so the state change and its events
+        are applied together or not at all. Pure.
+
+        Raises:
+            ValueError: ``update`` is not an operator update, already writes the
+                outbox fields, or no events given.
+            UndeclaredEventType: an event's type is not declared for the topic.
+        """
+        return with_outbox(update, self._entries(events), _oldest(events))
+
+
+def _oldest(events: Sequence[Event]) -> datetime:
+    return min(event.time for event in events)
+
+
+def with_outbox(
+    update: Mapping[str, Any], entries: Sequence[Document], oldest: datetime
+) -> dict[str, Any]:
+    """``update`` plus ``$push`` of ``entries`` and ``$min`` of the pending marker. Pure.
+
+    Raises:
+        ValueError: ``update`` is not an operator update or already touches the outbox.
+    """
+    if not update or not all(str(op).startswith("$") for op in update):
+        raise ValueError("update must be an operator update such as {'$set': {...}}")
+    for op, op_fields in update.items():
+        if not isinstance(op_fields, Mapping):
+            raise ValueError(f"{op} must map field names to values")
+        for name in op_fields:
+            if str(name).split(".")[0] in (OUTBOX_FIELD, OUTBOX_SINCE_FIELD):
+                raise ValueError(f"update must not touch {name}; the outbox owns it")
+    merged: dict[str, Any] = {op: dict(fields) for op, fields in update.items()}
+    merged.setdefault("$push", {})[OUTBOX_FIELD] = {"$each": list(entries)}
+    # $min keeps the oldest pending time when events pile up on a busy document.
+    merged.setdefault("$min", {})[OUTBOX_SINCE_FIELD] = oldest
+    return merged
+
+
+class OutboxRelay:
+    """Publishes pending outbox events of some collections of one database, then clears them.
+
+    Run it beside the service with ``await relay.run()``; call :meth:`wake`
+    right after a write that added events, and it also polls every
+    ``poll_seconds``. At start it publishes whatever a previous process left.
+    """
+
+    def __init__(
+        self,
+        db: AsyncDatabase[Document],
+        collections: Sequence[str],
+        producer: Producer,
+        *,
+        poll_seconds: float,
+        batch_size: int = 100,
+        concurrency: int = 16,
+    ) -> None:
+        if not collections:
+            raise ValueError("the relay needs at least one collection")
+        if poll_seconds <= 0 or batch_size < 1 or concurrency < 1:
+            raise ValueError("poll_seconds, batch_size and concurrency must be positive")
+        self._db = db
+        self._collections = list(collections)
+        self._producer = producer
+        self._poll_seconds = poll_seconds
+        self._batch_size = batch_size
+        self._limit = asyncio.Semaphore(concurrency)
+        self._wakeup = asyncio.Event()
+        self._stopping = asyncio.Event()
+
+    def wake(self) -> None:
+        """Ask for a pass now (cheap, non-blocking; call after every write that added events)."""
+        self._wakeup.set()
+
+    def stop(self) -> None:
+        """Ask :meth:`run` to return after the pass in progress."""
+        self._stopping.set()
+        self._wakeup.set()
+
+    async def run(self) -> None:
+        """Publish pending events until stopped or cancelled.
+
+        Never raises for an unreachable Kafka or database: it logs, waits for
+        the next poll, and tries again. Cancellation between a publish and its
+        clear leaves the entries pending; they are published again later.
+        """
+        self._stopping.clear()
+        while not self._stopping.is_set():
+            self._wakeup.clear()
+            try:
+                await self.publish_pending()
+            except PyMongoError as exc:
+                _log.warning("outbox scan failed; retrying at next poll", error=repr(exc))
+            try:
+                async with asyncio.timeout(self._poll_seconds):
+                    await self._wakeup.wait()
+            except TimeoutError:
+                pass
+
+    async def publish_pending(self) -> int:
+        """One pass: publish and clear everything pending now; return how many were published.
+
+        A document whose publish fails keeps its remaining entries (and the
+        rest of the pass goes on); they are retried on the next pass.
+
+        Raises:
+            pymongo.errors.PyMongoError: the scan itself failed.
+        """
+        published = 0
+        for name in self._collections:
+            while True:
+                count, complete, full = await self._pass_batch(name)
+                published += count
+                if not (complete and full) or self._stopping.is_set():
+                    break
+        return published
+
+    async def _pass_batch(self, collection: str) -> tuple[int, bool, bool]:
+        cursor = (
+            self._db[collection]
+            .find({OUTBOX_SINCE_FIELD: {"$gte": _EPOCH}}, projection={OUTBOX_FIELD: 1})
+            .sort(OUTBOX_SINCE_FIELD, 1)
+            .limit(self._batch_size)
+        )
+        documents = await cursor.to_list(length=self._batch_size)
+        results = await asyncio.gather(*(self._relay_document(collection, d) for d in documents))
+        return (
+            sum(count for count, _ in results),
+            all(ok for _, ok in results),
+            len(documents) == self._batch_size,
+        )
+
+    async def _relay_document(self, collection: str, document: Document) -> tuple[int, bool]:
+        """Publish one document's entries in order; clear those published. ``(count, all_ok)``."""
+        async with self._limit:
+            entries = document.get(OUTBOX_FIELD) or []
+            published: list[str] = []
+            ok = True
+            for raw in entries:
+                try:
+                    pending = parse_entry(raw)
+                    await self._producer.publish(pending.topic, pending.event)
+                except (MalformedEvent, RegistryError) as exc:
+                    # Stays pending (later entries wait behind it): fixing it needs a person.
+                    _log.error(
+                        "outbox entry cannot be published",
+                        collection=collection,
+                        document_id=str(document["_id"]),
+                        entry_id=str(raw.get("id")),
+                        error=repr(exc),
+                    )
+                    ok = False
+                    break
+                except (PublishFailed, NotStarted, BusError) as exc:
+                    _log.warning(
+                        "outbox publish failed; will retry",
+                        collection=collection,
+                        document_id=str(document["_id"]),
+                        error=repr(exc),
+                    )
+                    ok = False
+                    break
+                published.append(pending.event.id)
+            if published:
+                try:
+                    await self._clear(collection, document["_id"], published)
+                except PyMongoError as exc:
+                    # Published, not cleared: published again next pass (deduped downstream).
+                    _log.warning("outbox clear failed", collection=collection, error=repr(exc))
+                    ok = False
+            return len(published), ok
+
+    async def _clear(self, collection: str, document_id: Any, event_ids: list[str]) -> None:
+        """Remove exactly ``event_ids`` from the document's outbox; drop the marker when empty.
+
+        Two writes, each atomic on its own: the pull removes only what was
+        published, whatever a concurrent writer appended meanwhile; the second
+        write removes the marker only if the outbox is empty at that moment.
+        """
+        coll = self._db[collection]
+        await coll.update_one(
+            {"_id": document_id}, {"$pull": {OUTBOX_FIELD: {"id": {"$in": event_ids}}}}
+        )
+        await coll.update_one(
+            {"_id": document_id, OUTBOX_FIELD: {"$size": 0}},
+            {"$unset": {OUTBOX_FIELD: "", OUTBOX_SINCE_FIELD: ""}},
+        )
+
+    async def pending_count(self) -> int:
+        """How many documents have pending events now (for readiness and tests)."""
+        total = 0
+        for name in self._collections:
+            total += await self._db[name].count_documents({OUTBOX_SINCE_FIELD: {"$gte": _EPOCH}})
+        return total
