@@ -1,0 +1,54 @@
+# Local infrastructure: Apache Kafka (KRaft, one node) and FerretDB (SQLite),
+# built once into .local/ and run on 127.0.0.1 without Docker. The logic lives
+# in deploy/local/infra.py; these targets only choose the Python to run it.
+# Versions and first-run times: docs/adr/0002-local-infra-versions.md.
+#
+# Overrides: GUILDHALL_KAFKA_PORT (19092), GUILDHALL_KAFKA_CONTROLLER_PORT
+# (19093), GUILDHALL_FERRETDB_PORT (27027), GUILDHALL_INFRA_TIMEOUT (120 s).
+
+INFRA := deploy/local/infra.py
+
+# The probes need aiokafka and pymongo from the venv. Only when they are
+# missing is the full `install` run, so infra works while packages are
+# being written and `infra-up` stays fast.
+.PHONY: infra-venv
+infra-venv:
+	@$(PY) -c 'import aiokafka, pymongo' 2>/dev/null || $(MAKE) install
+
+# Stopping needs nothing but the standard library; do not build a venv for it.
+INFRA_STDLIB_PY = $(if $(wildcard $(PY)),$(PY),$(PYTHON3))
+
+.PHONY: infra-build infra-up infra-down infra-status infra-reset infra-env infra-verify
+infra-build: ## fetch Kafka jars and build FerretDB into .local/ (once per pinned version)
+	@$(INFRA_STDLIB_PY) $(INFRA) build
+
+infra-up: infra-venv ## build if needed, start Kafka and FerretDB, wait until both answer
+	@$(PY) $(INFRA) up
+
+infra-down: ## stop Kafka and FerretDB (SIGTERM, then SIGKILL after a timeout)
+	@$(INFRA_STDLIB_PY) $(INFRA) down
+
+# The services' report comes from the kit's devstack when it exists; a missing
+# or failing devstack never hides the infra report, and the exit code stays
+# that of the infra check.
+infra-status: infra-venv ## report Kafka and FerretDB (and services, if any); fails if infra is down
+	@rc=0; $(PY) $(INFRA) status || rc=$$?; \
+	if $(PY) -c 'import guildhall_kit.devstack' 2>/dev/null; then \
+		$(PY) -m guildhall_kit.devstack status || true; \
+	fi; \
+	exit $$rc
+
+infra-reset: ## stop Kafka and FerretDB and delete .local/data
+	@$(INFRA_STDLIB_PY) $(INFRA) reset
+
+infra-env: ## print the GUILDHALL_* exports for the local infra (eval "$$(make -s infra-env)")
+	@$(INFRA_STDLIB_PY) $(INFRA) env
+
+infra-verify: infra-up ## round-trip check of the pinned aiokafka against the running broker
+	@$(PY) deploy/local/verify_kafka.py
+
+# --- deployment manifests ----------------------------------------------------
+.PHONY: deploy-check
+deploy-check: infra-venv ## validate docker-compose.yml and deploy/k8s manifests (no cluster needed)
+	@$(PY) deploy/check_compose.py
+	@$(PY) deploy/check_manifests.py
