@@ -17,7 +17,9 @@ The pending events sit in the document itself::
 
 :class:`OutboxRelay` finds documents whose ``_outbox_since`` is set (indexed),
 publishes their entries in order with the idempotent producer, and then removes
-exactly the entries it published (``$pull`` by event id). A crash after the
+exactly the entries it published (``$pullAll`` of the very subdocuments it read;
+FerretDB 1.x's ``$pull`` ignores query conditions such as ``{id: {$in: ...}}``
+and silently removes nothing, while exact-value ``$pullAll`` works on both). A crash after the
 publish and before the removal publishes them again after the restart: delivery
 is at-least-once, and consumers drop the duplicates by ``ce_id``. Events are
 never lost once the write returned.
@@ -315,7 +317,7 @@ class OutboxRelay:
         """Publish one document's entries in order; clear those published. ``(count, all_ok)``."""
         async with self._limit:
             entries = document.get(OUTBOX_FIELD) or []
-            published: list[str] = []
+            published: list[Document] = []
             ok = True
             for raw in entries:
                 try:
@@ -341,7 +343,7 @@ class OutboxRelay:
                     )
                     ok = False
                     break
-                published.append(pending.event.id)
+                published.append(raw)
             if published:
                 try:
                     await self._clear(collection, document["_id"], published)
@@ -351,17 +353,16 @@ class OutboxRelay:
                     ok = False
             return len(published), ok
 
-    async def _clear(self, collection: str, document_id: Any, event_ids: list[str]) -> None:
-        """Remove exactly ``event_ids`` from the document's outbox; drop the marker when empty.
+    async def _clear(self, collection: str, document_id: Any, entries: list[Document]) -> None:
+        """Remove exactly ``entries`` (as read) from the outbox; drop the marker when it is empty.
 
         Two writes, each atomic on its own: the pull removes only what was
-        published, whatever a concurrent writer appended meanwhile; the second
-        write removes the marker only if the outbox is empty at that moment.
+        published, whatever a concurrent writer appended meanwhile (entries are
+        matched as whole values, and every entry has its own event id); the
+        second write removes the marker only if the outbox is empty at that moment.
         """
         coll = self._db[collection]
-        await coll.update_one(
-            {"_id": document_id}, {"$pull": {OUTBOX_FIELD: {"id": {"$in": event_ids}}}}
-        )
+        await coll.update_one({"_id": document_id}, {"$pullAll": {OUTBOX_FIELD: entries}})
         await coll.update_one(
             {"_id": document_id, OUTBOX_FIELD: {"$size": 0}},
             {"$unset": {OUTBOX_FIELD: "", OUTBOX_SINCE_FIELD: ""}},

@@ -6,12 +6,15 @@ from typing import Any
 
 import pytest
 from aiokafka import TopicPartition
+from google.protobuf.struct_pb2 import Struct
+from google.protobuf.wrappers_pb2 import StringValue
 
 from guildhall_kit.bus.config import BusConfig
 from guildhall_kit.bus.consumer import CommitStep, Consumer, Done, Outcome, Position, RetryPolicy
-from guildhall_kit.bus.errors import UnsafeKafkaConfig
+from guildhall_kit.bus.errors import NotStarted, UnsafeKafkaConfig
 from guildhall_kit.bus.event import Event
-from guildhall_kit.bus.registry import Registry, TopicSpec, UnknownTopic
+from guildhall_kit.bus.producer import Producer
+from guildhall_kit.bus.registry import Registry, TopicSpec, UndeclaredEventType, UnknownTopic
 from guildhall_kit.settings import ServiceSettings
 
 REGISTRY = Registry(
@@ -137,3 +140,16 @@ def test_commit_step_commits_offset_plus_one_and_never_goes_back() -> None:
     assert step.pending() == {TopicPartition("t", 0): 42, TopicPartition("t", 1): 8}
     step.forget([TopicPartition("t", 1)])
     assert step.pending() == {TopicPartition("t", 0): 42}
+
+
+async def test_publish_checks_the_registry_before_any_io() -> None:
+    producer = Producer(BusConfig("k:9092"), registry=REGISTRY)  # never started
+    struct_event = Event.from_message(Struct(), source="/s", key="k")
+    with pytest.raises(UndeclaredEventType):
+        await producer.publish("test.bus.v1", struct_event)
+    with pytest.raises(UnknownTopic):
+        await producer.publish("nope.v1", struct_event)
+    with pytest.raises(NotStarted):
+        await producer.publish(
+            "test.bus.v1", Event.from_message(StringValue(value="x"), source="/s", key="k")
+        )

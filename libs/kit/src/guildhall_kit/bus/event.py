@@ -115,18 +115,23 @@ class Event:
         ``type`` is the message's full name; the current OpenTelemetry span (if
         any) is captured into :attr:`traceparent`, so an event written to the
         outbox now and published later still belongs to this request's trace.
+        ``time`` defaults to now, in whole milliseconds.
 
         Raises:
             MalformedEvent: when an attribute is invalid (e.g. empty key).
         """
         traceparent, tracestate = current_trace_headers()
+        if time is None:
+            # Whole milliseconds: what BSON stores, so an outbox round trip is lossless.
+            now = datetime.now(UTC)
+            time = now.replace(microsecond=now.microsecond // 1000 * 1000)
         return cls(
             type=message.DESCRIPTOR.full_name,
             source=source,
             key=key,
             data=message.SerializeToString(),
             id=event_id or str(uuid.uuid4()),
-            time=time or datetime.now(UTC),
+            time=time,
             subject=subject,
             traceparent=traceparent,
             tracestate=tracestate,
