@@ -65,7 +65,12 @@ def test_service_process_exits_2_naming_the_missing_variable() -> None:
         "main(S, build)\n"
     )
     proc = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert proc.returncode == 2
     assert "GUILDHALL_KAFKA_BOOTSTRAP_SERVERS is required but not set" in proc.stderr

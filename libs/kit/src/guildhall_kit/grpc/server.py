@@ -11,9 +11,10 @@
   process but never one whose database is briefly away;
 - background tasks (outbox relay, consumers) run beside the server and are
   cancelled on stop;
-- SIGTERM/SIGINT: every health status goes NOT_SERVING at once (load
-  balancers stop sending), in-flight RPCs get ``drain_seconds`` to finish,
-  then background tasks stop and the server exits.
+- SIGTERM/SIGINT: readiness goes NOT_SERVING at once while calls are still
+  accepted for a short notice period (load balancers stop sending), then new
+  calls are refused and in-flight RPCs get the rest of ``drain_seconds`` to
+  finish; background tasks stop and the server exits.
 """
 
 from __future__ import annotations
@@ -162,14 +163,24 @@ class GrpcApp:
             await self._ready_event.wait()
 
     async def stop(self, drain_s: float | None = None) -> None:
-        """Report NOT_SERVING, let in-flight RPCs finish for up to ``drain_s``, stop tasks."""
+        """Drain and stop. Blocks for up to ``drain_s`` (default ``drain_seconds``).
+
+        First readiness goes NOT_SERVING while the server keeps accepting calls
+        (a quarter of the drain, at most 5 s), so load balancers and Kubernetes
+        endpoints stop routing here before anything is refused; liveness stays
+        SERVING. Then the server stops accepting new calls and in-flight RPCs get
+        the rest of the drain to finish. Background tasks are cancelled last.
+        """
         if self._server is None:
             return
         self._draining = True
         drain = self.settings.drain_seconds if drain_s is None else drain_s
+        notice = min(drain / 4, 5.0)
+        await self._set_readiness(_NOT_SERVING)
+        _log.info("draining", notice_seconds=notice, grace_seconds=drain - notice)
+        await asyncio.sleep(notice)
+        await self._server.stop(grace=drain - notice)
         await self.health.enter_graceful_shutdown()
-        _log.info("draining", seconds=drain)
-        await self._server.stop(grace=drain)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

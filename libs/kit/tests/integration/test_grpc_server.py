@@ -1,0 +1,178 @@
+"""The gRPC server template against a real FerretDB: health, validation, errors, drain."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import grpc
+import pytest
+from google.rpc import error_details_pb2, status_pb2
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from guildhall.profile.v1 import profile_pb2, profile_pb2_grpc
+
+from guildhall_kit.auth import PrincipalKind, mint_token, require_principal
+from guildhall_kit.auth.devkeys import ensure_dev_keys
+from guildhall_kit.errors import NotFound
+from guildhall_kit.grpc import LIVENESS_SERVICE, GrpcApp
+from guildhall_kit.service import ServiceContext, ServiceParts, start_service, stop_service
+from guildhall_kit.settings import ServiceSettings, load_settings
+
+pytestmark = pytest.mark.integration
+
+SERVICE = profile_pb2.DESCRIPTOR.services_by_name["ProfileService"].full_name
+
+
+class KitTestSettings(ServiceSettings):
+    service_name: ClassVar[str] = "kit-test"
+
+
+class SlowProfile(profile_pb2_grpc.ProfileServiceServicer):
+    """GetPerson: 'slow' sleeps a second, 'ghost' is not found, anything else answers."""
+
+    async def GetPerson(
+        self, request: profile_pb2.GetPersonRequest, context: Any
+    ) -> profile_pb2.GetPersonResponse:
+        principal = require_principal(PrincipalKind.EMPLOYEE)
+        if request.person_id == "slow":
+            await asyncio.sleep(1.0)
+        if request.person_id == "ghost":
+            raise NotFound("person", request.person_id)
+        return profile_pb2.GetPersonResponse(
+            person=profile_pb2.Person(person_id=request.person_id, org_id=principal.org_id)
+        )
+
+
+async def build(ctx: ServiceContext[KitTestSettings]) -> ServiceParts:
+    def register(server: grpc.aio.Server) -> Sequence[str]:
+        servicer = SlowProfile()  # type: ignore[abstract]  # only GetPerson is exercised
+        profile_pb2_grpc.add_ProfileServiceServicer_to_server(servicer, server)
+        return [SERVICE]
+
+    return ServiceParts(register=register)
+
+
+class Running:
+    def __init__(self, app: GrpcApp, parts: ServiceParts, token: str) -> None:
+        self.app, self.parts, self.token = app, parts, token
+        self.channel = grpc.aio.insecure_channel(f"127.0.0.1:{app.port}")
+        self.profile = profile_pb2_grpc.ProfileServiceStub(self.channel)
+        self.health: Any = health_pb2_grpc.HealthStub(self.channel)
+
+    def auth(self) -> tuple[tuple[str, str], ...]:
+        return (("authorization", f"Bearer {self.token}"),)
+
+    async def status(self, service: str = "") -> str:
+        reply = await self.health.Check(health_pb2.HealthCheckRequest(service=service), timeout=2)
+        return str(health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status))
+
+
+@pytest.fixture
+async def running(infra: Any, tmp_path: Path, unique: str) -> AsyncIterator[Running]:
+    keys = ensure_dev_keys(tmp_path)
+    settings = load_settings(
+        KitTestSettings,
+        kafka_bootstrap_servers=infra.kafka_bootstrap_servers,
+        mongo_uri=infra.mongo_uri,
+        mongo_database=f"kit_test_{unique}",
+        grpc_port=0,
+        jwt_jwks_file=keys.jwks_path,
+    )
+    app, parts = await start_service(settings, build)
+    token = mint_token(
+        keys.private_key_pem,
+        kid=keys.kid,
+        subject="alice",
+        kind=PrincipalKind.EMPLOYEE,
+        org_id="home",
+    )
+    r = Running(app, parts, token)
+    await app.wait_ready(10)
+    yield r
+    await r.channel.close()
+    await stop_service(app, parts, drain_s=0)
+
+
+async def test_health_serving_after_start(running: Running) -> None:
+    assert await running.status("") == "SERVING"
+    assert await running.status(SERVICE) == "SERVING"
+    assert await running.status(LIVENESS_SERVICE) == "SERVING"
+
+
+async def test_invalid_request_is_invalid_argument_naming_the_field(running: Running) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await running.profile.GetPerson(
+            profile_pb2.GetPersonRequest(person_id="Not An Id!"),
+            metadata=running.auth(),
+            timeout=5,
+        )
+    err = info.value
+    assert err.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "person_id" in (err.details() or "")
+    raw = dict(err.trailing_metadata() or ()).get("grpc-status-details-bin")
+    assert isinstance(raw, bytes)
+    status = status_pb2.Status.FromString(raw)
+    bad = error_details_pb2.BadRequest()
+    assert status.details[0].Unpack(bad)
+    assert [v.field for v in bad.field_violations] == ["person_id"]
+
+
+async def test_missing_token_is_unauthenticated(running: Running) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await running.profile.GetPerson(profile_pb2.GetPersonRequest(person_id="bob"), timeout=5)
+    assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+async def test_bad_token_is_unauthenticated(running: Running) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await running.profile.GetPerson(
+            profile_pb2.GetPersonRequest(person_id="bob"),
+            metadata=(("authorization", "Bearer not.a.token"),),
+            timeout=5,
+        )
+    assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+async def test_domain_error_maps_to_status_and_success_carries_principal(
+    running: Running,
+) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await running.profile.GetPerson(
+            profile_pb2.GetPersonRequest(person_id="ghost"), metadata=running.auth(), timeout=5
+        )
+    assert info.value.code() == grpc.StatusCode.NOT_FOUND
+    reply = await running.profile.GetPerson(
+        profile_pb2.GetPersonRequest(person_id="bob"), metadata=running.auth(), timeout=5
+    )
+    assert reply.person.org_id == "home"
+
+
+async def test_client_deadline_is_enforced(running: Running) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await running.profile.GetPerson(
+            profile_pb2.GetPersonRequest(person_id="slow"), metadata=running.auth(), timeout=0.2
+        )
+    assert info.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+
+
+async def test_draining_reports_not_serving_and_finishes_inflight(running: Running) -> None:
+    inflight = asyncio.ensure_future(
+        running.profile.GetPerson(
+            profile_pb2.GetPersonRequest(person_id="slow"), metadata=running.auth(), timeout=10
+        )
+    )
+    await asyncio.sleep(0.1)
+    stopping = asyncio.ensure_future(running.app.stop(drain_s=4.0))
+    await asyncio.sleep(0.2)
+    # During the notice period readiness says NOT_SERVING, liveness still SERVING.
+    assert await running.status("") == "NOT_SERVING"
+    assert await running.status(SERVICE) == "NOT_SERVING"
+    assert await running.status(LIVENESS_SERVICE) == "SERVING"
+    reply = await inflight
+    assert reply.person.person_id == "slow"
+    await stopping
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await running.status("")
+    assert info.value.code() == grpc.StatusCode.UNAVAILABLE

@@ -1,0 +1,1 @@
+"""Guildhall community service: communities, memberships, pinholes and the access decision."""

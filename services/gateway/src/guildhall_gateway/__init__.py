@@ -1,0 +1,1 @@
+"""Guildhall gateway service: the HTTP/JSON face for employees and partners."""

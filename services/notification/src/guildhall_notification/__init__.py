@@ -1,0 +1,1 @@
+"""Guildhall notification service: subscriptions, inbox, digests, webhooks, expert routing."""

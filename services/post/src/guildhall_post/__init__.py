@@ -1,0 +1,1 @@
+"""Guildhall post service: content in spaces, feeds and search."""

@@ -1,0 +1,1 @@
+"""Guildhall profile service: people, organisations, expertise and the expert directory."""
