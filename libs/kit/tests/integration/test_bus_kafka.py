@@ -39,7 +39,7 @@ from guildhall_kit.mongo import Document, make_client
 pytestmark = pytest.mark.integration
 
 TOPIC = "test.bus.v1"
-SOURCE = "/guildhall/test"
+SOURCE = "guildhall/test"
 REGISTRY = Registry(
     [
         TopicSpec(

@@ -87,7 +87,7 @@ async def producer(config: BusConfig) -> AsyncIterator[Producer]:
 
 @pytest.fixture
 def outbox() -> Outbox:
-    return Outbox(REGISTRY, topic=TOPIC, source="/guildhall/test")
+    return Outbox(REGISTRY, topic=TOPIC, source="guildhall/test")
 
 
 def text(value: str) -> wrappers_pb2.StringValue:

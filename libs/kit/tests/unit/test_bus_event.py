@@ -9,7 +9,14 @@ from google.protobuf import struct_pb2, wrappers_pb2
 from opentelemetry.sdk.trace import TracerProvider
 
 from guildhall_kit.bus.errors import MalformedEvent
-from guildhall_kit.bus.event import CONTENT_TYPE_PROTOBUF, Event, from_kafka, source_for, to_kafka
+from guildhall_kit.bus.event import (
+    CONTENT_TYPE_PROTOBUF,
+    Event,
+    from_kafka,
+    new_event_id,
+    source_for,
+    to_kafka,
+)
 
 TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 
@@ -37,7 +44,7 @@ def test_headers_carry_every_cloudevents_attribute() -> None:
         "ce_specversion": b"1.0",
         "ce_id": b"5f0b6a52-8d5c-4c3e-9d7e-1e0e6b9f3c11",
         "ce_type": b"google.protobuf.StringValue",
-        "ce_source": b"/guildhall/post",
+        "ce_source": b"guildhall/post",
         "ce_time": b"2025-01-02T03:04:05.678901Z",
         "ce_subject": b"post/post-1",
         "content-type": b"application/protobuf",
@@ -94,7 +101,7 @@ def test_from_message_uses_the_full_name_and_captures_the_current_span() -> None
     message = struct_pb2.Struct()
     message.update({"a": 1})
     with tracer.start_as_current_span("request") as span:
-        event = Event.from_message(message, source="/guildhall/test", key="k")
+        event = Event.from_message(message, source="guildhall/test", key="k")
     ctx = span.get_span_context()
     assert event.type == "google.protobuf.Struct"
     assert event.traceparent == f"00-{ctx.trace_id:032x}-{ctx.span_id:016x}-{ctx.trace_flags:02x}"
@@ -103,9 +110,28 @@ def test_from_message_uses_the_full_name_and_captures_the_current_span() -> None
 
 
 def test_from_message_outside_a_span_has_no_trace_context() -> None:
-    event = Event.from_message(wrappers_pb2.StringValue(value="x"), source="/s", key="k")
+    event = Event.from_message(wrappers_pb2.StringValue(value="x"), source="s", key="k")
     assert event.traceparent is None
-    assert len(event.id) == 36
+
+
+def test_from_message_defaults_subject_to_the_key_and_time_to_whole_milliseconds() -> None:
+    event = Event.from_message(wrappers_pb2.StringValue(value="x"), source="s", key="post-9")
+    assert event.subject == "post-9"
+    assert event.time.microsecond % 1000 == 0
+    assert event.id[:10] == new_event_id(event.time)[:10]  # the ULID carries the event time
+
+
+def test_event_ids_are_ulids_that_sort_by_time() -> None:
+    earlier = new_event_id(datetime(2025, 1, 1, tzinfo=UTC))
+    later = new_event_id(datetime(2025, 1, 1, 0, 0, 0, 1000, tzinfo=UTC))
+    assert len(earlier) == 26
+    assert set(earlier) <= set("0123456789ABCDEFGHJKMNPQRSTVWXYZ")
+    assert earlier < later
+    assert new_event_id() != new_event_id()
+    millis = 0
+    for char in earlier[:10]:
+        millis = millis * 32 + "0123456789ABCDEFGHJKMNPQRSTVWXYZ".index(char)
+    assert millis == int(datetime(2025, 1, 1, tzinfo=UTC).timestamp() * 1000)
 
 
 def test_parse_refuses_another_type() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -53,6 +54,19 @@ def test_packaged_registry_names_the_design_events() -> None:
         "guildhall.gateway.v1.PartnerAccessAudited"
     )
     assert "guildhall.post.v1" in [s.name for s in registry.consumed_by("notification")]
+
+
+def test_registry_lists_exactly_the_event_messages_of_each_services_contract() -> None:
+    protos = Path(__file__).resolve().parents[4] / "protos" / "guildhall"
+    registry = load_registry()
+    for service in SERVICES:
+        text = (protos / service / "v1" / "events.proto").read_text(encoding="utf-8")
+        messages = {
+            f"guildhall.{service}.v1.{name}"
+            for name in re.findall(r"^message (\w+) \{", text, re.MULTILINE)
+        }
+        declared = set(registry.get(f"guildhall.{service}.v1").event_types)
+        assert declared == messages, f"{service}: registry and events.proto disagree"
 
 
 def test_load_registry_from_a_directory(tmp_path: Path) -> None:

@@ -5,11 +5,11 @@ protobuf message. On Kafka it travels in CloudEvents binary content mode: the
 attributes are headers, the payload is the value, the aggregate id is the key::
 
     ce_specversion  1.0
-    ce_id           uuid4, unique per event; consumers deduplicate by it
+    ce_id           ULID, unique per event; consumers deduplicate by it
     ce_type         full protobuf message name, e.g. guildhall.post.v1.PostCreated
-    ce_source       the producing service, e.g. /guildhall/post
-    ce_time         RFC 3339 UTC time the fact happened
-    ce_subject      optional: what the event is about inside the source, e.g. post/123
+    ce_source       the producing service, e.g. guildhall/post
+    ce_time         RFC 3339 UTC time the fact happened (whole milliseconds)
+    ce_subject      the aggregate id, like the key (docs/adr/0003-contracts.md)
     content-type    application/protobuf
     traceparent     W3C trace context of the publishing span (+ tracestate when set)
     key             the aggregate id (CloudEvents' partitionkey extension)
@@ -23,7 +23,7 @@ they happen to be valid UTF-8.
 from __future__ import annotations
 
 import builtins
-import uuid
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -53,9 +53,28 @@ Headers = list[tuple[str, bytes]]
 M = TypeVar("M", bound=Message)
 
 
+_CROCKFORD: Final = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def new_event_id(at: datetime | None = None) -> str:
+    """A ULID: 48 bits of milliseconds since the epoch, then 80 random bits, in Crockford base32.
+
+    Ids sort by creation time (to the millisecond), which makes logs, outbox
+    entries and dead letters easy to read in order; 80 random bits make
+    collisions practically impossible.
+    """
+    millis = int((at or datetime.now(UTC)).timestamp() * 1000)
+    value = (millis << 80) | int.from_bytes(os.urandom(10), "big")
+    chars = []
+    for _ in range(26):
+        chars.append(_CROCKFORD[value & 31])
+        value >>= 5
+    return "".join(reversed(chars))
+
+
 def source_for(service: str) -> str:
-    """The ``ce_source`` of events a Guildhall service publishes: ``/guildhall/<service>``."""
-    return f"/guildhall/{service}"
+    """The ``ce_source`` of events a Guildhall service publishes: ``guildhall/<service>``."""
+    return f"guildhall/{service}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +95,7 @@ class Event:
     """Aggregate id; the Kafka message key, so one aggregate's events stay in order."""
     data: bytes
     """The serialized protobuf message."""
-    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    id: str = field(default_factory=new_event_id)
     """Unique per event; redeliveries and outbox re-publishes keep it."""
     time: datetime = field(default_factory=lambda: datetime.now(UTC))
     """When the fact happened (timezone-aware)."""
@@ -115,7 +134,9 @@ class Event:
         ``type`` is the message's full name; the current OpenTelemetry span (if
         any) is captured into :attr:`traceparent`, so an event written to the
         outbox now and published later still belongs to this request's trace.
-        ``time`` defaults to now, in whole milliseconds.
+        ``time`` defaults to now, in whole milliseconds; ``subject`` defaults
+        to ``key`` (the contracts' convention: both are the aggregate id); the
+        id is a new ULID unless ``event_id`` is given.
 
         Raises:
             MalformedEvent: when an attribute is invalid (e.g. empty key).
@@ -130,9 +151,9 @@ class Event:
             source=source,
             key=key,
             data=message.SerializeToString(),
-            id=event_id or str(uuid.uuid4()),
+            id=event_id or new_event_id(time),
             time=time,
-            subject=subject,
+            subject=key if subject is None else subject,
             traceparent=traceparent,
             tracestate=tracestate,
         )

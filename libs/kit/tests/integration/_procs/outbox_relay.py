@@ -67,7 +67,7 @@ async def main(args: argparse.Namespace) -> None:
         publish_timeout_seconds=10,
     )
     if args.mode == "write":
-        outbox = Outbox(REGISTRY, topic=TOPIC, source="/guildhall/test")
+        outbox = Outbox(REGISTRY, topic=TOPIC, source="guildhall/test")
         event = outbox.event(wrappers_pb2.StringValue(value=args.text), key=args.document_id)
         await db[args.collection].insert_one(
             {"_id": args.document_id, "text": args.text, **outbox.fields(event)}
