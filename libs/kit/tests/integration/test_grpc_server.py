@@ -11,8 +11,8 @@ import grpc
 import pytest
 from google.rpc import error_details_pb2, status_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from guildhall.profile.v1 import profile_pb2, profile_pb2_grpc
 
+from guildhall.profile.v1 import profile_pb2, profile_pb2_grpc
 from guildhall_kit.auth import PrincipalKind, mint_token, require_principal
 from guildhall_kit.auth.devkeys import ensure_dev_keys
 from guildhall_kit.errors import NotFound
