@@ -6,10 +6,17 @@ class and its ``build`` function. In order:
 1. settings are loaded; a missing or invalid variable exits with status 2 and
    a message naming it, before anything else happens;
 2. logging and telemetry are configured;
-3. the Mongo client is created and the service's declared indexes are ensured;
-4. ``build`` wires the domain to its adapters and returns :class:`ServiceParts`;
-5. the gRPC server starts; readiness turns SERVING once MongoDB (and anything
-   ``build`` added) answers; SIGTERM drains and stops.
+3. the Mongo client, the topic registry and the (not yet started) producer
+   are created and handed to ``build``, which wires the domain to its adapters
+   and returns :class:`ServiceParts`;
+4. the declared indexes are ensured and the gRPC server starts, reporting
+   NOT_SERVING;
+5. in the background the Kafka side comes up (topics ensured, producer
+   started, retried until the broker answers), then the outbox relay and the
+   consumers start; readiness turns SERVING once MongoDB answers and the
+   Kafka side is up. Liveness never waits for either;
+6. SIGTERM drains and stops: server first, then consumers, relay, producer
+   and the Mongo client.
 """
 
 from __future__ import annotations
@@ -25,9 +32,23 @@ import grpc
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
+from guildhall_kit.bus import (
+    BusConfig,
+    Consumer,
+    Handler,
+    ProcessedEvents,
+    Producer,
+    Registry,
+    RetryPolicy,
+    ensure_dlq_topics,
+    ensure_topics,
+    load_registry,
+    source_for,
+)
 from guildhall_kit.grpc.server import Background, GrpcApp, ReadinessCheck
 from guildhall_kit.logging import configure_logging, get_logger
 from guildhall_kit.mongo import Document, IndexSpec, ensure_indexes, make_client, ping
+from guildhall_kit.outbox import Outbox, OutboxRelay, outbox_indexes
 from guildhall_kit.settings import ConfigError, ServiceSettings, load_settings
 from guildhall_kit.telemetry import setup_telemetry
 
@@ -35,22 +56,72 @@ S = TypeVar("S", bound=ServiceSettings)
 
 _log = get_logger(__name__)
 
+PROCESSED_COLLECTION = "processed_events"
 
-@dataclass
+
+@dataclass(frozen=True)
+class ConsumerSpec:
+    """One consumer group of this service: which topics, which handler.
+
+    The group name is logical (the topic prefix is added). Events the group
+    finished are recorded in ``processed_events`` so a redelivered event is not
+    handled twice; handlers should still make their effect idempotent by event
+    id (``apply_once``), because a crash between effect and record redelivers.
+    """
+
+    group: str
+    topics: Sequence[str]
+    handler: Handler
+    retry: RetryPolicy | None = None
+
+
 class ServiceContext(Generic[S]):
-    """What ``build`` receives: settings and the service's own database."""
+    """What ``build`` receives: settings, the service's own database, and the bus."""
 
-    settings: S
-    mongo: AsyncMongoClient[Document]
-    db: AsyncDatabase[Document]
+    def __init__(
+        self,
+        settings: S,
+        mongo: AsyncMongoClient[Document],
+        registry: Registry,
+        bus: BusConfig,
+        producer: Producer,
+    ) -> None:
+        self.settings = settings
+        self.mongo = mongo
+        self.db: AsyncDatabase[Document] = mongo[settings.database_name]
+        self.registry = registry
+        self.bus = bus
+        self.producer = producer
+        self.relay: OutboxRelay | None = None
+
+    @property
+    def own_topic(self) -> str:
+        """The service's own topic, ``guildhall.<service>.v1`` (logical name)."""
+        return f"guildhall.{self.settings.service_name}.v1"
+
+    def outbox(self, topic: str | None = None) -> Outbox:
+        """An outbox writer for ``topic`` (default: the service's own topic)."""
+        return Outbox(
+            self.registry,
+            topic=topic or self.own_topic,
+            source=source_for(self.settings.service_name),
+        )
+
+    def wake_relay(self) -> None:
+        """Ask the outbox relay to publish now (call after a write that added events)."""
+        if self.relay is not None:
+            self.relay.wake()
 
 
 @dataclass
 class ServiceParts:
-    """What ``build`` returns: how to register servicers, and what runs beside them."""
+    """What ``build`` returns: servicers, indexes, and what runs beside them."""
 
     register: Callable[[grpc.aio.Server], Sequence[str]]
     indexes: Sequence[IndexSpec] = ()
+    outbox_collections: Sequence[str] = ()
+    """Collections whose documents carry outbox entries; a relay publishes them."""
+    consumers: Sequence[ConsumerSpec] = ()
     readiness: Sequence[ReadinessCheck] = ()
     background: Sequence[Background] = ()
     on_stop: Sequence[Callable[[], Awaitable[None]]] = field(default_factory=list)
@@ -59,52 +130,143 @@ class ServiceParts:
 Build = Callable[[ServiceContext[S]], Awaitable[ServiceParts]]
 
 
-async def start_service(settings: S, build: Build[S]) -> tuple[GrpcApp, ServiceParts]:
-    """Connect, ensure indexes, build and start; returns the running app (tests use this)."""
+class RunningService(Generic[S]):
+    """A started service: its gRPC app plus the Kafka side (tests drive this directly)."""
+
+    def __init__(self, ctx: ServiceContext[S], parts: ServiceParts) -> None:
+        self.ctx = ctx
+        self.parts = parts
+        self.consumers: list[Consumer] = []
+        self.bus_ready = asyncio.Event()
+        self.app = GrpcApp(
+            ctx.settings,
+            register=parts.register,
+            readiness=[self._mongo_ready, self._bus_ready, *parts.readiness],
+            background=[self._bring_up_bus, *parts.background],
+        )
+
+    @property
+    def port(self) -> int:
+        return self.app.port
+
+    async def _mongo_ready(self) -> None:
+        await ping(self.ctx.db)
+
+    async def _bus_ready(self) -> None:
+        if not self.bus_ready.is_set():
+            raise RuntimeError("kafka side not up yet")
+
+    async def _bring_up_bus(self) -> None:
+        """Ensure topics and start the producer (retrying), then run relay and consumers."""
+        ctx, parts = self.ctx, self.parts
+        delay = 0.5
+        while True:
+            try:
+                await ensure_topics(ctx.bus, ctx.registry)
+                for spec in parts.consumers:
+                    await ensure_dlq_topics(ctx.bus, spec.topics, spec.group)
+                await ctx.producer.start()
+                break
+            except Exception as exc:  # noqa: BLE001 - any failure: Kafka not ready; retry
+                _log.warning("kafka not ready; retrying", error=repr(exc), retry_in=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+        loops: list[Awaitable[None]] = []
+        if parts.outbox_collections:
+            relay = OutboxRelay(
+                ctx.db,
+                parts.outbox_collections,
+                ctx.producer,
+                poll_seconds=ctx.settings.outbox_poll_seconds,
+            )
+            ctx.relay = relay
+            loops.append(_keep_running("outbox-relay", relay.run))
+        for spec in parts.consumers:
+            consumer = Consumer(
+                ctx.bus,
+                group=spec.group,
+                topics=spec.topics,
+                handler=spec.handler,
+                registry=ctx.registry,
+                retry=spec.retry,
+                processed=ProcessedEvents(ctx.db[PROCESSED_COLLECTION], group=spec.group),
+                dead_letter_producer=ctx.producer,
+            )
+            self.consumers.append(consumer)
+            loops.append(_keep_running(f"consumer {spec.group}", consumer.run))
+        self.bus_ready.set()
+        _log.info(
+            "kafka side up",
+            relay=bool(parts.outbox_collections),
+            consumers=[c.group for c in self.consumers],
+        )
+        await asyncio.gather(*loops)
+
+    async def wait_consumers_assigned(self, within: float = 30.0) -> None:
+        """Block until the bus is up and every consumer has its partitions (tests)."""
+        async with asyncio.timeout(within):
+            await self.bus_ready.wait()
+        for consumer in self.consumers:
+            await consumer.wait_assigned(within)
+
+    async def stop(self, drain_s: float | None = None) -> None:
+        """Drain the server, stop consumers and relay, flush the producer, close Mongo."""
+        for consumer in self.consumers:
+            consumer.stop()
+        if self.ctx.relay is not None:
+            self.ctx.relay.stop()
+        await self.app.stop(drain_s)
+        hooks = [*self.parts.on_stop, self.ctx.producer.stop, self.ctx.mongo.close]
+        for hook in hooks:
+            try:
+                await hook()
+            except Exception:  # noqa: BLE001 - shutdown continues past a failing hook
+                _log.exception("stop hook failed")
+
+
+async def _keep_running(name: str, loop: Callable[[], Awaitable[None]]) -> None:
+    """Run ``loop`` until it returns (it was stopped); restart it after a pause if it crashes."""
+    while True:
+        try:
+            await loop()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - a crashed loop is restarted, not fatal
+            _log.exception("loop crashed; restarting in 1s", loop=name)
+            await asyncio.sleep(1.0)
+
+
+async def start_service(settings: S, build: Build[S]) -> RunningService[S]:
+    """Connect, build, ensure indexes and start serving (Kafka comes up in the background)."""
     mongo: AsyncMongoClient[Document] = make_client(
         settings.mongo_uri, app_name=f"guildhall-{settings.service_name}"
     )
-    db = mongo[settings.database_name]
-    ctx = ServiceContext(settings=settings, mongo=mongo, db=db)
+    registry = load_registry()
+    bus = BusConfig.from_settings(settings)
+    producer = Producer(bus, registry=registry)
+    ctx = ServiceContext(settings, mongo, registry, bus, producer)
     parts = await build(ctx)
-    await ensure_indexes(db, parts.indexes)
-
-    async def mongo_ready() -> None:
-        await ping(db)
-
-    async def close_mongo() -> None:
-        await mongo.close()
-
-    parts.on_stop = [*parts.on_stop, close_mongo]
-    app = GrpcApp(
-        settings,
-        register=parts.register,
-        readiness=[mongo_ready, *parts.readiness],
-        background=parts.background,
-    )
-    await app.start()
-    return app, parts
-
-
-async def stop_service(app: GrpcApp, parts: ServiceParts, drain_s: float | None = None) -> None:
-    """Drain the server, stop background tasks, then run the ``on_stop`` hooks."""
-    await app.stop(drain_s)
-    for hook in parts.on_stop:
-        try:
-            await hook()
-        except Exception:  # noqa: BLE001 - shutdown continues past a failing hook
-            _log.exception("stop hook failed")
+    indexes = list(parts.indexes)
+    for name in parts.outbox_collections:
+        indexes.extend(outbox_indexes(name))
+    if parts.consumers:
+        indexes.extend(ProcessedEvents.indexes(PROCESSED_COLLECTION))
+    await ensure_indexes(ctx.db, indexes)
+    running = RunningService(ctx, parts)
+    await running.app.start()
+    return running
 
 
 async def _serve(settings: S, build: Build[S]) -> None:
-    app, parts = await start_service(settings, build)
+    running = await start_service(settings, build)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     _log.info("signal received; draining")
-    await stop_service(app, parts)
+    await running.stop()
 
 
 def main(settings_cls: type[S], build: Build[S]) -> None:

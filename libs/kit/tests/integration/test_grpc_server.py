@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -17,7 +17,7 @@ from guildhall_kit.auth import PrincipalKind, mint_token, require_principal
 from guildhall_kit.auth.devkeys import ensure_dev_keys
 from guildhall_kit.errors import NotFound
 from guildhall_kit.grpc import LIVENESS_SERVICE, GrpcApp
-from guildhall_kit.service import ServiceContext, ServiceParts, start_service, stop_service
+from guildhall_kit.service import ServiceContext, ServiceParts, start_service
 from guildhall_kit.settings import ServiceSettings, load_settings
 
 pytestmark = pytest.mark.integration
@@ -55,8 +55,8 @@ async def build(ctx: ServiceContext[KitTestSettings]) -> ServiceParts:
 
 
 class Running:
-    def __init__(self, app: GrpcApp, parts: ServiceParts, token: str) -> None:
-        self.app, self.parts, self.token = app, parts, token
+    def __init__(self, app: GrpcApp, stop: Callable[..., Awaitable[None]], token: str) -> None:
+        self.app, self.stop, self.token = app, stop, token
         self.channel = grpc.aio.insecure_channel(f"127.0.0.1:{app.port}")
         self.profile = profile_pb2_grpc.ProfileServiceStub(self.channel)
         self.health: Any = health_pb2_grpc.HealthStub(self.channel)
@@ -80,7 +80,8 @@ async def running(infra: Any, tmp_path: Path, unique: str) -> AsyncIterator[Runn
         grpc_port=0,
         jwt_jwks_file=keys.jwks_path,
     )
-    app, parts = await start_service(settings, build)
+    service = await start_service(settings, build)
+    app = service.app
     token = mint_token(
         keys.private_key_pem,
         kid=keys.kid,
@@ -88,11 +89,11 @@ async def running(infra: Any, tmp_path: Path, unique: str) -> AsyncIterator[Runn
         kind=PrincipalKind.EMPLOYEE,
         org_id="home",
     )
-    r = Running(app, parts, token)
+    r = Running(app, service.stop, token)
     await app.wait_ready(10)
     yield r
     await r.channel.close()
-    await stop_service(app, parts, drain_s=0)
+    await service.stop(drain_s=0)
 
 
 async def test_health_serving_after_start(running: Running) -> None:
