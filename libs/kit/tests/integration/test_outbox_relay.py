@@ -139,8 +139,15 @@ async def test_ferretdb_supports_the_outbox_writes_scan_and_clear(
     await things.insert_one({"_id": "a", "v": 1, **outbox.fields(a1)})
     await things.insert_one({"_id": "b", "v": 1, **outbox.fields(b1)})
     await things.insert_one({"_id": "c", "v": 1})  # nothing pending
+    await things.insert_one({"_id": "d", "v": 1})  # nothing pending yet
     result = await things.update_one({"_id": "a"}, outbox.update({"$set": {"v": 2}}, a2))
     assert result.modified_count == 1
+    d1 = outbox.event(text("d1"), key="d")
+    await things.update_one({"_id": "d"}, outbox.update({"$set": {"v": 2}}, d1))
+    doc = await things.find_one({"_id": "d"})
+    assert doc is not None
+    assert doc[OUTBOX_SINCE_FIELD] == d1.time  # $min sets an absent field
+    await things.delete_one({"_id": "d"})
 
     doc = await things.find_one({"_id": "a"})
     assert doc is not None
