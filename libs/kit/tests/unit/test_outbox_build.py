@@ -37,7 +37,7 @@ T2 = datetime(2025, 1, 1, 12, 5, tzinfo=UTC)
 
 @pytest.fixture
 def outbox() -> Outbox:
-    return Outbox(REGISTRY, topic="test.outbox.v1", source="/guildhall/test")
+    return Outbox(REGISTRY, topic="test.outbox.v1", source="guildhall/test")
 
 
 def _event(outbox: Outbox, text: str, time: datetime = T1) -> Event:
@@ -104,7 +104,7 @@ def test_types_not_declared_for_the_topic_are_refused_before_any_write(outbox: O
 def test_entries_round_trip(outbox: Outbox) -> None:
     event = Event(
         type="google.protobuf.StringValue",
-        source="/guildhall/test",
+        source="guildhall/test",
         key="agg-1",
         data=b"\x0a\x01a",
         time=T1,
