@@ -2,8 +2,16 @@
 
 Export is off unless ``GUILDHALL_OTLP_ENDPOINT`` is set: locally the providers
 still create spans (so trace ids appear in logs and propagate through Kafka
-headers), they are just not shipped anywhere. The grpc, aiokafka and pymongo
-instrumentations are switched on here, once per process.
+headers), they are just not shipped anywhere. The grpc (aio server and client)
+and pymongo instrumentations are switched on here, once per process.
+
+Kafka is traced by the event bus itself, not by the generic aiokafka
+instrumentation: the bus writes exactly one ``traceparent`` header per event
+(CloudEvents binary mode), opens a producer span around each publish and a
+consumer span around each *handler run* continuing the producer's trace. The
+generic instrumentation would add a second ``traceparent`` header and close
+its consumer span when the record is fetched, before the handler runs, so the
+trace from a request to the effect it caused would break at the consumer.
 """
 
 from __future__ import annotations
@@ -42,8 +50,8 @@ def setup_telemetry(service: str, otlp_endpoint: str = "", *, instrument: bool =
     """Install global tracer and meter providers for ``service``. Idempotent per process.
 
     With ``otlp_endpoint`` empty nothing is exported. With ``instrument`` the
-    grpc (aio server and client), aiokafka and pymongo instrumentations are
-    enabled.
+    grpc (aio server and client) and pymongo instrumentations are
+    enabled (Kafka spans come from the bus, see the module docstring).
     """
     global _current  # noqa: PLW0603 - the providers are process-global by OpenTelemetry's design
     if _current is not None:
@@ -72,7 +80,6 @@ def setup_telemetry(service: str, otlp_endpoint: str = "", *, instrument: bool =
 
 
 def _instrument() -> None:
-    from opentelemetry.instrumentation.aiokafka import AIOKafkaInstrumentor
     from opentelemetry.instrumentation.grpc import (
         GrpcAioInstrumentorClient,
         GrpcAioInstrumentorServer,
@@ -81,5 +88,4 @@ def _instrument() -> None:
 
     GrpcAioInstrumentorServer().instrument()  # type: ignore[no-untyped-call]
     GrpcAioInstrumentorClient().instrument()  # type: ignore[no-untyped-call]
-    AIOKafkaInstrumentor().instrument()
     PymongoInstrumentor().instrument()
