@@ -86,17 +86,26 @@ def _enter(
     require_aware(now)
     if pinhole.community_id != community.id:
         raise ValueError("pinhole and community do not belong together")
-    if actor_membership is not None and (
-        actor_membership.community_id != community.id
-        or actor_membership.person_id != principal.subject
-    ):
-        raise ValueError("membership does not belong to this community and principal")
-    facts = facts_for(principal, community, actor_membership, now=now)
+    facts = _actor_facts(community, principal, actor_membership, now)
     access_pinhole(principal, pinhole, community, facts, None)
     if effective_state(pinhole, community, now) not in allowed:
         raise FailedPrecondition(f"the pinhole is {_describe(pinhole, community, now)}")
     access_pinhole(principal, pinhole, community, facts, action)
     return facts
+
+
+def _actor_facts(
+    community: Community,
+    principal: Principal,
+    actor_membership: Membership | None,
+    now: datetime,
+) -> AccessFacts:
+    if actor_membership is not None and (
+        actor_membership.community_id != community.id
+        or actor_membership.person_id != principal.subject
+    ):
+        raise ValueError("membership does not belong to this community and principal")
+    return facts_for(principal, community, actor_membership, now=now)
 
 
 def _describe(pinhole: Pinhole, community: Community, now: datetime) -> str:
@@ -139,7 +148,7 @@ def propose_pinhole(
     """
     require_employee(principal)
     require_aware(now)
-    facts = facts_for(principal, community, actor_membership, now=now)
+    facts = _actor_facts(community, principal, actor_membership, now)
     access_community(principal, community, facts, None)
     if community.is_archived:
         raise FailedPrecondition("the community is archived")
@@ -343,7 +352,9 @@ def close_pinhole(
     """
     require_employee(principal)
     require_aware(now)
-    facts = facts_for(principal, community, actor_membership, now=now)
+    if pinhole.community_id != community.id:
+        raise ValueError("pinhole and community do not belong together")
+    facts = _actor_facts(community, principal, actor_membership, now)
     access_pinhole(principal, pinhole, community, facts, None)
     live_community = replace(community, state=CommunityState.ACTIVE)
     live_pinhole = replace(pinhole, state=PinholeState.OPEN, expires_at=None)
