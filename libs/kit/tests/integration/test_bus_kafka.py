@@ -261,8 +261,10 @@ async def test_per_key_order_holds_across_partitions(config: BusConfig, producer
     seen: dict[str, list[int]] = defaultdict(list)
     mismatched_keys: list[str] = []
     done = asyncio.Event()
+    lag_seen: list[int] = []
 
     async def handler(e: Event) -> None:
+        lag_seen.extend(consumer.lag().values())
         key, seq = text_of(e).split(":")
         if key != e.key:
             mismatched_keys.append(e.key)
@@ -282,6 +284,10 @@ async def test_per_key_order_holds_across_partitions(config: BusConfig, producer
     assert len(set().union(*partitions.values())) == 3  # and every partition was used
     committed = await committed_offsets(config, "order")
     assert sum(committed.values()) == len(keys) * per_key
+    # Consumer lag: positive while the backlog drains, zero on every partition at the end.
+    assert max(lag_seen) > 0
+    assert len(consumer.lag()) == 3
+    assert set(consumer.lag().values()) == {0}
 
 
 class ConsumerCrash(BaseException):

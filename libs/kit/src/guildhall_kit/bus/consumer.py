@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import weakref
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ from typing import Any, Final
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
-from opentelemetry import trace
+from opentelemetry import metrics, trace
 from pymongo.errors import PyMongoError
 
 from guildhall_kit.bus.admin import ensure_dlq_topics, ensure_topics
@@ -57,6 +58,29 @@ _log = get_logger(__name__)
 
 Handler = Callable[[Event], Awaitable[None]]
 """Handles one event. Returns once its effect is stored; raises to ask for a retry."""
+
+_LAG_SOURCES: weakref.WeakSet[Consumer] = weakref.WeakSet()
+
+
+def _observe_lag(_options: metrics.CallbackOptions) -> Iterable[metrics.Observation]:
+    for consumer in list(_LAG_SOURCES):
+        for (topic, partition), lag in consumer.lag().items():
+            yield metrics.Observation(
+                lag,
+                {
+                    "messaging.consumer.group.name": consumer.group,
+                    "messaging.destination.name": topic,
+                    "messaging.destination.partition.id": str(partition),
+                },
+            )
+
+
+metrics.get_meter("guildhall_kit.bus").create_observable_gauge(
+    "messaging.consumer.lag",
+    callbacks=[_observe_lag],
+    unit="{message}",
+    description="Records behind the high watermark, per consumer group and partition",
+)
 
 _GROUP_NAME: Final = re.compile(r"^[a-z][a-z0-9._-]{0,99}$")
 
@@ -282,11 +306,18 @@ class Consumer:
         self._stopping = asyncio.Event()
         self._assigned = asyncio.Event()
         self.stats = ConsumerStats()
+        self._lag: dict[tuple[str, int], int] = {}
+        _LAG_SOURCES.add(self)
 
     @property
     def group(self) -> str:
         """The logical group name (the physical one carries the topic prefix)."""
         return self._group
+
+    def lag(self) -> dict[tuple[str, int], int]:
+        """Records behind the partition's high watermark after the last finished record,
+        per (physical topic, partition). Exported as the ``messaging.consumer.lag`` gauge."""
+        return dict(self._lag)
 
     def dead_letter_topic(self, topic: str) -> str:
         """The physical dead-letter topic of this group for logical ``topic``."""
@@ -447,6 +478,9 @@ class Consumer:
                 return
             self._commits.submit(done)
             self.stats.count(done.outcome)
+            highwater = consumer.highwater(tp)
+            if highwater is not None:
+                self._lag[(tp.topic, tp.partition)] = max(highwater - record.offset - 1, 0)
 
     async def _pause(self, seconds: float) -> bool:
         """Sleep ``seconds`` unless asked to stop first; ``True`` when stopping."""
