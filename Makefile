@@ -4,7 +4,8 @@
 #   make test   install, build protos, start infra, lint, run every test
 #
 # Everything it needs is fetched into ignored folders: .venv/ (Python),
-# .local/ (Kafka jars, FerretDB binary, buf, data, logs, pids).
+# node_modules/ (buf), .local/ (Kafka jars, FerretDB binary, proto deps, data,
+# logs, pids).
 
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
@@ -19,6 +20,14 @@ PYTHON3   ?= python3
 SERVICES  := profile community post notification gateway
 
 export GUILDHALL_ROOT := $(ROOT)
+
+# Where the local infra listens (deploy/local/infra.py reads the ports); tests,
+# `make run` and the services read the two addresses derived from them.
+GUILDHALL_KAFKA_PORT ?= 19092
+GUILDHALL_FERRETDB_PORT ?= 27027
+export GUILDHALL_KAFKA_PORT GUILDHALL_FERRETDB_PORT
+export GUILDHALL_KAFKA_BOOTSTRAP_SERVERS ?= 127.0.0.1:$(GUILDHALL_KAFKA_PORT)
+export GUILDHALL_MONGO_URI ?= mongodb://127.0.0.1:$(GUILDHALL_FERRETDB_PORT)/
 
 include mk/infra.mk
 include mk/protos.mk
