@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+import httpx2
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
@@ -52,6 +53,7 @@ class Platform:
 def platform(infra: Any, tmp_path: Path, unique: str) -> Iterator[Platform]:
     keys = ensure_dev_keys(tmp_path / "keys")
     ports = {name: _free_port() for name in SERVICES}
+    ports["gateway-http"] = _free_port()
     procs: dict[str, subprocess.Popen[bytes]] = {}
     for name in SERVICES:
         env = dict(os.environ)
@@ -63,6 +65,7 @@ def platform(infra: Any, tmp_path: Path, unique: str) -> Iterator[Platform]:
             GUILDHALL_GRPC_PORT=str(ports[name]),
             GUILDHALL_JWT_JWKS_FILE=str(keys.jwks_path),
             GUILDHALL_DRAIN_SECONDS="2",
+            GUILDHALL_HTTP_PORT=str(ports["gateway-http"]),
         )
         for other in SERVICES:
             env[f"GUILDHALL_{other.upper()}_ADDR"] = f"127.0.0.1:{ports[other]}"
@@ -108,6 +111,15 @@ async def test_services_serve_answer_and_drain(platform: Platform, tmp_path: Pat
         )
     assert (me.person_id, me.org_id) == ("p-vera", "acme")
     assert me.kind == gateway_pb2.PRINCIPAL_KIND_PARTNER_USER
+
+    base = f"http://127.0.0.1:{platform.ports['gateway-http']}"
+    async with httpx2.AsyncClient(base_url=base, timeout=5) as http:
+        assert (await http.get("/healthz")).status_code == 200
+        assert (await http.get("/readyz")).status_code == 200
+        reply = await http.get("/v1/me", headers={"authorization": f"Bearer {token}"})
+        assert reply.status_code == 200
+        assert reply.json()["org_id"] == "acme"
+        assert (await http.get("/v1/me")).status_code == 401
 
     for proc in platform.procs.values():
         proc.send_signal(signal.SIGTERM)

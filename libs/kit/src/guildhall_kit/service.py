@@ -93,6 +93,7 @@ class ServiceContext(Generic[S]):
         self.bus = bus
         self.producer = producer
         self.relay: OutboxRelay | None = None
+        self._readiness: Callable[[], bool] = lambda: False
 
     @property
     def own_topic(self) -> str:
@@ -106,6 +107,10 @@ class ServiceContext(Generic[S]):
             topic=topic or self.own_topic,
             source=source_for(self.settings.service_name),
         )
+
+    def is_ready(self) -> bool:
+        """Whether the service currently reports SERVING (False until it has started)."""
+        return self._readiness()
 
     def wake_relay(self) -> None:
         """Ask the outbox relay to publish now (call after a write that added events)."""
@@ -144,6 +149,7 @@ class RunningService(Generic[S]):
             readiness=[self._mongo_ready, self._bus_ready, *parts.readiness],
             background=[self._bring_up_bus, *parts.background],
         )
+        ctx._readiness = lambda: self.app.ready
 
     @property
     def port(self) -> int:

@@ -1,8 +1,9 @@
 """Wiring of the gateway service.
 
-First cut: the gRPC face answers ``GetMe`` from the verified access token. The
-HTTP/JSON face, partner scoping, rate limits and the audit trail land with the
-gateway capability.
+First cut: the gRPC face answers ``GetMe`` from the verified access token, and
+the HTTP/JSON face (:mod:`guildhall_gateway.http`) serves health, readiness,
+``/v1/me`` and its OpenAPI document. Partner scoping, rate limits and the audit
+trail land with the gateway capability.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ from collections.abc import Sequence
 import grpc
 
 from guildhall.gateway.v1 import gateway_pb2, gateway_pb2_grpc
+from guildhall_gateway.http import HttpServer, make_app
 from guildhall_gateway.settings import GatewaySettings
 from guildhall_kit.auth import PrincipalKind, require_principal
+from guildhall_kit.grpc.server import load_verifier
 from guildhall_kit.service import ServiceContext, ServiceParts
 
 SERVICE_NAME = gateway_pb2.DESCRIPTOR.services_by_name["GatewayService"].full_name
@@ -42,8 +45,13 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServiceServicer):
 
 
 async def build(ctx: ServiceContext[GatewaySettings]) -> ServiceParts:
+    settings = ctx.settings
+    http = HttpServer(
+        make_app(load_verifier(settings), ctx.is_ready), settings.http_host, settings.http_port
+    )
+
     def register(server: grpc.aio.Server) -> Sequence[str]:
         gateway_pb2_grpc.add_GatewayServiceServicer_to_server(GatewayServicer(), server)
         return [SERVICE_NAME]
 
-    return ServiceParts(register=register)
+    return ServiceParts(register=register, background=[http.serve], on_stop=[http.stop])
