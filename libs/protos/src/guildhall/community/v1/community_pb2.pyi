@@ -145,7 +145,9 @@ class _PinholeStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_PinholeS
     PINHOLE_STATE_UNSPECIFIED: _PinholeState.ValueType  # 0
     """Not set; in a filter, every state."""
     PINHOLE_STATE_PROPOSED: _PinholeState.ValueType  # 1
-    """Proposed; only community members see it; grants do not apply yet."""
+    """Proposed; only the community's owners and moderators and home admins
+    see it; grants do not apply yet.
+    """
     PINHOLE_STATE_OPEN: _PinholeState.ValueType  # 2
     """Open; partner users of granted orgs take part."""
     PINHOLE_STATE_CLOSED: _PinholeState.ValueType  # 3
@@ -159,7 +161,9 @@ class PinholeState(_PinholeState, metaclass=_PinholeStateEnumTypeWrapper):
 PINHOLE_STATE_UNSPECIFIED: PinholeState.ValueType  # 0
 """Not set; in a filter, every state."""
 PINHOLE_STATE_PROPOSED: PinholeState.ValueType  # 1
-"""Proposed; only community members see it; grants do not apply yet."""
+"""Proposed; only the community's owners and moderators and home admins
+see it; grants do not apply yet.
+"""
 PINHOLE_STATE_OPEN: PinholeState.ValueType  # 2
 """Open; partner users of granted orgs take part."""
 PINHOLE_STATE_CLOSED: PinholeState.ValueType  # 3
@@ -204,6 +208,8 @@ class _PinholeCloseReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Pi
     """Closed by an owner or home admin."""
     PINHOLE_CLOSE_REASON_EXPIRED: _PinholeCloseReason.ValueType  # 2
     """Reached its expiry."""
+    PINHOLE_CLOSE_REASON_COMMUNITY_ARCHIVED: _PinholeCloseReason.ValueType  # 3
+    """Its community was archived, which closes its pinholes to partners."""
 
 class PinholeCloseReason(_PinholeCloseReason, metaclass=_PinholeCloseReasonEnumTypeWrapper):
     """Why a pinhole closed."""
@@ -214,6 +220,8 @@ PINHOLE_CLOSE_REASON_MANUAL: PinholeCloseReason.ValueType  # 1
 """Closed by an owner or home admin."""
 PINHOLE_CLOSE_REASON_EXPIRED: PinholeCloseReason.ValueType  # 2
 """Reached its expiry."""
+PINHOLE_CLOSE_REASON_COMMUNITY_ARCHIVED: PinholeCloseReason.ValueType  # 3
+"""Its community was archived, which closes its pinholes to partners."""
 Global___PinholeCloseReason: _TypeAlias = PinholeCloseReason  # noqa: Y015
 
 class _SpaceKind:

@@ -36,7 +36,9 @@ class CommunityServiceStub:
 
     Callers: every RPC acts for the principal authenticated from the request
     metadata (an employee, a home admin, or a partner user, each with an org
-    id); CheckAccess and ListSpaces answer for the principal in the request. Conventions shared by every RPC:
+    id); CheckAccess and ListSpaces answer for the principal in the
+    request. The rules are written down in docs/access-model.md. Conventions
+    shared by every RPC:
     - INVALID_ARGUMENT: a field breaks its protovalidate rule; the error
     names the field. Nothing is stored.
     - UNAUTHENTICATED: no valid principal in the metadata.
@@ -51,10 +53,11 @@ class CommunityServiceStub:
     - FAILED_PRECONDITION: the object's state forbids the change (archived
     community, closed pinhole, last owner leaving).
     - ABORTED: an expected_version did not match; re-read and retry.
-    Exactness: once RevokeGrant, ClosePinhole, RemoveMember, LeaveCommunity
-    or ChangeRole has returned, every CheckAccess and ListSpaces that starts
-    afterwards reflects it. Every state change publishes exactly one event
-    through the transactional outbox.
+    Exactness: once RevokeGrant, ClosePinhole, RemoveMember, LeaveCommunity,
+    ChangeRole or ArchiveCommunity has returned, every CheckAccess and
+    ListSpaces that starts afterwards reflects it. Every state change
+    publishes exactly one event through the transactional outbox; a request
+    that changes nothing publishes nothing.
     """
 
     def __init__(self, channel):
@@ -206,7 +209,9 @@ class CommunityServiceServicer:
 
     Callers: every RPC acts for the principal authenticated from the request
     metadata (an employee, a home admin, or a partner user, each with an org
-    id); CheckAccess and ListSpaces answer for the principal in the request. Conventions shared by every RPC:
+    id); CheckAccess and ListSpaces answer for the principal in the
+    request. The rules are written down in docs/access-model.md. Conventions
+    shared by every RPC:
     - INVALID_ARGUMENT: a field breaks its protovalidate rule; the error
     names the field. Nothing is stored.
     - UNAUTHENTICATED: no valid principal in the metadata.
@@ -221,10 +226,11 @@ class CommunityServiceServicer:
     - FAILED_PRECONDITION: the object's state forbids the change (archived
     community, closed pinhole, last owner leaving).
     - ABORTED: an expected_version did not match; re-read and retry.
-    Exactness: once RevokeGrant, ClosePinhole, RemoveMember, LeaveCommunity
-    or ChangeRole has returned, every CheckAccess and ListSpaces that starts
-    afterwards reflects it. Every state change publishes exactly one event
-    through the transactional outbox.
+    Exactness: once RevokeGrant, ClosePinhole, RemoveMember, LeaveCommunity,
+    ChangeRole or ArchiveCommunity has returned, every CheckAccess and
+    ListSpaces that starts afterwards reflects it. Every state change
+    publishes exactly one event through the transactional outbox; a request
+    that changes nothing publishes nothing.
     """
 
     def CreateCommunity(self, request, context):
@@ -262,9 +268,11 @@ class CommunityServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ArchiveCommunity(self, request, context):
-        """Archives a community: its spaces become read-only, including its
-        pinholes. Owners and home admins. Archiving an archived community
-        returns it unchanged; otherwise publishes CommunityUpdated.
+        """Archives a community, for good: its spaces become read-only and its
+        pinholes close to partners at once (each is then recorded with a
+        PinholeClosed of reason COMMUNITY_ARCHIVED). Owners and home admins.
+        Archiving an archived community returns it unchanged; otherwise
+        publishes CommunityUpdated.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -284,7 +292,7 @@ class CommunityServiceServicer:
         """Asks to join a private community; an owner or moderator decides.
         Employees only. FAILED_PRECONDITION for an open community (use
         JoinCommunity), for a member, or when archived. A pending request is
-        returned unchanged. Publishes nothing.
+        returned unchanged; otherwise publishes JoinRequested.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -309,7 +317,8 @@ class CommunityServiceServicer:
 
     def RejectJoinRequest(self, request, context):
         """Rejects a pending join request. Owners and moderators. NOT_FOUND when
-        there is no pending request from that person. Publishes nothing.
+        there is no pending request from that person. Publishes
+        JoinRequestRejected.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -425,24 +434,27 @@ class CommunityServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetPinhole(self, request, context):
-        """Returns a pinhole. Employees who may read its community; partner users
-        of an org with a grant while it is open, who see only their own org's
-        grant in grants.
+        """Returns a pinhole to whoever may see it (docs/access-model.md):
+        employees who may read its community once it opened, its community's
+        owners and moderators and home admins while it is proposed, and partner
+        users of an org with a grant while it is open, who see only their own
+        org's grant in grants.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListPinholes(self, request, context):
-        """Lists a community's pinholes, newest first. Employees who may read the
-        community.
+        """Lists the pinholes of a community that the caller may see, newest
+        first. Employees only.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetSpace(self, request, context):
-        """Returns a space the caller may read. NOT_FOUND otherwise.
+        """Returns the card of a space the caller may see (a community's name, a
+        pinhole's title); NOT_FOUND otherwise.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -462,8 +474,12 @@ class CommunityServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListSpaces(self, request, context):
-        """Lists the spaces in which the principal in the request may do the
-        action, with every action allowed in each, ordered by space id. Same
+        """Lists the spaces the principal in the request takes part in where they
+        may do the action, with every action allowed in each, ordered by space
+        id: for an employee, the main spaces and pinholes of the communities
+        they belong to (for a home admin as for any employee); for a partner
+        user, the pinholes granted to their org. Communities an employee may
+        read without belonging to them are found with ListCommunities. Same
         callers and exactness as CheckAccess.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -622,7 +638,9 @@ class CommunityService:
 
     Callers: every RPC acts for the principal authenticated from the request
     metadata (an employee, a home admin, or a partner user, each with an org
-    id); CheckAccess and ListSpaces answer for the principal in the request. Conventions shared by every RPC:
+    id); CheckAccess and ListSpaces answer for the principal in the
+    request. The rules are written down in docs/access-model.md. Conventions
+    shared by every RPC:
     - INVALID_ARGUMENT: a field breaks its protovalidate rule; the error
     names the field. Nothing is stored.
     - UNAUTHENTICATED: no valid principal in the metadata.
@@ -637,10 +655,11 @@ class CommunityService:
     - FAILED_PRECONDITION: the object's state forbids the change (archived
     community, closed pinhole, last owner leaving).
     - ABORTED: an expected_version did not match; re-read and retry.
-    Exactness: once RevokeGrant, ClosePinhole, RemoveMember, LeaveCommunity
-    or ChangeRole has returned, every CheckAccess and ListSpaces that starts
-    afterwards reflects it. Every state change publishes exactly one event
-    through the transactional outbox.
+    Exactness: once RevokeGrant, ClosePinhole, RemoveMember, LeaveCommunity,
+    ChangeRole or ArchiveCommunity has returned, every CheckAccess and
+    ListSpaces that starts afterwards reflects it. Every state change
+    publishes exactly one event through the transactional outbox; a request
+    that changes nothing publishes nothing.
     """
 
     @staticmethod

@@ -37,7 +37,9 @@ class CommunityServiceStub:
 
     Callers: every RPC acts for the principal authenticated from the request
     metadata (an employee, a home admin, or a partner user, each with an org
-    id); CheckAccess and ListSpaces answer for the principal in the request. Conventions shared by every RPC:
+    id); CheckAccess and ListSpaces answer for the principal in the
+    request. The rules are written down in docs/access-model.md. Conventions
+    shared by every RPC:
       - INVALID_ARGUMENT: a field breaks its protovalidate rule; the error
         names the field. Nothing is stored.
       - UNAUTHENTICATED: no valid principal in the metadata.
@@ -52,10 +54,11 @@ class CommunityServiceStub:
       - FAILED_PRECONDITION: the object's state forbids the change (archived
         community, closed pinhole, last owner leaving).
       - ABORTED: an expected_version did not match; re-read and retry.
-    Exactness: once RevokeGrant, ClosePinhole, RemoveMember, LeaveCommunity
-    or ChangeRole has returned, every CheckAccess and ListSpaces that starts
-    afterwards reflects it. Every state change publishes exactly one event
-    through the transactional outbox.
+    Exactness: once RevokeGrant, ClosePinhole, RemoveMember, LeaveCommunity,
+    ChangeRole or ArchiveCommunity has returned, every CheckAccess and
+    ListSpaces that starts afterwards reflects it. Every state change
+    publishes exactly one event through the transactional outbox; a request
+    that changes nothing publishes nothing.
     """
 
     @_typing.overload
@@ -81,9 +84,11 @@ class CommunityServiceStub:
     archived. Publishes CommunityUpdated when anything changed.
     """
     ArchiveCommunity: _grpc.UnaryUnaryMultiCallable[_community_pb2.ArchiveCommunityRequest, _community_pb2.ArchiveCommunityResponse]
-    """Archives a community: its spaces become read-only, including its
-    pinholes. Owners and home admins. Archiving an archived community
-    returns it unchanged; otherwise publishes CommunityUpdated.
+    """Archives a community, for good: its spaces become read-only and its
+    pinholes close to partners at once (each is then recorded with a
+    PinholeClosed of reason COMMUNITY_ARCHIVED). Owners and home admins.
+    Archiving an archived community returns it unchanged; otherwise
+    publishes CommunityUpdated.
     """
     JoinCommunity: _grpc.UnaryUnaryMultiCallable[_community_pb2.JoinCommunityRequest, _community_pb2.JoinCommunityResponse]
     """Joins an open community as a member. Employees only.
@@ -95,7 +100,7 @@ class CommunityServiceStub:
     """Asks to join a private community; an owner or moderator decides.
     Employees only. FAILED_PRECONDITION for an open community (use
     JoinCommunity), for a member, or when archived. A pending request is
-    returned unchanged. Publishes nothing.
+    returned unchanged; otherwise publishes JoinRequested.
     """
     ListJoinRequests: _grpc.UnaryUnaryMultiCallable[_community_pb2.ListJoinRequestsRequest, _community_pb2.ListJoinRequestsResponse]
     """Lists a community's join requests, oldest first. Owners and
@@ -108,7 +113,8 @@ class CommunityServiceStub:
     """
     RejectJoinRequest: _grpc.UnaryUnaryMultiCallable[_community_pb2.RejectJoinRequestRequest, _community_pb2.RejectJoinRequestResponse]
     """Rejects a pending join request. Owners and moderators. NOT_FOUND when
-    there is no pending request from that person. Publishes nothing.
+    there is no pending request from that person. Publishes
+    JoinRequestRejected.
     """
     InviteMember: _grpc.UnaryUnaryMultiCallable[_community_pb2.InviteMemberRequest, _community_pb2.InviteMemberResponse]
     """Adds an employee to a community at once (an enterprise invitation has
@@ -176,16 +182,20 @@ class CommunityServiceStub:
     (PinholeClosed with reason EXPIRED).
     """
     GetPinhole: _grpc.UnaryUnaryMultiCallable[_community_pb2.GetPinholeRequest, _community_pb2.GetPinholeResponse]
-    """Returns a pinhole. Employees who may read its community; partner users
-    of an org with a grant while it is open, who see only their own org's
-    grant in grants.
+    """Returns a pinhole to whoever may see it (docs/access-model.md):
+    employees who may read its community once it opened, its community's
+    owners and moderators and home admins while it is proposed, and partner
+    users of an org with a grant while it is open, who see only their own
+    org's grant in grants.
     """
     ListPinholes: _grpc.UnaryUnaryMultiCallable[_community_pb2.ListPinholesRequest, _community_pb2.ListPinholesResponse]
-    """Lists a community's pinholes, newest first. Employees who may read the
-    community.
+    """Lists the pinholes of a community that the caller may see, newest
+    first. Employees only.
     """
     GetSpace: _grpc.UnaryUnaryMultiCallable[_community_pb2.GetSpaceRequest, _community_pb2.GetSpaceResponse]
-    """Returns a space the caller may read. NOT_FOUND otherwise."""
+    """Returns the card of a space the caller may see (a community's name, a
+    pinhole's title); NOT_FOUND otherwise.
+    """
     CheckAccess: _grpc.UnaryUnaryMultiCallable[_community_pb2.CheckAccessRequest, _community_pb2.CheckAccessResponse]
     """The access decision: may the principal in the request do the action in
     the space? Answers allowed=false, never NOT_FOUND, for a space that
@@ -196,8 +206,12 @@ class CommunityServiceStub:
     otherwise, so nobody can probe someone else's access.
     """
     ListSpaces: _grpc.UnaryUnaryMultiCallable[_community_pb2.ListSpacesRequest, _community_pb2.ListSpacesResponse]
-    """Lists the spaces in which the principal in the request may do the
-    action, with every action allowed in each, ordered by space id. Same
+    """Lists the spaces the principal in the request takes part in where they
+    may do the action, with every action allowed in each, ordered by space
+    id: for an employee, the main spaces and pinholes of the communities
+    they belong to (for a home admin as for any employee); for a partner
+    user, the pinholes granted to their org. Communities an employee may
+    read without belonging to them are found with ListCommunities. Same
     callers and exactness as CheckAccess.
     """
 
@@ -213,7 +227,9 @@ class CommunityServiceAsyncStub(CommunityServiceStub):
 
     Callers: every RPC acts for the principal authenticated from the request
     metadata (an employee, a home admin, or a partner user, each with an org
-    id); CheckAccess and ListSpaces answer for the principal in the request. Conventions shared by every RPC:
+    id); CheckAccess and ListSpaces answer for the principal in the
+    request. The rules are written down in docs/access-model.md. Conventions
+    shared by every RPC:
       - INVALID_ARGUMENT: a field breaks its protovalidate rule; the error
         names the field. Nothing is stored.
       - UNAUTHENTICATED: no valid principal in the metadata.
@@ -228,10 +244,11 @@ class CommunityServiceAsyncStub(CommunityServiceStub):
       - FAILED_PRECONDITION: the object's state forbids the change (archived
         community, closed pinhole, last owner leaving).
       - ABORTED: an expected_version did not match; re-read and retry.
-    Exactness: once RevokeGrant, ClosePinhole, RemoveMember, LeaveCommunity
-    or ChangeRole has returned, every CheckAccess and ListSpaces that starts
-    afterwards reflects it. Every state change publishes exactly one event
-    through the transactional outbox.
+    Exactness: once RevokeGrant, ClosePinhole, RemoveMember, LeaveCommunity,
+    ChangeRole or ArchiveCommunity has returned, every CheckAccess and
+    ListSpaces that starts afterwards reflects it. Every state change
+    publishes exactly one event through the transactional outbox; a request
+    that changes nothing publishes nothing.
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
@@ -254,9 +271,11 @@ class CommunityServiceAsyncStub(CommunityServiceStub):
     archived. Publishes CommunityUpdated when anything changed.
     """
     ArchiveCommunity: _aio.UnaryUnaryMultiCallable[_community_pb2.ArchiveCommunityRequest, _community_pb2.ArchiveCommunityResponse]  # type: ignore[assignment]
-    """Archives a community: its spaces become read-only, including its
-    pinholes. Owners and home admins. Archiving an archived community
-    returns it unchanged; otherwise publishes CommunityUpdated.
+    """Archives a community, for good: its spaces become read-only and its
+    pinholes close to partners at once (each is then recorded with a
+    PinholeClosed of reason COMMUNITY_ARCHIVED). Owners and home admins.
+    Archiving an archived community returns it unchanged; otherwise
+    publishes CommunityUpdated.
     """
     JoinCommunity: _aio.UnaryUnaryMultiCallable[_community_pb2.JoinCommunityRequest, _community_pb2.JoinCommunityResponse]  # type: ignore[assignment]
     """Joins an open community as a member. Employees only.
@@ -268,7 +287,7 @@ class CommunityServiceAsyncStub(CommunityServiceStub):
     """Asks to join a private community; an owner or moderator decides.
     Employees only. FAILED_PRECONDITION for an open community (use
     JoinCommunity), for a member, or when archived. A pending request is
-    returned unchanged. Publishes nothing.
+    returned unchanged; otherwise publishes JoinRequested.
     """
     ListJoinRequests: _aio.UnaryUnaryMultiCallable[_community_pb2.ListJoinRequestsRequest, _community_pb2.ListJoinRequestsResponse]  # type: ignore[assignment]
     """Lists a community's join requests, oldest first. Owners and
@@ -281,7 +300,8 @@ class CommunityServiceAsyncStub(CommunityServiceStub):
     """
     RejectJoinRequest: _aio.UnaryUnaryMultiCallable[_community_pb2.RejectJoinRequestRequest, _community_pb2.RejectJoinRequestResponse]  # type: ignore[assignment]
     """Rejects a pending join request. Owners and moderators. NOT_FOUND when
-    there is no pending request from that person. Publishes nothing.
+    there is no pending request from that person. Publishes
+    JoinRequestRejected.
     """
     InviteMember: _aio.UnaryUnaryMultiCallable[_community_pb2.InviteMemberRequest, _community_pb2.InviteMemberResponse]  # type: ignore[assignment]
     """Adds an employee to a community at once (an enterprise invitation has
@@ -349,16 +369,20 @@ class CommunityServiceAsyncStub(CommunityServiceStub):
     (PinholeClosed with reason EXPIRED).
     """
     GetPinhole: _aio.UnaryUnaryMultiCallable[_community_pb2.GetPinholeRequest, _community_pb2.GetPinholeResponse]  # type: ignore[assignment]
-    """Returns a pinhole. Employees who may read its community; partner users
-    of an org with a grant while it is open, who see only their own org's
-    grant in grants.
+    """Returns a pinhole to whoever may see it (docs/access-model.md):
+    employees who may read its community once it opened, its community's
+    owners and moderators and home admins while it is proposed, and partner
+    users of an org with a grant while it is open, who see only their own
+    org's grant in grants.
     """
     ListPinholes: _aio.UnaryUnaryMultiCallable[_community_pb2.ListPinholesRequest, _community_pb2.ListPinholesResponse]  # type: ignore[assignment]
-    """Lists a community's pinholes, newest first. Employees who may read the
-    community.
+    """Lists the pinholes of a community that the caller may see, newest
+    first. Employees only.
     """
     GetSpace: _aio.UnaryUnaryMultiCallable[_community_pb2.GetSpaceRequest, _community_pb2.GetSpaceResponse]  # type: ignore[assignment]
-    """Returns a space the caller may read. NOT_FOUND otherwise."""
+    """Returns the card of a space the caller may see (a community's name, a
+    pinhole's title); NOT_FOUND otherwise.
+    """
     CheckAccess: _aio.UnaryUnaryMultiCallable[_community_pb2.CheckAccessRequest, _community_pb2.CheckAccessResponse]  # type: ignore[assignment]
     """The access decision: may the principal in the request do the action in
     the space? Answers allowed=false, never NOT_FOUND, for a space that
@@ -369,8 +393,12 @@ class CommunityServiceAsyncStub(CommunityServiceStub):
     otherwise, so nobody can probe someone else's access.
     """
     ListSpaces: _aio.UnaryUnaryMultiCallable[_community_pb2.ListSpacesRequest, _community_pb2.ListSpacesResponse]  # type: ignore[assignment]
-    """Lists the spaces in which the principal in the request may do the
-    action, with every action allowed in each, ordered by space id. Same
+    """Lists the spaces the principal in the request takes part in where they
+    may do the action, with every action allowed in each, ordered by space
+    id: for an employee, the main spaces and pinholes of the communities
+    they belong to (for a home admin as for any employee); for a partner
+    user, the pinholes granted to their org. Communities an employee may
+    read without belonging to them are found with ListCommunities. Same
     callers and exactness as CheckAccess.
     """
 
@@ -385,7 +413,9 @@ class CommunityServiceServicer(metaclass=_abc_1.ABCMeta):
 
     Callers: every RPC acts for the principal authenticated from the request
     metadata (an employee, a home admin, or a partner user, each with an org
-    id); CheckAccess and ListSpaces answer for the principal in the request. Conventions shared by every RPC:
+    id); CheckAccess and ListSpaces answer for the principal in the
+    request. The rules are written down in docs/access-model.md. Conventions
+    shared by every RPC:
       - INVALID_ARGUMENT: a field breaks its protovalidate rule; the error
         names the field. Nothing is stored.
       - UNAUTHENTICATED: no valid principal in the metadata.
@@ -400,10 +430,11 @@ class CommunityServiceServicer(metaclass=_abc_1.ABCMeta):
       - FAILED_PRECONDITION: the object's state forbids the change (archived
         community, closed pinhole, last owner leaving).
       - ABORTED: an expected_version did not match; re-read and retry.
-    Exactness: once RevokeGrant, ClosePinhole, RemoveMember, LeaveCommunity
-    or ChangeRole has returned, every CheckAccess and ListSpaces that starts
-    afterwards reflects it. Every state change publishes exactly one event
-    through the transactional outbox.
+    Exactness: once RevokeGrant, ClosePinhole, RemoveMember, LeaveCommunity,
+    ChangeRole or ArchiveCommunity has returned, every CheckAccess and
+    ListSpaces that starts afterwards reflects it. Every state change
+    publishes exactly one event through the transactional outbox; a request
+    that changes nothing publishes nothing.
     """
 
     @_abc_1.abstractmethod
@@ -454,9 +485,11 @@ class CommunityServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _community_pb2.ArchiveCommunityRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_community_pb2.ArchiveCommunityResponse, _abc.Awaitable[_community_pb2.ArchiveCommunityResponse]]:
-        """Archives a community: its spaces become read-only, including its
-        pinholes. Owners and home admins. Archiving an archived community
-        returns it unchanged; otherwise publishes CommunityUpdated.
+        """Archives a community, for good: its spaces become read-only and its
+        pinholes close to partners at once (each is then recorded with a
+        PinholeClosed of reason COMMUNITY_ARCHIVED). Owners and home admins.
+        Archiving an archived community returns it unchanged; otherwise
+        publishes CommunityUpdated.
         """
 
     @_abc_1.abstractmethod
@@ -480,7 +513,7 @@ class CommunityServiceServicer(metaclass=_abc_1.ABCMeta):
         """Asks to join a private community; an owner or moderator decides.
         Employees only. FAILED_PRECONDITION for an open community (use
         JoinCommunity), for a member, or when archived. A pending request is
-        returned unchanged. Publishes nothing.
+        returned unchanged; otherwise publishes JoinRequested.
         """
 
     @_abc_1.abstractmethod
@@ -511,7 +544,8 @@ class CommunityServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_community_pb2.RejectJoinRequestResponse, _abc.Awaitable[_community_pb2.RejectJoinRequestResponse]]:
         """Rejects a pending join request. Owners and moderators. NOT_FOUND when
-        there is no pending request from that person. Publishes nothing.
+        there is no pending request from that person. Publishes
+        JoinRequestRejected.
         """
 
     @_abc_1.abstractmethod
@@ -651,9 +685,11 @@ class CommunityServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _community_pb2.GetPinholeRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_community_pb2.GetPinholeResponse, _abc.Awaitable[_community_pb2.GetPinholeResponse]]:
-        """Returns a pinhole. Employees who may read its community; partner users
-        of an org with a grant while it is open, who see only their own org's
-        grant in grants.
+        """Returns a pinhole to whoever may see it (docs/access-model.md):
+        employees who may read its community once it opened, its community's
+        owners and moderators and home admins while it is proposed, and partner
+        users of an org with a grant while it is open, who see only their own
+        org's grant in grants.
         """
 
     @_abc_1.abstractmethod
@@ -662,8 +698,8 @@ class CommunityServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _community_pb2.ListPinholesRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_community_pb2.ListPinholesResponse, _abc.Awaitable[_community_pb2.ListPinholesResponse]]:
-        """Lists a community's pinholes, newest first. Employees who may read the
-        community.
+        """Lists the pinholes of a community that the caller may see, newest
+        first. Employees only.
         """
 
     @_abc_1.abstractmethod
@@ -672,7 +708,9 @@ class CommunityServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _community_pb2.GetSpaceRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_community_pb2.GetSpaceResponse, _abc.Awaitable[_community_pb2.GetSpaceResponse]]:
-        """Returns a space the caller may read. NOT_FOUND otherwise."""
+        """Returns the card of a space the caller may see (a community's name, a
+        pinhole's title); NOT_FOUND otherwise.
+        """
 
     @_abc_1.abstractmethod
     def CheckAccess(
@@ -695,8 +733,12 @@ class CommunityServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _community_pb2.ListSpacesRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_community_pb2.ListSpacesResponse, _abc.Awaitable[_community_pb2.ListSpacesResponse]]:
-        """Lists the spaces in which the principal in the request may do the
-        action, with every action allowed in each, ordered by space id. Same
+        """Lists the spaces the principal in the request takes part in where they
+        may do the action, with every action allowed in each, ordered by space
+        id: for an employee, the main spaces and pinholes of the communities
+        they belong to (for a home admin as for any employee); for a partner
+        user, the pinholes granted to their org. Communities an employee may
+        read without belonging to them are found with ListCommunities. Same
         callers and exactness as CheckAccess.
         """
 

@@ -206,6 +206,7 @@ class MemberLeft(_message.Message):
     REASON_FIELD_NUMBER: _builtins.int
     ACTOR_ID_FIELD_NUMBER: _builtins.int
     LEFT_AT_FIELD_NUMBER: _builtins.int
+    ROLE_FIELD_NUMBER: _builtins.int
     community_id: _builtins.str
     """The community."""
     person_id: _builtins.str
@@ -214,6 +215,8 @@ class MemberLeft(_message.Message):
     """Left or removed."""
     actor_id: _builtins.str
     """Who ended the membership."""
+    role: _community_pb2.Role.ValueType
+    """The role they held until then."""
     @_builtins.property
     def left_at(self) -> _timestamp_pb2.Timestamp:
         """When it ended."""
@@ -226,10 +229,11 @@ class MemberLeft(_message.Message):
         reason: Global___LeaveReason.ValueType = ...,
         actor_id: _builtins.str = ...,
         left_at: _timestamp_pb2.Timestamp | None = ...,
+        role: _community_pb2.Role.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["left_at", b"left_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor_id", b"actor_id", "community_id", b"community_id", "left_at", b"left_at", "person_id", b"person_id", "reason", b"reason"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor_id", b"actor_id", "community_id", b"community_id", "left_at", b"left_at", "person_id", b"person_id", "reason", b"reason", "role", b"role"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -280,6 +284,86 @@ class RoleChanged(_message.Message):
 Global___RoleChanged: _TypeAlias = RoleChanged  # noqa: Y015
 
 @_typing.final
+class JoinRequested(_message.Message):
+    """Someone asked to join a private community; its owners and moderators
+    decide. Subject: community_id.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COMMUNITY_ID_FIELD_NUMBER: _builtins.int
+    PERSON_ID_FIELD_NUMBER: _builtins.int
+    MESSAGE_FIELD_NUMBER: _builtins.int
+    REQUESTED_AT_FIELD_NUMBER: _builtins.int
+    community_id: _builtins.str
+    """The community."""
+    person_id: _builtins.str
+    """Who asks."""
+    message: _builtins.str
+    """What they wrote to the owners and moderators."""
+    @_builtins.property
+    def requested_at(self) -> _timestamp_pb2.Timestamp:
+        """When they asked."""
+
+    def __init__(
+        self,
+        *,
+        community_id: _builtins.str = ...,
+        person_id: _builtins.str = ...,
+        message: _builtins.str = ...,
+        requested_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["requested_at", b"requested_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["community_id", b"community_id", "message", b"message", "person_id", b"person_id", "requested_at", b"requested_at"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___JoinRequested: _TypeAlias = JoinRequested  # noqa: Y015
+
+@_typing.final
+class JoinRequestRejected(_message.Message):
+    """A pending join request was rejected; the requester is not a member.
+    Subject: community_id.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COMMUNITY_ID_FIELD_NUMBER: _builtins.int
+    PERSON_ID_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    ACTOR_ID_FIELD_NUMBER: _builtins.int
+    REJECTED_AT_FIELD_NUMBER: _builtins.int
+    community_id: _builtins.str
+    """The community."""
+    person_id: _builtins.str
+    """Who had asked."""
+    reason: _builtins.str
+    """The reason given to the requester; may be empty."""
+    actor_id: _builtins.str
+    """The owner, moderator or home admin who rejected it."""
+    @_builtins.property
+    def rejected_at(self) -> _timestamp_pb2.Timestamp:
+        """When."""
+
+    def __init__(
+        self,
+        *,
+        community_id: _builtins.str = ...,
+        person_id: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        actor_id: _builtins.str = ...,
+        rejected_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["rejected_at", b"rejected_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor_id", b"actor_id", "community_id", b"community_id", "person_id", b"person_id", "reason", b"reason", "rejected_at", b"rejected_at"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___JoinRequestRejected: _TypeAlias = JoinRequestRejected  # noqa: Y015
+
+@_typing.final
 class PinholeProposed(_message.Message):
     """A pinhole was proposed. Subject: pinhole_id."""
 
@@ -317,12 +401,17 @@ class PinholeOpened(_message.Message):
     OPENED_AT_FIELD_NUMBER: _builtins.int
     EXPIRES_AT_FIELD_NUMBER: _builtins.int
     GRANTS_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
     pinhole_id: _builtins.str
     """The pinhole."""
     community_id: _builtins.str
     """Its community."""
     actor_id: _builtins.str
     """Who opened it."""
+    version: _builtins.int
+    """The pinhole's version after the change (its grant version; see
+    docs/access-model.md, "Revocation").
+    """
     @_builtins.property
     def opened_at(self) -> _timestamp_pb2.Timestamp:
         """When it opened."""
@@ -344,10 +433,11 @@ class PinholeOpened(_message.Message):
         opened_at: _timestamp_pb2.Timestamp | None = ...,
         expires_at: _timestamp_pb2.Timestamp | None = ...,
         grants: _abc.Iterable[_community_pb2.PinholeGrant] | None = ...,
+        version: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["expires_at", b"expires_at", "opened_at", b"opened_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor_id", b"actor_id", "community_id", b"community_id", "expires_at", b"expires_at", "grants", b"grants", "opened_at", b"opened_at", "pinhole_id", b"pinhole_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor_id", b"actor_id", "community_id", b"community_id", "expires_at", b"expires_at", "grants", b"grants", "opened_at", b"opened_at", "pinhole_id", b"pinhole_id", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -368,6 +458,7 @@ class PinholeGranted(_message.Message):
     PREVIOUS_LEVEL_FIELD_NUMBER: _builtins.int
     ACTOR_ID_FIELD_NUMBER: _builtins.int
     GRANTED_AT_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
     pinhole_id: _builtins.str
     """The pinhole."""
     community_id: _builtins.str
@@ -380,6 +471,8 @@ class PinholeGranted(_message.Message):
     """The level before; unset for a new grant."""
     actor_id: _builtins.str
     """Who granted it."""
+    version: _builtins.int
+    """The pinhole's version after the change (its grant version)."""
     @_builtins.property
     def granted_at(self) -> _timestamp_pb2.Timestamp:
         """When."""
@@ -394,10 +487,11 @@ class PinholeGranted(_message.Message):
         previous_level: _community_pb2.GrantLevel.ValueType = ...,
         actor_id: _builtins.str = ...,
         granted_at: _timestamp_pb2.Timestamp | None = ...,
+        version: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["granted_at", b"granted_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor_id", b"actor_id", "community_id", b"community_id", "granted_at", b"granted_at", "level", b"level", "org_id", b"org_id", "pinhole_id", b"pinhole_id", "previous_level", b"previous_level"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor_id", b"actor_id", "community_id", b"community_id", "granted_at", b"granted_at", "level", b"level", "org_id", b"org_id", "pinhole_id", b"pinhole_id", "previous_level", b"previous_level", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -416,6 +510,7 @@ class PinholeRevoked(_message.Message):
     ORG_ID_FIELD_NUMBER: _builtins.int
     ACTOR_ID_FIELD_NUMBER: _builtins.int
     REVOKED_AT_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
     pinhole_id: _builtins.str
     """The pinhole."""
     community_id: _builtins.str
@@ -424,6 +519,8 @@ class PinholeRevoked(_message.Message):
     """The partner org that lost access."""
     actor_id: _builtins.str
     """Who revoked it."""
+    version: _builtins.int
+    """The pinhole's version after the change (its grant version)."""
     @_builtins.property
     def revoked_at(self) -> _timestamp_pb2.Timestamp:
         """When."""
@@ -436,10 +533,11 @@ class PinholeRevoked(_message.Message):
         org_id: _builtins.str = ...,
         actor_id: _builtins.str = ...,
         revoked_at: _timestamp_pb2.Timestamp | None = ...,
+        version: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["revoked_at", b"revoked_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor_id", b"actor_id", "community_id", b"community_id", "org_id", b"org_id", "pinhole_id", b"pinhole_id", "revoked_at", b"revoked_at"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor_id", b"actor_id", "community_id", b"community_id", "org_id", b"org_id", "pinhole_id", b"pinhole_id", "revoked_at", b"revoked_at", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -447,7 +545,10 @@ Global___PinholeRevoked: _TypeAlias = PinholeRevoked  # noqa: Y015
 
 @_typing.final
 class PinholeClosed(_message.Message):
-    """A pinhole closed, by hand or at its expiry. Subject: pinhole_id."""
+    """A pinhole closed: by hand, at its expiry, or because its community was
+    archived (archiving closes every pinhole of the community to partners at
+    once; this event records it afterwards). Subject: pinhole_id.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -456,14 +557,19 @@ class PinholeClosed(_message.Message):
     REASON_FIELD_NUMBER: _builtins.int
     ACTOR_ID_FIELD_NUMBER: _builtins.int
     CLOSED_AT_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
     pinhole_id: _builtins.str
     """The pinhole."""
     community_id: _builtins.str
     """Its community."""
     reason: _community_pb2.PinholeCloseReason.ValueType
-    """Manual or expired."""
+    """Manual, expired or community archived."""
     actor_id: _builtins.str
-    """Who closed it; empty when it expired."""
+    """Who closed it; empty when the service recorded an expiry or an
+    archived community.
+    """
+    version: _builtins.int
+    """The pinhole's version after the change (its grant version)."""
     @_builtins.property
     def closed_at(self) -> _timestamp_pb2.Timestamp:
         """When."""
@@ -476,10 +582,11 @@ class PinholeClosed(_message.Message):
         reason: _community_pb2.PinholeCloseReason.ValueType = ...,
         actor_id: _builtins.str = ...,
         closed_at: _timestamp_pb2.Timestamp | None = ...,
+        version: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["closed_at", b"closed_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor_id", b"actor_id", "closed_at", b"closed_at", "community_id", b"community_id", "pinhole_id", b"pinhole_id", "reason", b"reason"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor_id", b"actor_id", "closed_at", b"closed_at", "community_id", b"community_id", "pinhole_id", b"pinhole_id", "reason", b"reason", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
