@@ -538,3 +538,185 @@ class Mentioned(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Mentioned: _TypeAlias = Mentioned  # noqa: Y015
+
+@_typing.final
+class AnswerEdited(_message.Message):
+    """An answer's body was edited. Subject: question_id."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ANSWER_ID_FIELD_NUMBER: _builtins.int
+    QUESTION_ID_FIELD_NUMBER: _builtins.int
+    SPACE_ID_FIELD_NUMBER: _builtins.int
+    EDITOR_ID_FIELD_NUMBER: _builtins.int
+    REVISION_FIELD_NUMBER: _builtins.int
+    BODY_FIELD_NUMBER: _builtins.int
+    EDITED_AT_FIELD_NUMBER: _builtins.int
+    answer_id: _builtins.str
+    """The answer."""
+    question_id: _builtins.str
+    """The question."""
+    space_id: _builtins.str
+    """Its space."""
+    editor_id: _builtins.str
+    """Who edited it: the author or a moderator."""
+    revision: _builtins.int
+    """The new revision number."""
+    body: _builtins.str
+    """The body after the edit (Markdown)."""
+    @_builtins.property
+    def edited_at(self) -> _timestamp_pb2.Timestamp:
+        """When."""
+
+    def __init__(
+        self,
+        *,
+        answer_id: _builtins.str = ...,
+        question_id: _builtins.str = ...,
+        space_id: _builtins.str = ...,
+        editor_id: _builtins.str = ...,
+        revision: _builtins.int = ...,
+        body: _builtins.str = ...,
+        edited_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["edited_at", b"edited_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answer_id", b"answer_id", "body", b"body", "edited_at", b"edited_at", "editor_id", b"editor_id", "question_id", b"question_id", "revision", b"revision", "space_id", b"space_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AnswerEdited: _TypeAlias = AnswerEdited  # noqa: Y015
+
+@_typing.final
+class AnswerDeleted(_message.Message):
+    """An answer was deleted; if it was accepted, the question has no accepted
+    answer any more. Subject: question_id.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ANSWER_ID_FIELD_NUMBER: _builtins.int
+    QUESTION_ID_FIELD_NUMBER: _builtins.int
+    SPACE_ID_FIELD_NUMBER: _builtins.int
+    ACTOR_ID_FIELD_NUMBER: _builtins.int
+    WAS_ACCEPTED_FIELD_NUMBER: _builtins.int
+    DELETED_AT_FIELD_NUMBER: _builtins.int
+    answer_id: _builtins.str
+    """The answer."""
+    question_id: _builtins.str
+    """The question."""
+    space_id: _builtins.str
+    """Its space."""
+    actor_id: _builtins.str
+    """Who deleted it."""
+    was_accepted: _builtins.bool
+    """Whether it was the accepted answer."""
+    @_builtins.property
+    def deleted_at(self) -> _timestamp_pb2.Timestamp:
+        """When."""
+
+    def __init__(
+        self,
+        *,
+        answer_id: _builtins.str = ...,
+        question_id: _builtins.str = ...,
+        space_id: _builtins.str = ...,
+        actor_id: _builtins.str = ...,
+        was_accepted: _builtins.bool = ...,
+        deleted_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["deleted_at", b"deleted_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor_id", b"actor_id", "answer_id", b"answer_id", "deleted_at", b"deleted_at", "question_id", b"question_id", "space_id", b"space_id", "was_accepted", b"was_accepted"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AnswerDeleted: _TypeAlias = AnswerDeleted  # noqa: Y015
+
+@_typing.final
+class CommentEdited(_message.Message):
+    """A comment's body was edited. Subject: post_id."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COMMENT_ID_FIELD_NUMBER: _builtins.int
+    POST_ID_FIELD_NUMBER: _builtins.int
+    SPACE_ID_FIELD_NUMBER: _builtins.int
+    EDITOR_ID_FIELD_NUMBER: _builtins.int
+    REVISION_FIELD_NUMBER: _builtins.int
+    BODY_FIELD_NUMBER: _builtins.int
+    EDITED_AT_FIELD_NUMBER: _builtins.int
+    comment_id: _builtins.str
+    """The comment."""
+    post_id: _builtins.str
+    """The item it belongs to."""
+    space_id: _builtins.str
+    """Its space."""
+    editor_id: _builtins.str
+    """Who edited it: the author or a moderator."""
+    revision: _builtins.int
+    """The new revision number."""
+    body: _builtins.str
+    """The body after the edit (Markdown)."""
+    @_builtins.property
+    def edited_at(self) -> _timestamp_pb2.Timestamp:
+        """When."""
+
+    def __init__(
+        self,
+        *,
+        comment_id: _builtins.str = ...,
+        post_id: _builtins.str = ...,
+        space_id: _builtins.str = ...,
+        editor_id: _builtins.str = ...,
+        revision: _builtins.int = ...,
+        body: _builtins.str = ...,
+        edited_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["edited_at", b"edited_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "comment_id", b"comment_id", "edited_at", b"edited_at", "editor_id", b"editor_id", "post_id", b"post_id", "revision", b"revision", "space_id", b"space_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CommentEdited: _TypeAlias = CommentEdited  # noqa: Y015
+
+@_typing.final
+class CommentDeleted(_message.Message):
+    """A comment was deleted. Subject: post_id."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COMMENT_ID_FIELD_NUMBER: _builtins.int
+    POST_ID_FIELD_NUMBER: _builtins.int
+    SPACE_ID_FIELD_NUMBER: _builtins.int
+    ACTOR_ID_FIELD_NUMBER: _builtins.int
+    DELETED_AT_FIELD_NUMBER: _builtins.int
+    comment_id: _builtins.str
+    """The comment."""
+    post_id: _builtins.str
+    """The item it belongs to."""
+    space_id: _builtins.str
+    """Its space."""
+    actor_id: _builtins.str
+    """Who deleted it."""
+    @_builtins.property
+    def deleted_at(self) -> _timestamp_pb2.Timestamp:
+        """When."""
+
+    def __init__(
+        self,
+        *,
+        comment_id: _builtins.str = ...,
+        post_id: _builtins.str = ...,
+        space_id: _builtins.str = ...,
+        actor_id: _builtins.str = ...,
+        deleted_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["deleted_at", b"deleted_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor_id", b"actor_id", "comment_id", b"comment_id", "deleted_at", b"deleted_at", "post_id", b"post_id", "space_id", b"space_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CommentDeleted: _TypeAlias = CommentDeleted  # noqa: Y015

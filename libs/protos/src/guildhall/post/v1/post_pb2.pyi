@@ -158,6 +158,62 @@ REACTION_KIND_CURIOUS: ReactionKind.ValueType  # 5
 """Curious; want to know more."""
 Global___ReactionKind: _TypeAlias = ReactionKind  # noqa: Y015
 
+class _AnswerVote:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _AnswerVoteEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_AnswerVote.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    ANSWER_VOTE_UNSPECIFIED: _AnswerVote.ValueType  # 0
+    """Not set; never valid in a request."""
+    ANSWER_VOTE_UP: _AnswerVote.ValueType  # 1
+    """Up: a good answer."""
+    ANSWER_VOTE_DOWN: _AnswerVote.ValueType  # 2
+    """Down: a poor answer."""
+    ANSWER_VOTE_NONE: _AnswerVote.ValueType  # 3
+    """No vote: withdraws the caller's vote."""
+
+class AnswerVote(_AnswerVote, metaclass=_AnswerVoteEnumTypeWrapper):
+    """A vote on an answer."""
+
+ANSWER_VOTE_UNSPECIFIED: AnswerVote.ValueType  # 0
+"""Not set; never valid in a request."""
+ANSWER_VOTE_UP: AnswerVote.ValueType  # 1
+"""Up: a good answer."""
+ANSWER_VOTE_DOWN: AnswerVote.ValueType  # 2
+"""Down: a poor answer."""
+ANSWER_VOTE_NONE: AnswerVote.ValueType  # 3
+"""No vote: withdraws the caller's vote."""
+Global___AnswerVote: _TypeAlias = AnswerVote  # noqa: Y015
+
+class _DiffOp:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _DiffOpEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_DiffOp.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    DIFF_OP_UNSPECIFIED: _DiffOp.ValueType  # 0
+    """Not set."""
+    DIFF_OP_EQUAL: _DiffOp.ValueType  # 1
+    """The line is in both revisions."""
+    DIFF_OP_INSERT: _DiffOp.ValueType  # 2
+    """The line is only in the newer revision."""
+    DIFF_OP_DELETE: _DiffOp.ValueType  # 3
+    """The line is only in the older revision."""
+
+class DiffOp(_DiffOp, metaclass=_DiffOpEnumTypeWrapper):
+    """What happened to one line between two revisions."""
+
+DIFF_OP_UNSPECIFIED: DiffOp.ValueType  # 0
+"""Not set."""
+DIFF_OP_EQUAL: DiffOp.ValueType  # 1
+"""The line is in both revisions."""
+DIFF_OP_INSERT: DiffOp.ValueType  # 2
+"""The line is only in the newer revision."""
+DIFF_OP_DELETE: DiffOp.ValueType  # 3
+"""The line is only in the older revision."""
+Global___DiffOp: _TypeAlias = DiffOp  # noqa: Y015
+
 @_typing.final
 class Post(_message.Message):
     """An item of content in a space."""
@@ -180,6 +236,15 @@ class Post(_message.Message):
     COMMENT_COUNT_FIELD_NUMBER: _builtins.int
     CREATED_AT_FIELD_NUMBER: _builtins.int
     UPDATED_AT_FIELD_NUMBER: _builtins.int
+    VOTE_COUNT_FIELD_NUMBER: _builtins.int
+    ANSWER_COUNT_FIELD_NUMBER: _builtins.int
+    REACTIONS_FIELD_NUMBER: _builtins.int
+    QUOTED_POST_FIELD_NUMBER: _builtins.int
+    LINKS_FIELD_NUMBER: _builtins.int
+    EDITED_BY_FIELD_NUMBER: _builtins.int
+    REVISION_SUMMARY_FIELD_NUMBER: _builtins.int
+    DELETED_BY_FIELD_NUMBER: _builtins.int
+    DELETED_AT_FIELD_NUMBER: _builtins.int
     post_id: _builtins.str
     """The item's id."""
     space_id: _builtins.str
@@ -206,6 +271,20 @@ class Post(_message.Message):
     """Revision number, 1 on creation, incremented by every edit."""
     comment_count: _builtins.int
     """Number of comments (and answers, for a question)."""
+    vote_count: _builtins.int
+    """An idea's number of votes; 0 for other types."""
+    answer_count: _builtins.int
+    """A question's number of answers that are not deleted; 0 for other
+    types.
+    """
+    edited_by: _builtins.str
+    """Who made the current revision: the author or a moderator (for a wiki
+    page, any contributor).
+    """
+    revision_summary: _builtins.str
+    """The note of the current revision (wiki pages); may be empty."""
+    deleted_by: _builtins.str
+    """Who deleted it; empty unless deleted."""
     @_builtins.property
     def tags(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Tags, sorted."""
@@ -221,6 +300,28 @@ class Post(_message.Message):
     @_builtins.property
     def updated_at(self) -> _timestamp_pb2.Timestamp:
         """When it was last edited."""
+
+    @_builtins.property
+    def reactions(self) -> _containers.RepeatedCompositeFieldContainer[Global___ReactionCount]:
+        """How many people gave each reaction, in enum order; kinds nobody gave
+        are left out.
+        """
+
+    @_builtins.property
+    def quoted_post(self) -> Global___PostLink:
+        """The item this one quotes, as the reader may see it; unset when it
+        quotes nothing.
+        """
+
+    @_builtins.property
+    def links(self) -> _containers.RepeatedCompositeFieldContainer[Global___PostLink]:
+        """The items linked from the body (guildhall://post/<id>), in order of
+        first appearance, as the reader may see them.
+        """
+
+    @_builtins.property
+    def deleted_at(self) -> _timestamp_pb2.Timestamp:
+        """When it was deleted; unset unless deleted."""
 
     def __init__(
         self,
@@ -241,14 +342,385 @@ class Post(_message.Message):
         comment_count: _builtins.int = ...,
         created_at: _timestamp_pb2.Timestamp | None = ...,
         updated_at: _timestamp_pb2.Timestamp | None = ...,
+        vote_count: _builtins.int = ...,
+        answer_count: _builtins.int = ...,
+        reactions: _abc.Iterable[Global___ReactionCount] | None = ...,
+        quoted_post: Global___PostLink | None = ...,
+        links: _abc.Iterable[Global___PostLink] | None = ...,
+        edited_by: _builtins.str = ...,
+        revision_summary: _builtins.str = ...,
+        deleted_by: _builtins.str = ...,
+        deleted_at: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "updated_at", b"updated_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "deleted_at", b"deleted_at", "quoted_post", b"quoted_post", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["accepted_answer_id", b"accepted_answer_id", "author_id", b"author_id", "body", b"body", "comment_count", b"comment_count", "created_at", b"created_at", "idea_status", b"idea_status", "mentioned_person_ids", b"mentioned_person_ids", "pinned", b"pinned", "post_id", b"post_id", "revision", b"revision", "space_id", b"space_id", "state", b"state", "tags", b"tags", "title", b"title", "type", b"type", "updated_at", b"updated_at"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["accepted_answer_id", b"accepted_answer_id", "answer_count", b"answer_count", "author_id", b"author_id", "body", b"body", "comment_count", b"comment_count", "created_at", b"created_at", "deleted_at", b"deleted_at", "deleted_by", b"deleted_by", "edited_by", b"edited_by", "idea_status", b"idea_status", "links", b"links", "mentioned_person_ids", b"mentioned_person_ids", "pinned", b"pinned", "post_id", b"post_id", "quoted_post", b"quoted_post", "reactions", b"reactions", "revision", b"revision", "revision_summary", b"revision_summary", "space_id", b"space_id", "state", b"state", "tags", b"tags", "title", b"title", "type", b"type", "updated_at", b"updated_at", "vote_count", b"vote_count"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Post: _TypeAlias = Post  # noqa: Y015
+
+@_typing.final
+class ReactionCount(_message.Message):
+    """How many people gave one kind of reaction."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KIND_FIELD_NUMBER: _builtins.int
+    COUNT_FIELD_NUMBER: _builtins.int
+    kind: Global___ReactionKind.ValueType
+    """The reaction."""
+    count: _builtins.int
+    """How many people gave it."""
+    def __init__(
+        self,
+        *,
+        kind: Global___ReactionKind.ValueType = ...,
+        count: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["count", b"count", "kind", b"kind"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReactionCount: _TypeAlias = ReactionCount  # noqa: Y015
+
+@_typing.final
+class PostLink(_message.Message):
+    """A link from one item to another, as one reader may see it. When the
+    reader may not read the target, only available=false is filled in.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    POST_ID_FIELD_NUMBER: _builtins.int
+    AVAILABLE_FIELD_NUMBER: _builtins.int
+    TITLE_FIELD_NUMBER: _builtins.int
+    TYPE_FIELD_NUMBER: _builtins.int
+    SPACE_ID_FIELD_NUMBER: _builtins.int
+    post_id: _builtins.str
+    """The linked item; empty when unavailable."""
+    available: _builtins.bool
+    """Whether the reader may read the linked item."""
+    title: _builtins.str
+    """The linked item's title; empty when unavailable."""
+    type: Global___PostType.ValueType
+    """The linked item's type; unset when unavailable."""
+    space_id: _builtins.str
+    """The linked item's space; empty when unavailable."""
+    def __init__(
+        self,
+        *,
+        post_id: _builtins.str = ...,
+        available: _builtins.bool = ...,
+        title: _builtins.str = ...,
+        type: Global___PostType.ValueType = ...,
+        space_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["available", b"available", "post_id", b"post_id", "space_id", b"space_id", "title", b"title", "type", b"type"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PostLink: _TypeAlias = PostLink  # noqa: Y015
+
+@_typing.final
+class ViewerState(_message.Message):
+    """What the caller has done to an item, and may do with it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VOTED_FIELD_NUMBER: _builtins.int
+    REACTIONS_FIELD_NUMBER: _builtins.int
+    CAN_EDIT_FIELD_NUMBER: _builtins.int
+    CAN_MODERATE_FIELD_NUMBER: _builtins.int
+    voted: _builtins.bool
+    """The caller voted for this idea."""
+    can_edit: _builtins.bool
+    """The caller may edit the item (its author with POST, or a moderator;
+    for a wiki page, anyone with POST).
+    """
+    can_moderate: _builtins.bool
+    """The caller moderates the space."""
+    @_builtins.property
+    def reactions(self) -> _containers.RepeatedScalarFieldContainer[Global___ReactionKind.ValueType]:
+        """The reactions the caller gave, in enum order."""
+
+    def __init__(
+        self,
+        *,
+        voted: _builtins.bool = ...,
+        reactions: _abc.Iterable[Global___ReactionKind.ValueType] | None = ...,
+        can_edit: _builtins.bool = ...,
+        can_moderate: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["can_edit", b"can_edit", "can_moderate", b"can_moderate", "reactions", b"reactions", "voted", b"voted"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ViewerState: _TypeAlias = ViewerState  # noqa: Y015
+
+@_typing.final
+class Answer(_message.Message):
+    """An answer to a question."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ANSWER_ID_FIELD_NUMBER: _builtins.int
+    QUESTION_ID_FIELD_NUMBER: _builtins.int
+    SPACE_ID_FIELD_NUMBER: _builtins.int
+    AUTHOR_ID_FIELD_NUMBER: _builtins.int
+    BODY_FIELD_NUMBER: _builtins.int
+    MENTIONED_PERSON_IDS_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    SCORE_FIELD_NUMBER: _builtins.int
+    ACCEPTED_FIELD_NUMBER: _builtins.int
+    REVISION_FIELD_NUMBER: _builtins.int
+    COMMENT_COUNT_FIELD_NUMBER: _builtins.int
+    CREATED_AT_FIELD_NUMBER: _builtins.int
+    UPDATED_AT_FIELD_NUMBER: _builtins.int
+    LINKS_FIELD_NUMBER: _builtins.int
+    MY_VOTE_FIELD_NUMBER: _builtins.int
+    answer_id: _builtins.str
+    """The answer's id."""
+    question_id: _builtins.str
+    """The question it answers."""
+    space_id: _builtins.str
+    """The question's space."""
+    author_id: _builtins.str
+    """The author."""
+    body: _builtins.str
+    """Body as Markdown, stored as given."""
+    state: Global___PostState.ValueType
+    """Published or deleted."""
+    score: _builtins.int
+    """Up votes minus down votes."""
+    accepted: _builtins.bool
+    """Whether it is the question's accepted answer."""
+    revision: _builtins.int
+    """Revision number, 1 on creation, incremented by every edit."""
+    comment_count: _builtins.int
+    """Number of comments on it."""
+    my_vote: Global___AnswerVote.ValueType
+    """The caller's own vote; ANSWER_VOTE_NONE when they have not voted."""
+    @_builtins.property
+    def mentioned_person_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """People mentioned in the body."""
+
+    @_builtins.property
+    def created_at(self) -> _timestamp_pb2.Timestamp:
+        """When it was posted."""
+
+    @_builtins.property
+    def updated_at(self) -> _timestamp_pb2.Timestamp:
+        """When it was last edited."""
+
+    @_builtins.property
+    def links(self) -> _containers.RepeatedCompositeFieldContainer[Global___PostLink]:
+        """Items linked from the body, as the reader may see them."""
+
+    def __init__(
+        self,
+        *,
+        answer_id: _builtins.str = ...,
+        question_id: _builtins.str = ...,
+        space_id: _builtins.str = ...,
+        author_id: _builtins.str = ...,
+        body: _builtins.str = ...,
+        mentioned_person_ids: _abc.Iterable[_builtins.str] | None = ...,
+        state: Global___PostState.ValueType = ...,
+        score: _builtins.int = ...,
+        accepted: _builtins.bool = ...,
+        revision: _builtins.int = ...,
+        comment_count: _builtins.int = ...,
+        created_at: _timestamp_pb2.Timestamp | None = ...,
+        updated_at: _timestamp_pb2.Timestamp | None = ...,
+        links: _abc.Iterable[Global___PostLink] | None = ...,
+        my_vote: Global___AnswerVote.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "updated_at", b"updated_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["accepted", b"accepted", "answer_id", b"answer_id", "author_id", b"author_id", "body", b"body", "comment_count", b"comment_count", "created_at", b"created_at", "links", b"links", "mentioned_person_ids", b"mentioned_person_ids", "my_vote", b"my_vote", "question_id", b"question_id", "revision", b"revision", "score", b"score", "space_id", b"space_id", "state", b"state", "updated_at", b"updated_at"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Answer: _TypeAlias = Answer  # noqa: Y015
+
+@_typing.final
+class Comment(_message.Message):
+    """A comment on an item or on an answer. Threads are one level deep: a
+    comment is top-level or a reply to a top-level comment.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COMMENT_ID_FIELD_NUMBER: _builtins.int
+    POST_ID_FIELD_NUMBER: _builtins.int
+    ANSWER_ID_FIELD_NUMBER: _builtins.int
+    PARENT_COMMENT_ID_FIELD_NUMBER: _builtins.int
+    SPACE_ID_FIELD_NUMBER: _builtins.int
+    AUTHOR_ID_FIELD_NUMBER: _builtins.int
+    BODY_FIELD_NUMBER: _builtins.int
+    MENTIONED_PERSON_IDS_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    REVISION_FIELD_NUMBER: _builtins.int
+    REACTIONS_FIELD_NUMBER: _builtins.int
+    CREATED_AT_FIELD_NUMBER: _builtins.int
+    UPDATED_AT_FIELD_NUMBER: _builtins.int
+    LINKS_FIELD_NUMBER: _builtins.int
+    comment_id: _builtins.str
+    """The comment's id."""
+    post_id: _builtins.str
+    """The item it belongs to."""
+    answer_id: _builtins.str
+    """The answer it comments on; empty when it comments on the item."""
+    parent_comment_id: _builtins.str
+    """The top-level comment it replies to; empty for a top-level comment."""
+    space_id: _builtins.str
+    """The item's space."""
+    author_id: _builtins.str
+    """The author."""
+    body: _builtins.str
+    """Body as Markdown, stored as given; empty for a deleted comment shown
+    to someone who is neither its author nor a moderator.
+    """
+    state: Global___PostState.ValueType
+    """Published or deleted."""
+    revision: _builtins.int
+    """Revision number, 1 on creation, incremented by every edit."""
+    @_builtins.property
+    def mentioned_person_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """People mentioned in the body."""
+
+    @_builtins.property
+    def reactions(self) -> _containers.RepeatedCompositeFieldContainer[Global___ReactionCount]:
+        """How many people gave each reaction, in enum order."""
+
+    @_builtins.property
+    def created_at(self) -> _timestamp_pb2.Timestamp:
+        """When it was written."""
+
+    @_builtins.property
+    def updated_at(self) -> _timestamp_pb2.Timestamp:
+        """When it was last edited."""
+
+    @_builtins.property
+    def links(self) -> _containers.RepeatedCompositeFieldContainer[Global___PostLink]:
+        """Items linked from the body, as the reader may see them."""
+
+    def __init__(
+        self,
+        *,
+        comment_id: _builtins.str = ...,
+        post_id: _builtins.str = ...,
+        answer_id: _builtins.str = ...,
+        parent_comment_id: _builtins.str = ...,
+        space_id: _builtins.str = ...,
+        author_id: _builtins.str = ...,
+        body: _builtins.str = ...,
+        mentioned_person_ids: _abc.Iterable[_builtins.str] | None = ...,
+        state: Global___PostState.ValueType = ...,
+        revision: _builtins.int = ...,
+        reactions: _abc.Iterable[Global___ReactionCount] | None = ...,
+        created_at: _timestamp_pb2.Timestamp | None = ...,
+        updated_at: _timestamp_pb2.Timestamp | None = ...,
+        links: _abc.Iterable[Global___PostLink] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "updated_at", b"updated_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answer_id", b"answer_id", "author_id", b"author_id", "body", b"body", "comment_id", b"comment_id", "created_at", b"created_at", "links", b"links", "mentioned_person_ids", b"mentioned_person_ids", "parent_comment_id", b"parent_comment_id", "post_id", b"post_id", "reactions", b"reactions", "revision", b"revision", "space_id", b"space_id", "state", b"state", "updated_at", b"updated_at"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Comment: _TypeAlias = Comment  # noqa: Y015
+
+@_typing.final
+class Revision(_message.Message):
+    """One revision of an item (a post, an answer or a comment)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ITEM_ID_FIELD_NUMBER: _builtins.int
+    REVISION_FIELD_NUMBER: _builtins.int
+    TITLE_FIELD_NUMBER: _builtins.int
+    BODY_FIELD_NUMBER: _builtins.int
+    TAGS_FIELD_NUMBER: _builtins.int
+    AUTHOR_ID_FIELD_NUMBER: _builtins.int
+    SUMMARY_FIELD_NUMBER: _builtins.int
+    RESTORED_FROM_REVISION_FIELD_NUMBER: _builtins.int
+    CREATED_AT_FIELD_NUMBER: _builtins.int
+    item_id: _builtins.str
+    """The item."""
+    revision: _builtins.int
+    """The revision number, from 1."""
+    title: _builtins.str
+    """The title in this revision (posts only)."""
+    body: _builtins.str
+    """The body in this revision; empty in listings."""
+    author_id: _builtins.str
+    """Who wrote this revision."""
+    summary: _builtins.str
+    """The note given with the revision; may be empty."""
+    restored_from_revision: _builtins.int
+    """The revision it restored, for a restore; 0 otherwise."""
+    @_builtins.property
+    def tags(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The tags in this revision (posts only)."""
+
+    @_builtins.property
+    def created_at(self) -> _timestamp_pb2.Timestamp:
+        """When it was written."""
+
+    def __init__(
+        self,
+        *,
+        item_id: _builtins.str = ...,
+        revision: _builtins.int = ...,
+        title: _builtins.str = ...,
+        body: _builtins.str = ...,
+        tags: _abc.Iterable[_builtins.str] | None = ...,
+        author_id: _builtins.str = ...,
+        summary: _builtins.str = ...,
+        restored_from_revision: _builtins.int = ...,
+        created_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["author_id", b"author_id", "body", b"body", "created_at", b"created_at", "item_id", b"item_id", "restored_from_revision", b"restored_from_revision", "revision", b"revision", "summary", b"summary", "tags", b"tags", "title", b"title"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Revision: _TypeAlias = Revision  # noqa: Y015
+
+@_typing.final
+class DiffLine(_message.Message):
+    """One line of a diff."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OP_FIELD_NUMBER: _builtins.int
+    TEXT_FIELD_NUMBER: _builtins.int
+    op: Global___DiffOp.ValueType
+    """Equal, inserted or deleted."""
+    text: _builtins.str
+    """The line, without its line break."""
+    def __init__(
+        self,
+        *,
+        op: Global___DiffOp.ValueType = ...,
+        text: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["op", b"op", "text", b"text"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DiffLine: _TypeAlias = DiffLine  # noqa: Y015
 
 @_typing.final
 class CreatePostRequest(_message.Message):
@@ -264,6 +736,9 @@ class CreatePostRequest(_message.Message):
     BODY_FIELD_NUMBER: _builtins.int
     TAGS_FIELD_NUMBER: _builtins.int
     MENTIONED_PERSON_IDS_FIELD_NUMBER: _builtins.int
+    QUOTED_POST_ID_FIELD_NUMBER: _builtins.int
+    PINNED_FIELD_NUMBER: _builtins.int
+    SUMMARY_FIELD_NUMBER: _builtins.int
     space_id: _builtins.str
     """The space to post in."""
     type: Global___PostType.ValueType
@@ -272,6 +747,14 @@ class CreatePostRequest(_message.Message):
     """Title."""
     body: _builtins.str
     """Body as Markdown."""
+    quoted_post_id: _builtins.str
+    """An item this one quotes; empty for none. Shown as unavailable to
+    readers who may not read the quoted item.
+    """
+    pinned: _builtins.bool
+    """Pin the item at once (announcements only; needs MODERATE)."""
+    summary: _builtins.str
+    """Note on the first revision (wiki pages); may be empty."""
     @_builtins.property
     def tags(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Tags."""
@@ -291,10 +774,13 @@ class CreatePostRequest(_message.Message):
         body: _builtins.str = ...,
         tags: _abc.Iterable[_builtins.str] | None = ...,
         mentioned_person_ids: _abc.Iterable[_builtins.str] | None = ...,
+        quoted_post_id: _builtins.str = ...,
+        pinned: _builtins.bool = ...,
+        summary: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "mentioned_person_ids", b"mentioned_person_ids", "space_id", b"space_id", "tags", b"tags", "title", b"title", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "mentioned_person_ids", b"mentioned_person_ids", "pinned", b"pinned", "quoted_post_id", b"quoted_post_id", "space_id", b"space_id", "summary", b"summary", "tags", b"tags", "title", b"title", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -353,18 +839,24 @@ class GetPostResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     POST_FIELD_NUMBER: _builtins.int
+    VIEWER_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def post(self) -> Global___Post:
         """The item."""
+
+    @_builtins.property
+    def viewer(self) -> Global___ViewerState:
+        """The caller's votes and reactions on it and what they may do with it."""
 
     def __init__(
         self,
         *,
         post: Global___Post | None = ...,
+        viewer: Global___ViewerState | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["post", b"post"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["post", b"post", "viewer", b"viewer"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["post", b"post"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["post", b"post", "viewer", b"viewer"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -381,6 +873,7 @@ class ListSpaceFeedRequest(_message.Message):
     TAG_FIELD_NUMBER: _builtins.int
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    PINNED_ONLY_FIELD_NUMBER: _builtins.int
     space_id: _builtins.str
     """The space."""
     type: Global___PostType.ValueType
@@ -391,6 +884,8 @@ class ListSpaceFeedRequest(_message.Message):
     """Page size; see guildhall.rules.v1.page_size."""
     page_token: _builtins.str
     """Cursor from the previous response; empty for the first page."""
+    pinned_only: _builtins.bool
+    """Only pinned items."""
     def __init__(
         self,
         *,
@@ -399,10 +894,11 @@ class ListSpaceFeedRequest(_message.Message):
         tag: _builtins.str = ...,
         page_size: _builtins.int = ...,
         page_token: _builtins.str = ...,
+        pinned_only: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token", "space_id", b"space_id", "tag", b"tag", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token", "pinned_only", b"pinned_only", "space_id", b"space_id", "tag", b"tag", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -435,3 +931,1531 @@ class ListSpaceFeedResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListSpaceFeedResponse: _TypeAlias = ListSpaceFeedResponse  # noqa: Y015
+
+@_typing.final
+class EditPostRequest(_message.Message):
+    """Request of PostService.EditPost. Replaces title, body, tags and mentions
+    as a whole, with the same limits as CreatePostRequest.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    POST_ID_FIELD_NUMBER: _builtins.int
+    TITLE_FIELD_NUMBER: _builtins.int
+    BODY_FIELD_NUMBER: _builtins.int
+    TAGS_FIELD_NUMBER: _builtins.int
+    MENTIONED_PERSON_IDS_FIELD_NUMBER: _builtins.int
+    EXPECTED_REVISION_FIELD_NUMBER: _builtins.int
+    SUMMARY_FIELD_NUMBER: _builtins.int
+    post_id: _builtins.str
+    """The item to edit."""
+    title: _builtins.str
+    """New title."""
+    body: _builtins.str
+    """New body as Markdown."""
+    expected_revision: _builtins.int
+    """When set, the edit applies only if the item's revision still equals it
+    (ABORTED otherwise).
+    """
+    summary: _builtins.str
+    """Note on the change; may be empty."""
+    @_builtins.property
+    def tags(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """New tags."""
+
+    @_builtins.property
+    def mentioned_person_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """People mentioned in the new body; those not mentioned before are
+        notified.
+        """
+
+    def __init__(
+        self,
+        *,
+        post_id: _builtins.str = ...,
+        title: _builtins.str = ...,
+        body: _builtins.str = ...,
+        tags: _abc.Iterable[_builtins.str] | None = ...,
+        mentioned_person_ids: _abc.Iterable[_builtins.str] | None = ...,
+        expected_revision: _builtins.int | None = ...,
+        summary: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_expected_revision", b"_expected_revision", "expected_revision", b"expected_revision"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_expected_revision", b"_expected_revision", "body", b"body", "expected_revision", b"expected_revision", "mentioned_person_ids", b"mentioned_person_ids", "post_id", b"post_id", "summary", b"summary", "tags", b"tags", "title", b"title"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__expected_revision: _TypeAlias = _typing.Literal["expected_revision"]  # noqa: Y015
+    _WhichOneofArgType__expected_revision: _TypeAlias = _typing.Literal["_expected_revision", b"_expected_revision"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__expected_revision) -> _WhichOneofReturnType__expected_revision | None: ...
+
+Global___EditPostRequest: _TypeAlias = EditPostRequest  # noqa: Y015
+
+@_typing.final
+class EditPostResponse(_message.Message):
+    """Response of PostService.EditPost."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    POST_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def post(self) -> Global___Post:
+        """The item as it is now."""
+
+    def __init__(
+        self,
+        *,
+        post: Global___Post | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["post", b"post"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["post", b"post"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EditPostResponse: _TypeAlias = EditPostResponse  # noqa: Y015
+
+@_typing.final
+class DeletePostRequest(_message.Message):
+    """Request of PostService.DeletePost."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    POST_ID_FIELD_NUMBER: _builtins.int
+    post_id: _builtins.str
+    """The item to delete."""
+    def __init__(
+        self,
+        *,
+        post_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["post_id", b"post_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeletePostRequest: _TypeAlias = DeletePostRequest  # noqa: Y015
+
+@_typing.final
+class DeletePostResponse(_message.Message):
+    """Response of PostService.DeletePost."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    POST_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def post(self) -> Global___Post:
+        """The item as it is now (deleted)."""
+
+    def __init__(
+        self,
+        *,
+        post: Global___Post | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["post", b"post"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["post", b"post"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeletePostResponse: _TypeAlias = DeletePostResponse  # noqa: Y015
+
+@_typing.final
+class PinPostRequest(_message.Message):
+    """Request of PostService.PinPost."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    POST_ID_FIELD_NUMBER: _builtins.int
+    PINNED_FIELD_NUMBER: _builtins.int
+    post_id: _builtins.str
+    """The announcement."""
+    pinned: _builtins.bool
+    """True to pin, false to unpin."""
+    def __init__(
+        self,
+        *,
+        post_id: _builtins.str = ...,
+        pinned: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["pinned", b"pinned", "post_id", b"post_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PinPostRequest: _TypeAlias = PinPostRequest  # noqa: Y015
+
+@_typing.final
+class PinPostResponse(_message.Message):
+    """Response of PostService.PinPost."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    POST_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def post(self) -> Global___Post:
+        """The item as it is now."""
+
+    def __init__(
+        self,
+        *,
+        post: Global___Post | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["post", b"post"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["post", b"post"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PinPostResponse: _TypeAlias = PinPostResponse  # noqa: Y015
+
+@_typing.final
+class ListRevisionsRequest(_message.Message):
+    """Request of PostService.ListRevisions."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ITEM_ID_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    item_id: _builtins.str
+    """The item: a post, an answer or a comment."""
+    page_size: _builtins.int
+    """Page size; see guildhall.rules.v1.page_size."""
+    page_token: _builtins.str
+    """Cursor from the previous response; empty for the first page."""
+    def __init__(
+        self,
+        *,
+        item_id: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["item_id", b"item_id", "page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListRevisionsRequest: _TypeAlias = ListRevisionsRequest  # noqa: Y015
+
+@_typing.final
+class ListRevisionsResponse(_message.Message):
+    """Response of PostService.ListRevisions."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REVISIONS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Cursor for the next page; empty when this is the last one."""
+    @_builtins.property
+    def revisions(self) -> _containers.RepeatedCompositeFieldContainer[Global___Revision]:
+        """One page of revisions, newest first, without bodies."""
+
+    def __init__(
+        self,
+        *,
+        revisions: _abc.Iterable[Global___Revision] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "revisions", b"revisions"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListRevisionsResponse: _TypeAlias = ListRevisionsResponse  # noqa: Y015
+
+@_typing.final
+class GetRevisionRequest(_message.Message):
+    """Request of PostService.GetRevision."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ITEM_ID_FIELD_NUMBER: _builtins.int
+    REVISION_FIELD_NUMBER: _builtins.int
+    item_id: _builtins.str
+    """The item: a post, an answer or a comment."""
+    revision: _builtins.int
+    """The revision number."""
+    def __init__(
+        self,
+        *,
+        item_id: _builtins.str = ...,
+        revision: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["item_id", b"item_id", "revision", b"revision"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetRevisionRequest: _TypeAlias = GetRevisionRequest  # noqa: Y015
+
+@_typing.final
+class GetRevisionResponse(_message.Message):
+    """Response of PostService.GetRevision."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REVISION_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def revision(self) -> Global___Revision:
+        """The revision, with its body."""
+
+    def __init__(
+        self,
+        *,
+        revision: Global___Revision | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["revision", b"revision"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["revision", b"revision"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetRevisionResponse: _TypeAlias = GetRevisionResponse  # noqa: Y015
+
+@_typing.final
+class DiffRevisionsRequest(_message.Message):
+    """Request of PostService.DiffRevisions."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ITEM_ID_FIELD_NUMBER: _builtins.int
+    FROM_REVISION_FIELD_NUMBER: _builtins.int
+    TO_REVISION_FIELD_NUMBER: _builtins.int
+    item_id: _builtins.str
+    """The item: a post, an answer or a comment."""
+    from_revision: _builtins.int
+    """The older side."""
+    to_revision: _builtins.int
+    """The newer side."""
+    def __init__(
+        self,
+        *,
+        item_id: _builtins.str = ...,
+        from_revision: _builtins.int = ...,
+        to_revision: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["from_revision", b"from_revision", "item_id", b"item_id", "to_revision", b"to_revision"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DiffRevisionsRequest: _TypeAlias = DiffRevisionsRequest  # noqa: Y015
+
+@_typing.final
+class DiffRevisionsResponse(_message.Message):
+    """Response of PostService.DiffRevisions."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OLDER_FIELD_NUMBER: _builtins.int
+    NEWER_FIELD_NUMBER: _builtins.int
+    LINES_FIELD_NUMBER: _builtins.int
+    UNIFIED_DIFF_FIELD_NUMBER: _builtins.int
+    TAGS_ADDED_FIELD_NUMBER: _builtins.int
+    TAGS_REMOVED_FIELD_NUMBER: _builtins.int
+    unified_diff: _builtins.str
+    """The same comparison as a unified diff (three lines of context)."""
+    @_builtins.property
+    def older(self) -> Global___Revision:
+        """The older side, without its body."""
+
+    @_builtins.property
+    def newer(self) -> Global___Revision:
+        """The newer side, without its body."""
+
+    @_builtins.property
+    def lines(self) -> _containers.RepeatedCompositeFieldContainer[Global___DiffLine]:
+        """The body, line by line."""
+
+    @_builtins.property
+    def tags_added(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Tags only in the newer revision."""
+
+    @_builtins.property
+    def tags_removed(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Tags only in the older revision."""
+
+    def __init__(
+        self,
+        *,
+        older: Global___Revision | None = ...,
+        newer: Global___Revision | None = ...,
+        lines: _abc.Iterable[Global___DiffLine] | None = ...,
+        unified_diff: _builtins.str = ...,
+        tags_added: _abc.Iterable[_builtins.str] | None = ...,
+        tags_removed: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["newer", b"newer", "older", b"older"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["lines", b"lines", "newer", b"newer", "older", b"older", "tags_added", b"tags_added", "tags_removed", b"tags_removed", "unified_diff", b"unified_diff"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DiffRevisionsResponse: _TypeAlias = DiffRevisionsResponse  # noqa: Y015
+
+@_typing.final
+class EditWikiPageRequest(_message.Message):
+    """Request of PostService.EditWikiPage. Same limits as CreatePostRequest."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PAGE_ID_FIELD_NUMBER: _builtins.int
+    BASE_REVISION_FIELD_NUMBER: _builtins.int
+    TITLE_FIELD_NUMBER: _builtins.int
+    BODY_FIELD_NUMBER: _builtins.int
+    TAGS_FIELD_NUMBER: _builtins.int
+    SUMMARY_FIELD_NUMBER: _builtins.int
+    MENTIONED_PERSON_IDS_FIELD_NUMBER: _builtins.int
+    page_id: _builtins.str
+    """The wiki page."""
+    base_revision: _builtins.int
+    """The revision the edit was made from; must be the current one."""
+    title: _builtins.str
+    """New title."""
+    body: _builtins.str
+    """New body as Markdown."""
+    summary: _builtins.str
+    """Note on the change; may be empty."""
+    @_builtins.property
+    def tags(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """New tags."""
+
+    @_builtins.property
+    def mentioned_person_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """People mentioned in the new body; those not mentioned before are
+        notified.
+        """
+
+    def __init__(
+        self,
+        *,
+        page_id: _builtins.str = ...,
+        base_revision: _builtins.int = ...,
+        title: _builtins.str = ...,
+        body: _builtins.str = ...,
+        tags: _abc.Iterable[_builtins.str] | None = ...,
+        summary: _builtins.str = ...,
+        mentioned_person_ids: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["base_revision", b"base_revision", "body", b"body", "mentioned_person_ids", b"mentioned_person_ids", "page_id", b"page_id", "summary", b"summary", "tags", b"tags", "title", b"title"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EditWikiPageRequest: _TypeAlias = EditWikiPageRequest  # noqa: Y015
+
+@_typing.final
+class EditWikiPageResponse(_message.Message):
+    """Response of PostService.EditWikiPage."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    POST_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def post(self) -> Global___Post:
+        """The page as it is now."""
+
+    def __init__(
+        self,
+        *,
+        post: Global___Post | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["post", b"post"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["post", b"post"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EditWikiPageResponse: _TypeAlias = EditWikiPageResponse  # noqa: Y015
+
+@_typing.final
+class RestoreWikiRevisionRequest(_message.Message):
+    """Request of PostService.RestoreWikiRevision."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PAGE_ID_FIELD_NUMBER: _builtins.int
+    REVISION_FIELD_NUMBER: _builtins.int
+    BASE_REVISION_FIELD_NUMBER: _builtins.int
+    SUMMARY_FIELD_NUMBER: _builtins.int
+    page_id: _builtins.str
+    """The wiki page."""
+    revision: _builtins.int
+    """The revision to make current again."""
+    base_revision: _builtins.int
+    """The page's current revision, as the caller last saw it."""
+    summary: _builtins.str
+    """Note on the change; may be empty."""
+    def __init__(
+        self,
+        *,
+        page_id: _builtins.str = ...,
+        revision: _builtins.int = ...,
+        base_revision: _builtins.int = ...,
+        summary: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["base_revision", b"base_revision", "page_id", b"page_id", "revision", b"revision", "summary", b"summary"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RestoreWikiRevisionRequest: _TypeAlias = RestoreWikiRevisionRequest  # noqa: Y015
+
+@_typing.final
+class RestoreWikiRevisionResponse(_message.Message):
+    """Response of PostService.RestoreWikiRevision."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    POST_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def post(self) -> Global___Post:
+        """The page as it is now."""
+
+    def __init__(
+        self,
+        *,
+        post: Global___Post | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["post", b"post"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["post", b"post"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RestoreWikiRevisionResponse: _TypeAlias = RestoreWikiRevisionResponse  # noqa: Y015
+
+@_typing.final
+class PostAnswerRequest(_message.Message):
+    """Request of PostService.PostAnswer. Limits: body 64 KiB, 20 mentions."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    QUESTION_ID_FIELD_NUMBER: _builtins.int
+    BODY_FIELD_NUMBER: _builtins.int
+    MENTIONED_PERSON_IDS_FIELD_NUMBER: _builtins.int
+    question_id: _builtins.str
+    """The question."""
+    body: _builtins.str
+    """Body as Markdown."""
+    @_builtins.property
+    def mentioned_person_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """People mentioned in the body."""
+
+    def __init__(
+        self,
+        *,
+        question_id: _builtins.str = ...,
+        body: _builtins.str = ...,
+        mentioned_person_ids: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "mentioned_person_ids", b"mentioned_person_ids", "question_id", b"question_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PostAnswerRequest: _TypeAlias = PostAnswerRequest  # noqa: Y015
+
+@_typing.final
+class PostAnswerResponse(_message.Message):
+    """Response of PostService.PostAnswer."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ANSWER_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def answer(self) -> Global___Answer:
+        """The new answer."""
+
+    def __init__(
+        self,
+        *,
+        answer: Global___Answer | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["answer", b"answer"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answer", b"answer"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PostAnswerResponse: _TypeAlias = PostAnswerResponse  # noqa: Y015
+
+@_typing.final
+class ListAnswersRequest(_message.Message):
+    """Request of PostService.ListAnswers."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    QUESTION_ID_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    question_id: _builtins.str
+    """The question."""
+    page_size: _builtins.int
+    """Page size; see guildhall.rules.v1.page_size."""
+    page_token: _builtins.str
+    """Cursor from the previous response; empty for the first page."""
+    def __init__(
+        self,
+        *,
+        question_id: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token", "question_id", b"question_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListAnswersRequest: _TypeAlias = ListAnswersRequest  # noqa: Y015
+
+@_typing.final
+class ListAnswersResponse(_message.Message):
+    """Response of PostService.ListAnswers."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ANSWERS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Cursor for the next page; empty when this is the last one."""
+    @_builtins.property
+    def answers(self) -> _containers.RepeatedCompositeFieldContainer[Global___Answer]:
+        """One page of answers, oldest first."""
+
+    def __init__(
+        self,
+        *,
+        answers: _abc.Iterable[Global___Answer] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answers", b"answers", "next_page_token", b"next_page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListAnswersResponse: _TypeAlias = ListAnswersResponse  # noqa: Y015
+
+@_typing.final
+class EditAnswerRequest(_message.Message):
+    """Request of PostService.EditAnswer. Same limits as PostAnswerRequest."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ANSWER_ID_FIELD_NUMBER: _builtins.int
+    BODY_FIELD_NUMBER: _builtins.int
+    MENTIONED_PERSON_IDS_FIELD_NUMBER: _builtins.int
+    EXPECTED_REVISION_FIELD_NUMBER: _builtins.int
+    answer_id: _builtins.str
+    """The answer."""
+    body: _builtins.str
+    """New body as Markdown."""
+    expected_revision: _builtins.int
+    """When set, the edit applies only if the answer's revision still equals
+    it (ABORTED otherwise).
+    """
+    @_builtins.property
+    def mentioned_person_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """People mentioned in the new body."""
+
+    def __init__(
+        self,
+        *,
+        answer_id: _builtins.str = ...,
+        body: _builtins.str = ...,
+        mentioned_person_ids: _abc.Iterable[_builtins.str] | None = ...,
+        expected_revision: _builtins.int | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_expected_revision", b"_expected_revision", "expected_revision", b"expected_revision"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_expected_revision", b"_expected_revision", "answer_id", b"answer_id", "body", b"body", "expected_revision", b"expected_revision", "mentioned_person_ids", b"mentioned_person_ids"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__expected_revision: _TypeAlias = _typing.Literal["expected_revision"]  # noqa: Y015
+    _WhichOneofArgType__expected_revision: _TypeAlias = _typing.Literal["_expected_revision", b"_expected_revision"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__expected_revision) -> _WhichOneofReturnType__expected_revision | None: ...
+
+Global___EditAnswerRequest: _TypeAlias = EditAnswerRequest  # noqa: Y015
+
+@_typing.final
+class EditAnswerResponse(_message.Message):
+    """Response of PostService.EditAnswer."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ANSWER_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def answer(self) -> Global___Answer:
+        """The answer as it is now."""
+
+    def __init__(
+        self,
+        *,
+        answer: Global___Answer | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["answer", b"answer"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answer", b"answer"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EditAnswerResponse: _TypeAlias = EditAnswerResponse  # noqa: Y015
+
+@_typing.final
+class DeleteAnswerRequest(_message.Message):
+    """Request of PostService.DeleteAnswer."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ANSWER_ID_FIELD_NUMBER: _builtins.int
+    answer_id: _builtins.str
+    """The answer."""
+    def __init__(
+        self,
+        *,
+        answer_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answer_id", b"answer_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteAnswerRequest: _TypeAlias = DeleteAnswerRequest  # noqa: Y015
+
+@_typing.final
+class DeleteAnswerResponse(_message.Message):
+    """Response of PostService.DeleteAnswer."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ANSWER_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def answer(self) -> Global___Answer:
+        """The answer as it is now (deleted)."""
+
+    def __init__(
+        self,
+        *,
+        answer: Global___Answer | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["answer", b"answer"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answer", b"answer"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteAnswerResponse: _TypeAlias = DeleteAnswerResponse  # noqa: Y015
+
+@_typing.final
+class VoteAnswerRequest(_message.Message):
+    """Request of PostService.VoteAnswer."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ANSWER_ID_FIELD_NUMBER: _builtins.int
+    VOTE_FIELD_NUMBER: _builtins.int
+    answer_id: _builtins.str
+    """The answer."""
+    vote: Global___AnswerVote.ValueType
+    """Up, down, or none to withdraw."""
+    def __init__(
+        self,
+        *,
+        answer_id: _builtins.str = ...,
+        vote: Global___AnswerVote.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answer_id", b"answer_id", "vote", b"vote"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___VoteAnswerRequest: _TypeAlias = VoteAnswerRequest  # noqa: Y015
+
+@_typing.final
+class VoteAnswerResponse(_message.Message):
+    """Response of PostService.VoteAnswer."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ANSWER_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def answer(self) -> Global___Answer:
+        """The answer as it is now."""
+
+    def __init__(
+        self,
+        *,
+        answer: Global___Answer | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["answer", b"answer"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answer", b"answer"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___VoteAnswerResponse: _TypeAlias = VoteAnswerResponse  # noqa: Y015
+
+@_typing.final
+class AcceptAnswerRequest(_message.Message):
+    """Request of PostService.AcceptAnswer."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    QUESTION_ID_FIELD_NUMBER: _builtins.int
+    ANSWER_ID_FIELD_NUMBER: _builtins.int
+    question_id: _builtins.str
+    """The question."""
+    answer_id: _builtins.str
+    """One of its answers."""
+    def __init__(
+        self,
+        *,
+        question_id: _builtins.str = ...,
+        answer_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answer_id", b"answer_id", "question_id", b"question_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AcceptAnswerRequest: _TypeAlias = AcceptAnswerRequest  # noqa: Y015
+
+@_typing.final
+class AcceptAnswerResponse(_message.Message):
+    """Response of PostService.AcceptAnswer."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    QUESTION_FIELD_NUMBER: _builtins.int
+    ANSWER_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def question(self) -> Global___Post:
+        """The question as it is now."""
+
+    @_builtins.property
+    def answer(self) -> Global___Answer:
+        """The accepted answer."""
+
+    def __init__(
+        self,
+        *,
+        question: Global___Post | None = ...,
+        answer: Global___Answer | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["answer", b"answer", "question", b"question"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answer", b"answer", "question", b"question"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AcceptAnswerResponse: _TypeAlias = AcceptAnswerResponse  # noqa: Y015
+
+@_typing.final
+class VoteIdeaRequest(_message.Message):
+    """Request of PostService.VoteIdea."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    IDEA_ID_FIELD_NUMBER: _builtins.int
+    WITHDRAW_FIELD_NUMBER: _builtins.int
+    idea_id: _builtins.str
+    """The idea."""
+    withdraw: _builtins.bool
+    """True to withdraw the caller's vote."""
+    def __init__(
+        self,
+        *,
+        idea_id: _builtins.str = ...,
+        withdraw: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["idea_id", b"idea_id", "withdraw", b"withdraw"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___VoteIdeaRequest: _TypeAlias = VoteIdeaRequest  # noqa: Y015
+
+@_typing.final
+class VoteIdeaResponse(_message.Message):
+    """Response of PostService.VoteIdea."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    POST_FIELD_NUMBER: _builtins.int
+    VOTED_FIELD_NUMBER: _builtins.int
+    voted: _builtins.bool
+    """Whether the caller's vote now counts."""
+    @_builtins.property
+    def post(self) -> Global___Post:
+        """The idea as it is now."""
+
+    def __init__(
+        self,
+        *,
+        post: Global___Post | None = ...,
+        voted: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["post", b"post"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["post", b"post", "voted", b"voted"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___VoteIdeaResponse: _TypeAlias = VoteIdeaResponse  # noqa: Y015
+
+@_typing.final
+class ChangeIdeaStatusRequest(_message.Message):
+    """Request of PostService.ChangeIdeaStatus."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    IDEA_ID_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    idea_id: _builtins.str
+    """The idea."""
+    status: Global___IdeaStatus.ValueType
+    """The new status."""
+    note: _builtins.str
+    """Why; shown with the change. May be empty."""
+    def __init__(
+        self,
+        *,
+        idea_id: _builtins.str = ...,
+        status: Global___IdeaStatus.ValueType = ...,
+        note: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["idea_id", b"idea_id", "note", b"note", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ChangeIdeaStatusRequest: _TypeAlias = ChangeIdeaStatusRequest  # noqa: Y015
+
+@_typing.final
+class ChangeIdeaStatusResponse(_message.Message):
+    """Response of PostService.ChangeIdeaStatus."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    POST_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def post(self) -> Global___Post:
+        """The idea as it is now."""
+
+    def __init__(
+        self,
+        *,
+        post: Global___Post | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["post", b"post"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["post", b"post"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ChangeIdeaStatusResponse: _TypeAlias = ChangeIdeaStatusResponse  # noqa: Y015
+
+@_typing.final
+class AddCommentRequest(_message.Message):
+    """Request of PostService.AddComment. Limits: body 16 KiB, 20 mentions."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    POST_ID_FIELD_NUMBER: _builtins.int
+    ANSWER_ID_FIELD_NUMBER: _builtins.int
+    PARENT_COMMENT_ID_FIELD_NUMBER: _builtins.int
+    BODY_FIELD_NUMBER: _builtins.int
+    MENTIONED_PERSON_IDS_FIELD_NUMBER: _builtins.int
+    post_id: _builtins.str
+    """The item."""
+    answer_id: _builtins.str
+    """One of the question's answers to comment on; empty to comment on the
+    item.
+    """
+    parent_comment_id: _builtins.str
+    """The top-level comment to reply to; empty for a top-level comment."""
+    body: _builtins.str
+    """Body as Markdown."""
+    @_builtins.property
+    def mentioned_person_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """People mentioned in the body."""
+
+    def __init__(
+        self,
+        *,
+        post_id: _builtins.str = ...,
+        answer_id: _builtins.str = ...,
+        parent_comment_id: _builtins.str = ...,
+        body: _builtins.str = ...,
+        mentioned_person_ids: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answer_id", b"answer_id", "body", b"body", "mentioned_person_ids", b"mentioned_person_ids", "parent_comment_id", b"parent_comment_id", "post_id", b"post_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AddCommentRequest: _TypeAlias = AddCommentRequest  # noqa: Y015
+
+@_typing.final
+class AddCommentResponse(_message.Message):
+    """Response of PostService.AddComment."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COMMENT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def comment(self) -> Global___Comment:
+        """The new comment."""
+
+    def __init__(
+        self,
+        *,
+        comment: Global___Comment | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["comment", b"comment"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["comment", b"comment"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AddCommentResponse: _TypeAlias = AddCommentResponse  # noqa: Y015
+
+@_typing.final
+class ListCommentsRequest(_message.Message):
+    """Request of PostService.ListComments."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    POST_ID_FIELD_NUMBER: _builtins.int
+    ANSWER_ID_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    post_id: _builtins.str
+    """The item."""
+    answer_id: _builtins.str
+    """Only the comments on this answer; empty for the comments on the item."""
+    page_size: _builtins.int
+    """Page size; see guildhall.rules.v1.page_size."""
+    page_token: _builtins.str
+    """Cursor from the previous response; empty for the first page."""
+    def __init__(
+        self,
+        *,
+        post_id: _builtins.str = ...,
+        answer_id: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answer_id", b"answer_id", "page_size", b"page_size", "page_token", b"page_token", "post_id", b"post_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListCommentsRequest: _TypeAlias = ListCommentsRequest  # noqa: Y015
+
+@_typing.final
+class ListCommentsResponse(_message.Message):
+    """Response of PostService.ListComments."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COMMENTS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Cursor for the next page; empty when this is the last one."""
+    @_builtins.property
+    def comments(self) -> _containers.RepeatedCompositeFieldContainer[Global___Comment]:
+        """One page of comments, thread by thread."""
+
+    def __init__(
+        self,
+        *,
+        comments: _abc.Iterable[Global___Comment] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["comments", b"comments", "next_page_token", b"next_page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListCommentsResponse: _TypeAlias = ListCommentsResponse  # noqa: Y015
+
+@_typing.final
+class EditCommentRequest(_message.Message):
+    """Request of PostService.EditComment. Same limits as AddCommentRequest."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COMMENT_ID_FIELD_NUMBER: _builtins.int
+    BODY_FIELD_NUMBER: _builtins.int
+    MENTIONED_PERSON_IDS_FIELD_NUMBER: _builtins.int
+    EXPECTED_REVISION_FIELD_NUMBER: _builtins.int
+    comment_id: _builtins.str
+    """The comment."""
+    body: _builtins.str
+    """New body as Markdown."""
+    expected_revision: _builtins.int
+    """When set, the edit applies only if the comment's revision still equals
+    it (ABORTED otherwise).
+    """
+    @_builtins.property
+    def mentioned_person_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """People mentioned in the new body."""
+
+    def __init__(
+        self,
+        *,
+        comment_id: _builtins.str = ...,
+        body: _builtins.str = ...,
+        mentioned_person_ids: _abc.Iterable[_builtins.str] | None = ...,
+        expected_revision: _builtins.int | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_expected_revision", b"_expected_revision", "expected_revision", b"expected_revision"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_expected_revision", b"_expected_revision", "body", b"body", "comment_id", b"comment_id", "expected_revision", b"expected_revision", "mentioned_person_ids", b"mentioned_person_ids"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__expected_revision: _TypeAlias = _typing.Literal["expected_revision"]  # noqa: Y015
+    _WhichOneofArgType__expected_revision: _TypeAlias = _typing.Literal["_expected_revision", b"_expected_revision"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__expected_revision) -> _WhichOneofReturnType__expected_revision | None: ...
+
+Global___EditCommentRequest: _TypeAlias = EditCommentRequest  # noqa: Y015
+
+@_typing.final
+class EditCommentResponse(_message.Message):
+    """Response of PostService.EditComment."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COMMENT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def comment(self) -> Global___Comment:
+        """The comment as it is now."""
+
+    def __init__(
+        self,
+        *,
+        comment: Global___Comment | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["comment", b"comment"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["comment", b"comment"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EditCommentResponse: _TypeAlias = EditCommentResponse  # noqa: Y015
+
+@_typing.final
+class DeleteCommentRequest(_message.Message):
+    """Request of PostService.DeleteComment."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COMMENT_ID_FIELD_NUMBER: _builtins.int
+    comment_id: _builtins.str
+    """The comment."""
+    def __init__(
+        self,
+        *,
+        comment_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["comment_id", b"comment_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteCommentRequest: _TypeAlias = DeleteCommentRequest  # noqa: Y015
+
+@_typing.final
+class DeleteCommentResponse(_message.Message):
+    """Response of PostService.DeleteComment."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COMMENT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def comment(self) -> Global___Comment:
+        """The comment as it is now (deleted)."""
+
+    def __init__(
+        self,
+        *,
+        comment: Global___Comment | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["comment", b"comment"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["comment", b"comment"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteCommentResponse: _TypeAlias = DeleteCommentResponse  # noqa: Y015
+
+@_typing.final
+class AddReactionRequest(_message.Message):
+    """Request of PostService.AddReaction."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    POST_ID_FIELD_NUMBER: _builtins.int
+    COMMENT_ID_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    post_id: _builtins.str
+    """The item reacted to, or the item of the comment reacted to."""
+    comment_id: _builtins.str
+    """The comment reacted to; empty to react to the item."""
+    kind: Global___ReactionKind.ValueType
+    """Which reaction."""
+    def __init__(
+        self,
+        *,
+        post_id: _builtins.str = ...,
+        comment_id: _builtins.str = ...,
+        kind: Global___ReactionKind.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["comment_id", b"comment_id", "kind", b"kind", "post_id", b"post_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AddReactionRequest: _TypeAlias = AddReactionRequest  # noqa: Y015
+
+@_typing.final
+class AddReactionResponse(_message.Message):
+    """Response of PostService.AddReaction."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REACTIONS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def reactions(self) -> _containers.RepeatedCompositeFieldContainer[Global___ReactionCount]:
+        """The reaction counts of the item or comment now."""
+
+    def __init__(
+        self,
+        *,
+        reactions: _abc.Iterable[Global___ReactionCount] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["reactions", b"reactions"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AddReactionResponse: _TypeAlias = AddReactionResponse  # noqa: Y015
+
+@_typing.final
+class RemoveReactionRequest(_message.Message):
+    """Request of PostService.RemoveReaction."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    POST_ID_FIELD_NUMBER: _builtins.int
+    COMMENT_ID_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    post_id: _builtins.str
+    """The item, or the item of the comment."""
+    comment_id: _builtins.str
+    """The comment; empty for the item."""
+    kind: Global___ReactionKind.ValueType
+    """Which reaction."""
+    def __init__(
+        self,
+        *,
+        post_id: _builtins.str = ...,
+        comment_id: _builtins.str = ...,
+        kind: Global___ReactionKind.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["comment_id", b"comment_id", "kind", b"kind", "post_id", b"post_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RemoveReactionRequest: _TypeAlias = RemoveReactionRequest  # noqa: Y015
+
+@_typing.final
+class RemoveReactionResponse(_message.Message):
+    """Response of PostService.RemoveReaction."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REACTIONS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def reactions(self) -> _containers.RepeatedCompositeFieldContainer[Global___ReactionCount]:
+        """The reaction counts of the item or comment now."""
+
+    def __init__(
+        self,
+        *,
+        reactions: _abc.Iterable[Global___ReactionCount] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["reactions", b"reactions"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RemoveReactionResponse: _TypeAlias = RemoveReactionResponse  # noqa: Y015
+
+@_typing.final
+class ListHomeFeedRequest(_message.Message):
+    """Request of PostService.ListHomeFeed."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TYPE_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    type: Global___PostType.ValueType
+    """Only items of this type; unset for all."""
+    page_size: _builtins.int
+    """Page size; see guildhall.rules.v1.page_size."""
+    page_token: _builtins.str
+    """Cursor from the previous response; empty for the first page."""
+    def __init__(
+        self,
+        *,
+        type: Global___PostType.ValueType = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token", "type", b"type"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListHomeFeedRequest: _TypeAlias = ListHomeFeedRequest  # noqa: Y015
+
+@_typing.final
+class ListHomeFeedResponse(_message.Message):
+    """Response of PostService.ListHomeFeed."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    POSTS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Cursor for the next page; empty when this is the last one."""
+    @_builtins.property
+    def posts(self) -> _containers.RepeatedCompositeFieldContainer[Global___Post]:
+        """One page of items, newest first."""
+
+    def __init__(
+        self,
+        *,
+        posts: _abc.Iterable[Global___Post] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "posts", b"posts"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListHomeFeedResponse: _TypeAlias = ListHomeFeedResponse  # noqa: Y015
+
+@_typing.final
+class ListQuestionsForMeRequest(_message.Message):
+    """Request of PostService.ListQuestionsForMe."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TAG_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    tag: _builtins.str
+    """Only questions with this tag (one of the caller's); empty for all."""
+    page_size: _builtins.int
+    """Page size; see guildhall.rules.v1.page_size."""
+    page_token: _builtins.str
+    """Cursor from the previous response; empty for the first page."""
+    def __init__(
+        self,
+        *,
+        tag: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token", "tag", b"tag"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListQuestionsForMeRequest: _TypeAlias = ListQuestionsForMeRequest  # noqa: Y015
+
+@_typing.final
+class ListQuestionsForMeResponse(_message.Message):
+    """Response of PostService.ListQuestionsForMe."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    POSTS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    EXPERTISE_TAGS_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Cursor for the next page; empty when this is the last one."""
+    @_builtins.property
+    def posts(self) -> _containers.RepeatedCompositeFieldContainer[Global___Post]:
+        """One page of questions, newest first."""
+
+    @_builtins.property
+    def expertise_tags(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The caller's expertise tags the questions were matched against."""
+
+    def __init__(
+        self,
+        *,
+        posts: _abc.Iterable[Global___Post] | None = ...,
+        next_page_token: _builtins.str = ...,
+        expertise_tags: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["expertise_tags", b"expertise_tags", "next_page_token", b"next_page_token", "posts", b"posts"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListQuestionsForMeResponse: _TypeAlias = ListQuestionsForMeResponse  # noqa: Y015
+
+@_typing.final
+class SearchRequest(_message.Message):
+    """Request of PostService.Search. Filters combine with AND."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    QUERY_FIELD_NUMBER: _builtins.int
+    SPACE_ID_FIELD_NUMBER: _builtins.int
+    TYPE_FIELD_NUMBER: _builtins.int
+    TAG_FIELD_NUMBER: _builtins.int
+    UNANSWERED_FIELD_NUMBER: _builtins.int
+    AUTHOR_ID_FIELD_NUMBER: _builtins.int
+    CREATED_AFTER_FIELD_NUMBER: _builtins.int
+    CREATED_BEFORE_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    query: _builtins.str
+    """Words to look for in titles, bodies and tags; plain text, never a
+    database query. At most 200 characters.
+    """
+    space_id: _builtins.str
+    """Only items in this space; empty for every space the caller may read."""
+    type: Global___PostType.ValueType
+    """Only items of this type; unset for all."""
+    tag: _builtins.str
+    """Only items with this tag; empty for all."""
+    unanswered: _builtins.bool
+    """Only questions without an accepted answer."""
+    author_id: _builtins.str
+    """Only items by this author; empty for all."""
+    page_size: _builtins.int
+    """Page size; see guildhall.rules.v1.page_size."""
+    page_token: _builtins.str
+    """Cursor from the previous response; empty for the first page."""
+    @_builtins.property
+    def created_after(self) -> _timestamp_pb2.Timestamp:
+        """Only items created at or after this time; unset for no bound."""
+
+    @_builtins.property
+    def created_before(self) -> _timestamp_pb2.Timestamp:
+        """Only items created before this time; unset for no bound."""
+
+    def __init__(
+        self,
+        *,
+        query: _builtins.str = ...,
+        space_id: _builtins.str = ...,
+        type: Global___PostType.ValueType = ...,
+        tag: _builtins.str = ...,
+        unanswered: _builtins.bool = ...,
+        author_id: _builtins.str = ...,
+        created_after: _timestamp_pb2.Timestamp | None = ...,
+        created_before: _timestamp_pb2.Timestamp | None = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_after", b"created_after", "created_before", b"created_before"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["author_id", b"author_id", "created_after", b"created_after", "created_before", b"created_before", "page_size", b"page_size", "page_token", b"page_token", "query", b"query", "space_id", b"space_id", "tag", b"tag", "type", b"type", "unanswered", b"unanswered"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SearchRequest: _TypeAlias = SearchRequest  # noqa: Y015
+
+@_typing.final
+class SearchHit(_message.Message):
+    """One search result."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    POST_FIELD_NUMBER: _builtins.int
+    SCORE_FIELD_NUMBER: _builtins.int
+    score: _builtins.float
+    """Relevance; higher is better. Comparable within one response only."""
+    @_builtins.property
+    def post(self) -> Global___Post:
+        """The item, shaped for the caller like GetPost's."""
+
+    def __init__(
+        self,
+        *,
+        post: Global___Post | None = ...,
+        score: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["post", b"post"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["post", b"post", "score", b"score"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SearchHit: _TypeAlias = SearchHit  # noqa: Y015
+
+@_typing.final
+class SearchResponse(_message.Message):
+    """Response of PostService.Search."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HITS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Cursor for the next page; empty when this is the last one."""
+    @_builtins.property
+    def hits(self) -> _containers.RepeatedCompositeFieldContainer[Global___SearchHit]:
+        """One page of hits, most relevant first."""
+
+    def __init__(
+        self,
+        *,
+        hits: _abc.Iterable[Global___SearchHit] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["hits", b"hits", "next_page_token", b"next_page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SearchResponse: _TypeAlias = SearchResponse  # noqa: Y015

@@ -30,13 +30,18 @@ class PostServiceStub:
     questions and answers, ideas, wiki pages), comments, reactions,
     mentions and tags, the feeds, and search.
 
-    This is the first cut: create, get and the space feed. Answers, votes,
-    comments, reactions, wiki revisions, the home feed and search follow, as
-    additions to this package.
-
     Callers: every RPC acts for the principal authenticated from the request
     metadata. Every read and write is decided by the community service's
-    access model for the item's space. Conventions shared by every RPC:
+    access model for the item's space (docs/access-model.md): employees are
+    decided from the post service's read model of community events, partner
+    users by a deadline-bounded CheckAccess/ListSpaces call to the community
+    service on every request, so a revoked partner is refused from the next
+    call on (docs/adr/0007-post-access-read-model.md). Actions: reading needs
+    READ; posting needs POST; answering, commenting, reacting and voting need
+    COMMENT; pinning, changing an idea's status and editing or deleting
+    someone else's content need MODERATE.
+
+    Conventions shared by every RPC:
     - INVALID_ARGUMENT: a field breaks its protovalidate rule (sizes and
     counts are declared here and enforced the same everywhere); the
     error names the field. Nothing is stored.
@@ -45,7 +50,21 @@ class PostServiceStub:
     read it; the two are indistinguishable.
     - PERMISSION_DENIED: the caller may read the space but not do this in
     it (for example post an announcement as a plain member).
+    - FAILED_PRECONDITION: the space is read-only (archived community,
+    closed pinhole) or the item's state forbids the change (an idea
+    status transition the workflow does not have, a deleted item).
     - ABORTED: an edit against a stale revision; nothing was changed.
+    - UNAVAILABLE: the community service could not confirm a partner
+    user's access in time; access never fails open.
+
+    Content: titles, bodies and comments are Markdown stored exactly as given
+    and never rendered or executed by the server. Links between items are
+    written guildhall://post/<post_id> in a body, or given as quoted_post_id.
+    Every Post, Answer, Comment and Revision returned is shaped for its
+    reader: a link to an item the reader may not read (another community's
+    content, for a partner anything outside their pinholes) has its id
+    replaced by "unavailable" in the body and appears in links or
+    quoted_post with available=false and nothing else filled in.
     """
 
     def __init__(self, channel):
@@ -69,6 +88,131 @@ class PostServiceStub:
                 request_serializer=guildhall_dot_post_dot_v1_dot_post__pb2.ListSpaceFeedRequest.SerializeToString,
                 response_deserializer=guildhall_dot_post_dot_v1_dot_post__pb2.ListSpaceFeedResponse.FromString,
                 _registered_method=True)
+        self.EditPost = channel.unary_unary(
+                '/guildhall.post.v1.PostService/EditPost',
+                request_serializer=guildhall_dot_post_dot_v1_dot_post__pb2.EditPostRequest.SerializeToString,
+                response_deserializer=guildhall_dot_post_dot_v1_dot_post__pb2.EditPostResponse.FromString,
+                _registered_method=True)
+        self.DeletePost = channel.unary_unary(
+                '/guildhall.post.v1.PostService/DeletePost',
+                request_serializer=guildhall_dot_post_dot_v1_dot_post__pb2.DeletePostRequest.SerializeToString,
+                response_deserializer=guildhall_dot_post_dot_v1_dot_post__pb2.DeletePostResponse.FromString,
+                _registered_method=True)
+        self.PinPost = channel.unary_unary(
+                '/guildhall.post.v1.PostService/PinPost',
+                request_serializer=guildhall_dot_post_dot_v1_dot_post__pb2.PinPostRequest.SerializeToString,
+                response_deserializer=guildhall_dot_post_dot_v1_dot_post__pb2.PinPostResponse.FromString,
+                _registered_method=True)
+        self.ListRevisions = channel.unary_unary(
+                '/guildhall.post.v1.PostService/ListRevisions',
+                request_serializer=guildhall_dot_post_dot_v1_dot_post__pb2.ListRevisionsRequest.SerializeToString,
+                response_deserializer=guildhall_dot_post_dot_v1_dot_post__pb2.ListRevisionsResponse.FromString,
+                _registered_method=True)
+        self.GetRevision = channel.unary_unary(
+                '/guildhall.post.v1.PostService/GetRevision',
+                request_serializer=guildhall_dot_post_dot_v1_dot_post__pb2.GetRevisionRequest.SerializeToString,
+                response_deserializer=guildhall_dot_post_dot_v1_dot_post__pb2.GetRevisionResponse.FromString,
+                _registered_method=True)
+        self.DiffRevisions = channel.unary_unary(
+                '/guildhall.post.v1.PostService/DiffRevisions',
+                request_serializer=guildhall_dot_post_dot_v1_dot_post__pb2.DiffRevisionsRequest.SerializeToString,
+                response_deserializer=guildhall_dot_post_dot_v1_dot_post__pb2.DiffRevisionsResponse.FromString,
+                _registered_method=True)
+        self.EditWikiPage = channel.unary_unary(
+                '/guildhall.post.v1.PostService/EditWikiPage',
+                request_serializer=guildhall_dot_post_dot_v1_dot_post__pb2.EditWikiPageRequest.SerializeToString,
+                response_deserializer=guildhall_dot_post_dot_v1_dot_post__pb2.EditWikiPageResponse.FromString,
+                _registered_method=True)
+        self.RestoreWikiRevision = channel.unary_unary(
+                '/guildhall.post.v1.PostService/RestoreWikiRevision',
+                request_serializer=guildhall_dot_post_dot_v1_dot_post__pb2.RestoreWikiRevisionRequest.SerializeToString,
+                response_deserializer=guildhall_dot_post_dot_v1_dot_post__pb2.RestoreWikiRevisionResponse.FromString,
+                _registered_method=True)
+        self.PostAnswer = channel.unary_unary(
+                '/guildhall.post.v1.PostService/PostAnswer',
+                request_serializer=guildhall_dot_post_dot_v1_dot_post__pb2.PostAnswerRequest.SerializeToString,
+                response_deserializer=guildhall_dot_post_dot_v1_dot_post__pb2.PostAnswerResponse.FromString,
+                _registered_method=True)
+        self.ListAnswers = channel.unary_unary(
+                '/guildhall.post.v1.PostService/ListAnswers',
+                request_serializer=guildhall_dot_post_dot_v1_dot_post__pb2.ListAnswersRequest.SerializeToString,
+                response_deserializer=guildhall_dot_post_dot_v1_dot_post__pb2.ListAnswersResponse.FromString,
+                _registered_method=True)
+        self.EditAnswer = channel.unary_unary(
+                '/guildhall.post.v1.PostService/EditAnswer',
+                request_serializer=guildhall_dot_post_dot_v1_dot_post__pb2.EditAnswerRequest.SerializeToString,
+                response_deserializer=guildhall_dot_post_dot_v1_dot_post__pb2.EditAnswerResponse.FromString,
+                _registered_method=True)
+        self.DeleteAnswer = channel.unary_unary(
+                '/guildhall.post.v1.PostService/DeleteAnswer',
+                request_serializer=guildhall_dot_post_dot_v1_dot_post__pb2.DeleteAnswerRequest.SerializeToString,
+                response_deserializer=guildhall_dot_post_dot_v1_dot_post__pb2.DeleteAnswerResponse.FromString,
+                _registered_method=True)
+        self.VoteAnswer = channel.unary_unary(
+                '/guildhall.post.v1.PostService/VoteAnswer',
+                request_serializer=guildhall_dot_post_dot_v1_dot_post__pb2.VoteAnswerRequest.SerializeToString,
+                response_deserializer=guildhall_dot_post_dot_v1_dot_post__pb2.VoteAnswerResponse.FromString,
+                _registered_method=True)
+        self.AcceptAnswer = channel.unary_unary(
+                '/guildhall.post.v1.PostService/AcceptAnswer',
+                request_serializer=guildhall_dot_post_dot_v1_dot_post__pb2.AcceptAnswerRequest.SerializeToString,
+                response_deserializer=guildhall_dot_post_dot_v1_dot_post__pb2.AcceptAnswerResponse.FromString,
+                _registered_method=True)
+        self.VoteIdea = channel.unary_unary(
+                '/guildhall.post.v1.PostService/VoteIdea',
+                request_serializer=guildhall_dot_post_dot_v1_dot_post__pb2.VoteIdeaRequest.SerializeToString,
+                response_deserializer=guildhall_dot_post_dot_v1_dot_post__pb2.VoteIdeaResponse.FromString,
+                _registered_method=True)
+        self.ChangeIdeaStatus = channel.unary_unary(
+                '/guildhall.post.v1.PostService/ChangeIdeaStatus',
+                request_serializer=guildhall_dot_post_dot_v1_dot_post__pb2.ChangeIdeaStatusRequest.SerializeToString,
+                response_deserializer=guildhall_dot_post_dot_v1_dot_post__pb2.ChangeIdeaStatusResponse.FromString,
+                _registered_method=True)
+        self.AddComment = channel.unary_unary(
+                '/guildhall.post.v1.PostService/AddComment',
+                request_serializer=guildhall_dot_post_dot_v1_dot_post__pb2.AddCommentRequest.SerializeToString,
+                response_deserializer=guildhall_dot_post_dot_v1_dot_post__pb2.AddCommentResponse.FromString,
+                _registered_method=True)
+        self.ListComments = channel.unary_unary(
+                '/guildhall.post.v1.PostService/ListComments',
+                request_serializer=guildhall_dot_post_dot_v1_dot_post__pb2.ListCommentsRequest.SerializeToString,
+                response_deserializer=guildhall_dot_post_dot_v1_dot_post__pb2.ListCommentsResponse.FromString,
+                _registered_method=True)
+        self.EditComment = channel.unary_unary(
+                '/guildhall.post.v1.PostService/EditComment',
+                request_serializer=guildhall_dot_post_dot_v1_dot_post__pb2.EditCommentRequest.SerializeToString,
+                response_deserializer=guildhall_dot_post_dot_v1_dot_post__pb2.EditCommentResponse.FromString,
+                _registered_method=True)
+        self.DeleteComment = channel.unary_unary(
+                '/guildhall.post.v1.PostService/DeleteComment',
+                request_serializer=guildhall_dot_post_dot_v1_dot_post__pb2.DeleteCommentRequest.SerializeToString,
+                response_deserializer=guildhall_dot_post_dot_v1_dot_post__pb2.DeleteCommentResponse.FromString,
+                _registered_method=True)
+        self.AddReaction = channel.unary_unary(
+                '/guildhall.post.v1.PostService/AddReaction',
+                request_serializer=guildhall_dot_post_dot_v1_dot_post__pb2.AddReactionRequest.SerializeToString,
+                response_deserializer=guildhall_dot_post_dot_v1_dot_post__pb2.AddReactionResponse.FromString,
+                _registered_method=True)
+        self.RemoveReaction = channel.unary_unary(
+                '/guildhall.post.v1.PostService/RemoveReaction',
+                request_serializer=guildhall_dot_post_dot_v1_dot_post__pb2.RemoveReactionRequest.SerializeToString,
+                response_deserializer=guildhall_dot_post_dot_v1_dot_post__pb2.RemoveReactionResponse.FromString,
+                _registered_method=True)
+        self.ListHomeFeed = channel.unary_unary(
+                '/guildhall.post.v1.PostService/ListHomeFeed',
+                request_serializer=guildhall_dot_post_dot_v1_dot_post__pb2.ListHomeFeedRequest.SerializeToString,
+                response_deserializer=guildhall_dot_post_dot_v1_dot_post__pb2.ListHomeFeedResponse.FromString,
+                _registered_method=True)
+        self.ListQuestionsForMe = channel.unary_unary(
+                '/guildhall.post.v1.PostService/ListQuestionsForMe',
+                request_serializer=guildhall_dot_post_dot_v1_dot_post__pb2.ListQuestionsForMeRequest.SerializeToString,
+                response_deserializer=guildhall_dot_post_dot_v1_dot_post__pb2.ListQuestionsForMeResponse.FromString,
+                _registered_method=True)
+        self.Search = channel.unary_unary(
+                '/guildhall.post.v1.PostService/Search',
+                request_serializer=guildhall_dot_post_dot_v1_dot_post__pb2.SearchRequest.SerializeToString,
+                response_deserializer=guildhall_dot_post_dot_v1_dot_post__pb2.SearchResponse.FromString,
+                _registered_method=True)
 
 
 class PostServiceServicer:
@@ -76,13 +220,18 @@ class PostServiceServicer:
     questions and answers, ideas, wiki pages), comments, reactions,
     mentions and tags, the feeds, and search.
 
-    This is the first cut: create, get and the space feed. Answers, votes,
-    comments, reactions, wiki revisions, the home feed and search follow, as
-    additions to this package.
-
     Callers: every RPC acts for the principal authenticated from the request
     metadata. Every read and write is decided by the community service's
-    access model for the item's space. Conventions shared by every RPC:
+    access model for the item's space (docs/access-model.md): employees are
+    decided from the post service's read model of community events, partner
+    users by a deadline-bounded CheckAccess/ListSpaces call to the community
+    service on every request, so a revoked partner is refused from the next
+    call on (docs/adr/0007-post-access-read-model.md). Actions: reading needs
+    READ; posting needs POST; answering, commenting, reacting and voting need
+    COMMENT; pinning, changing an idea's status and editing or deleting
+    someone else's content need MODERATE.
+
+    Conventions shared by every RPC:
     - INVALID_ARGUMENT: a field breaks its protovalidate rule (sizes and
     counts are declared here and enforced the same everywhere); the
     error names the field. Nothing is stored.
@@ -91,21 +240,35 @@ class PostServiceServicer:
     read it; the two are indistinguishable.
     - PERMISSION_DENIED: the caller may read the space but not do this in
     it (for example post an announcement as a plain member).
+    - FAILED_PRECONDITION: the space is read-only (archived community,
+    closed pinhole) or the item's state forbids the change (an idea
+    status transition the workflow does not have, a deleted item).
     - ABORTED: an edit against a stale revision; nothing was changed.
+    - UNAVAILABLE: the community service could not confirm a partner
+    user's access in time; access never fails open.
+
+    Content: titles, bodies and comments are Markdown stored exactly as given
+    and never rendered or executed by the server. Links between items are
+    written guildhall://post/<post_id> in a body, or given as quoted_post_id.
+    Every Post, Answer, Comment and Revision returned is shaped for its
+    reader: a link to an item the reader may not read (another community's
+    content, for a partner anything outside their pinholes) has its id
+    replaced by "unavailable" in the body and appears in links or
+    quoted_post with available=false and nothing else filled in.
     """
 
     def CreatePost(self, request, context):
-        """Creates an item in a space. Needs the post action in the space;
-        announcements need moderate. FAILED_PRECONDITION when the space is
-        read-only (archived community, closed pinhole). Publishes PostCreated,
-        and Mentioned once per mentioned person who may read the space.
+        """Creates an item in a space. Needs POST in the space; announcements
+        need MODERATE too. A wiki page starts at revision 1 with summary as
+        its note. Publishes PostCreated (and WikiRevised for a wiki page), and
+        Mentioned once per mentioned person who may read the space.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetPost(self, request, context):
-        """Returns one item. Needs read in its space; a deleted item is NOT_FOUND
+        """Returns one item. Needs READ in its space; a deleted item is NOT_FOUND
         except to its author and the space's moderators.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -114,9 +277,248 @@ class PostServiceServicer:
 
     def ListSpaceFeed(self, request, context):
         """Lists a space's items, newest first; pinned announcements are not
-        treated specially here. The page token is a position in the order, so
-        items written while paging neither repeat nor shift pages. Deleted
-        items are left out. Needs read in the space.
+        treated specially here (ask with pinned_only for them). The page token
+        is a position in the order, so items written while paging neither
+        repeat nor shift pages. Deleted items are left out. Needs READ in the
+        space.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def EditPost(self, request, context):
+        """Replaces an item's title, body, tags and mentions, making a new
+        revision (the old one stays in the history). The author (with POST in
+        the space) or a moderator. Not for wiki pages (FAILED_PRECONDITION; use
+        EditWikiPage) nor deleted items. ABORTED when expected_revision is set
+        and stale. Publishes PostEdited, and Mentioned for newly mentioned
+        people who may read the space. An edit that changes nothing makes no
+        revision and publishes nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeletePost(self, request, context):
+        """Deletes an item: it leaves feeds and search; it and its history stay
+        visible to its author and the space's moderators. The author (with POST
+        in the space) or a moderator. Deleting a deleted item returns it
+        unchanged. Publishes PostDeleted.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PinPost(self, request, context):
+        """Pins or unpins an announcement. Moderators. FAILED_PRECONDITION for
+        other types. Publishes nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListRevisions(self, request, context):
+        """Lists the revisions of an item (a post, an answer or a comment),
+        newest first, without their bodies. A wiki page's history is open to
+        every reader of its space; other items' history to their author and
+        the space's moderators (PERMISSION_DENIED for other readers).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetRevision(self, request, context):
+        """Returns one revision of an item, with its body. Same callers as
+        ListRevisions; NOT_FOUND for a revision number the item never had.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DiffRevisions(self, request, context):
+        """Compares two revisions of an item line by line. Same callers as
+        ListRevisions.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def EditWikiPage(self, request, context):
+        """Writes a new revision of a wiki page. Needs POST in the space (wiki
+        pages are edited by every contributor). base_revision must be the
+        page's current revision: an edit against an older one is ABORTED and
+        changes nothing, so no concurrent edit is lost; re-read, merge and
+        retry. Publishes WikiRevised, and Mentioned for newly mentioned people.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RestoreWikiRevision(self, request, context):
+        """Makes an old revision of a wiki page current again, as a new revision
+        (history is never rewritten). Needs POST in the space; ABORTED when
+        base_revision is stale, as for EditWikiPage. Publishes WikiRevised
+        with restored_from_revision set.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PostAnswer(self, request, context):
+        """Answers a question. Needs COMMENT in the space. FAILED_PRECONDITION
+        when the item is not a question. Publishes AnswerPosted, and Mentioned
+        once per mentioned person who may read the space.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAnswers(self, request, context):
+        """Lists a question's answers, oldest first. Deleted answers are left
+        out, except for their author and moderators. Needs READ.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def EditAnswer(self, request, context):
+        """Replaces an answer's body and mentions, making a new revision. The
+        author (with COMMENT) or a moderator. Publishes AnswerEdited.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteAnswer(self, request, context):
+        """Deletes an answer; an accepted answer stops being accepted. The author
+        (with COMMENT) or a moderator. Deleting a deleted answer returns it
+        unchanged. Publishes AnswerDeleted.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def VoteAnswer(self, request, context):
+        """Votes an answer up or down, or clears the caller's vote; one vote per
+        person and answer. Needs COMMENT. FAILED_PRECONDITION on one's own
+        answer or a deleted one. Publishes nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AcceptAnswer(self, request, context):
+        """Accepts an answer of a question. The asker (with COMMENT) or a
+        moderator. Accepting the answer already accepted returns the question
+        unchanged and publishes nothing; accepting another one replaces it.
+        Publishes AnswerAccepted with the answer's author and the question's
+        tags.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def VoteIdea(self, request, context):
+        """Votes for an idea, or withdraws the caller's vote; one vote per person
+        and idea. Needs COMMENT. FAILED_PRECONDITION for other types. Voting
+        twice (or withdrawing a vote not given) changes nothing and publishes
+        nothing; otherwise publishes IdeaVoted.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ChangeIdeaStatus(self, request, context):
+        """Moves an idea through its workflow: new -> under review -> accepted or
+        declined; accepted -> implemented; declined -> under review
+        (reconsidered). Moderators. FAILED_PRECONDITION for a transition the
+        workflow does not have. Setting the current status returns the idea
+        unchanged. Publishes IdeaStatusChanged.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AddComment(self, request, context):
+        """Comments on an item (or on one of a question's answers), or replies to
+        a top-level comment; threads are one level deep (INVALID_ARGUMENT for a
+        reply to a reply). Needs COMMENT. Publishes CommentAdded, and
+        Mentioned once per mentioned person who may read the space.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListComments(self, request, context):
+        """Lists the comments of an item (or of one answer) thread by thread:
+        top-level comments oldest first, each followed by its replies oldest
+        first. A deleted comment stays in place with an empty body, except for
+        its author and moderators. Needs READ.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def EditComment(self, request, context):
+        """Replaces a comment's body and mentions, making a new revision. The
+        author (with COMMENT) or a moderator. Publishes CommentEdited.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteComment(self, request, context):
+        """Deletes a comment. The author (with COMMENT) or a moderator. Deleting
+        a deleted comment returns it unchanged. Publishes CommentDeleted.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AddReaction(self, request, context):
+        """Adds the caller's reaction of one kind to an item or a comment. Needs
+        COMMENT. Adding a reaction the caller already gave changes nothing and
+        publishes nothing; otherwise publishes ReactionAdded.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RemoveReaction(self, request, context):
+        """Removes the caller's reaction of one kind. Needs COMMENT. Removing a
+        reaction not given changes nothing. Publishes nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListHomeFeed(self, request, context):
+        """The caller's home feed: recent items from the spaces they belong to
+        (for an employee the main spaces of their communities and those
+        communities' pinholes they may read; for a partner user the pinholes
+        granted to their org), merged newest first, with the same cursor
+        guarantees as ListSpaceFeed. See docs/adr/0006-feeds-fan-out.md.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListQuestionsForMe(self, request, context):
+        """Questions for the caller to answer: questions without an accepted
+        answer whose tags meet the caller's expertise (declared or earned, as
+        the profile service published it), in spaces they may read, newest
+        first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Search(self, request, context):
+        """Full-text search over the items the caller may read, ranked by
+        relevance (a hit in the title counts more than one in the body), with
+        filters. Deleted items are never returned. A partner user searches
+        only the pinholes granted to their org. The query is plain words; it is
+        never interpreted as a database query.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -140,6 +542,131 @@ def add_PostServiceServicer_to_server(servicer, server):
                     request_deserializer=guildhall_dot_post_dot_v1_dot_post__pb2.ListSpaceFeedRequest.FromString,
                     response_serializer=guildhall_dot_post_dot_v1_dot_post__pb2.ListSpaceFeedResponse.SerializeToString,
             ),
+            'EditPost': grpc.unary_unary_rpc_method_handler(
+                    servicer.EditPost,
+                    request_deserializer=guildhall_dot_post_dot_v1_dot_post__pb2.EditPostRequest.FromString,
+                    response_serializer=guildhall_dot_post_dot_v1_dot_post__pb2.EditPostResponse.SerializeToString,
+            ),
+            'DeletePost': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeletePost,
+                    request_deserializer=guildhall_dot_post_dot_v1_dot_post__pb2.DeletePostRequest.FromString,
+                    response_serializer=guildhall_dot_post_dot_v1_dot_post__pb2.DeletePostResponse.SerializeToString,
+            ),
+            'PinPost': grpc.unary_unary_rpc_method_handler(
+                    servicer.PinPost,
+                    request_deserializer=guildhall_dot_post_dot_v1_dot_post__pb2.PinPostRequest.FromString,
+                    response_serializer=guildhall_dot_post_dot_v1_dot_post__pb2.PinPostResponse.SerializeToString,
+            ),
+            'ListRevisions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRevisions,
+                    request_deserializer=guildhall_dot_post_dot_v1_dot_post__pb2.ListRevisionsRequest.FromString,
+                    response_serializer=guildhall_dot_post_dot_v1_dot_post__pb2.ListRevisionsResponse.SerializeToString,
+            ),
+            'GetRevision': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRevision,
+                    request_deserializer=guildhall_dot_post_dot_v1_dot_post__pb2.GetRevisionRequest.FromString,
+                    response_serializer=guildhall_dot_post_dot_v1_dot_post__pb2.GetRevisionResponse.SerializeToString,
+            ),
+            'DiffRevisions': grpc.unary_unary_rpc_method_handler(
+                    servicer.DiffRevisions,
+                    request_deserializer=guildhall_dot_post_dot_v1_dot_post__pb2.DiffRevisionsRequest.FromString,
+                    response_serializer=guildhall_dot_post_dot_v1_dot_post__pb2.DiffRevisionsResponse.SerializeToString,
+            ),
+            'EditWikiPage': grpc.unary_unary_rpc_method_handler(
+                    servicer.EditWikiPage,
+                    request_deserializer=guildhall_dot_post_dot_v1_dot_post__pb2.EditWikiPageRequest.FromString,
+                    response_serializer=guildhall_dot_post_dot_v1_dot_post__pb2.EditWikiPageResponse.SerializeToString,
+            ),
+            'RestoreWikiRevision': grpc.unary_unary_rpc_method_handler(
+                    servicer.RestoreWikiRevision,
+                    request_deserializer=guildhall_dot_post_dot_v1_dot_post__pb2.RestoreWikiRevisionRequest.FromString,
+                    response_serializer=guildhall_dot_post_dot_v1_dot_post__pb2.RestoreWikiRevisionResponse.SerializeToString,
+            ),
+            'PostAnswer': grpc.unary_unary_rpc_method_handler(
+                    servicer.PostAnswer,
+                    request_deserializer=guildhall_dot_post_dot_v1_dot_post__pb2.PostAnswerRequest.FromString,
+                    response_serializer=guildhall_dot_post_dot_v1_dot_post__pb2.PostAnswerResponse.SerializeToString,
+            ),
+            'ListAnswers': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAnswers,
+                    request_deserializer=guildhall_dot_post_dot_v1_dot_post__pb2.ListAnswersRequest.FromString,
+                    response_serializer=guildhall_dot_post_dot_v1_dot_post__pb2.ListAnswersResponse.SerializeToString,
+            ),
+            'EditAnswer': grpc.unary_unary_rpc_method_handler(
+                    servicer.EditAnswer,
+                    request_deserializer=guildhall_dot_post_dot_v1_dot_post__pb2.EditAnswerRequest.FromString,
+                    response_serializer=guildhall_dot_post_dot_v1_dot_post__pb2.EditAnswerResponse.SerializeToString,
+            ),
+            'DeleteAnswer': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteAnswer,
+                    request_deserializer=guildhall_dot_post_dot_v1_dot_post__pb2.DeleteAnswerRequest.FromString,
+                    response_serializer=guildhall_dot_post_dot_v1_dot_post__pb2.DeleteAnswerResponse.SerializeToString,
+            ),
+            'VoteAnswer': grpc.unary_unary_rpc_method_handler(
+                    servicer.VoteAnswer,
+                    request_deserializer=guildhall_dot_post_dot_v1_dot_post__pb2.VoteAnswerRequest.FromString,
+                    response_serializer=guildhall_dot_post_dot_v1_dot_post__pb2.VoteAnswerResponse.SerializeToString,
+            ),
+            'AcceptAnswer': grpc.unary_unary_rpc_method_handler(
+                    servicer.AcceptAnswer,
+                    request_deserializer=guildhall_dot_post_dot_v1_dot_post__pb2.AcceptAnswerRequest.FromString,
+                    response_serializer=guildhall_dot_post_dot_v1_dot_post__pb2.AcceptAnswerResponse.SerializeToString,
+            ),
+            'VoteIdea': grpc.unary_unary_rpc_method_handler(
+                    servicer.VoteIdea,
+                    request_deserializer=guildhall_dot_post_dot_v1_dot_post__pb2.VoteIdeaRequest.FromString,
+                    response_serializer=guildhall_dot_post_dot_v1_dot_post__pb2.VoteIdeaResponse.SerializeToString,
+            ),
+            'ChangeIdeaStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.ChangeIdeaStatus,
+                    request_deserializer=guildhall_dot_post_dot_v1_dot_post__pb2.ChangeIdeaStatusRequest.FromString,
+                    response_serializer=guildhall_dot_post_dot_v1_dot_post__pb2.ChangeIdeaStatusResponse.SerializeToString,
+            ),
+            'AddComment': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddComment,
+                    request_deserializer=guildhall_dot_post_dot_v1_dot_post__pb2.AddCommentRequest.FromString,
+                    response_serializer=guildhall_dot_post_dot_v1_dot_post__pb2.AddCommentResponse.SerializeToString,
+            ),
+            'ListComments': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListComments,
+                    request_deserializer=guildhall_dot_post_dot_v1_dot_post__pb2.ListCommentsRequest.FromString,
+                    response_serializer=guildhall_dot_post_dot_v1_dot_post__pb2.ListCommentsResponse.SerializeToString,
+            ),
+            'EditComment': grpc.unary_unary_rpc_method_handler(
+                    servicer.EditComment,
+                    request_deserializer=guildhall_dot_post_dot_v1_dot_post__pb2.EditCommentRequest.FromString,
+                    response_serializer=guildhall_dot_post_dot_v1_dot_post__pb2.EditCommentResponse.SerializeToString,
+            ),
+            'DeleteComment': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteComment,
+                    request_deserializer=guildhall_dot_post_dot_v1_dot_post__pb2.DeleteCommentRequest.FromString,
+                    response_serializer=guildhall_dot_post_dot_v1_dot_post__pb2.DeleteCommentResponse.SerializeToString,
+            ),
+            'AddReaction': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddReaction,
+                    request_deserializer=guildhall_dot_post_dot_v1_dot_post__pb2.AddReactionRequest.FromString,
+                    response_serializer=guildhall_dot_post_dot_v1_dot_post__pb2.AddReactionResponse.SerializeToString,
+            ),
+            'RemoveReaction': grpc.unary_unary_rpc_method_handler(
+                    servicer.RemoveReaction,
+                    request_deserializer=guildhall_dot_post_dot_v1_dot_post__pb2.RemoveReactionRequest.FromString,
+                    response_serializer=guildhall_dot_post_dot_v1_dot_post__pb2.RemoveReactionResponse.SerializeToString,
+            ),
+            'ListHomeFeed': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListHomeFeed,
+                    request_deserializer=guildhall_dot_post_dot_v1_dot_post__pb2.ListHomeFeedRequest.FromString,
+                    response_serializer=guildhall_dot_post_dot_v1_dot_post__pb2.ListHomeFeedResponse.SerializeToString,
+            ),
+            'ListQuestionsForMe': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListQuestionsForMe,
+                    request_deserializer=guildhall_dot_post_dot_v1_dot_post__pb2.ListQuestionsForMeRequest.FromString,
+                    response_serializer=guildhall_dot_post_dot_v1_dot_post__pb2.ListQuestionsForMeResponse.SerializeToString,
+            ),
+            'Search': grpc.unary_unary_rpc_method_handler(
+                    servicer.Search,
+                    request_deserializer=guildhall_dot_post_dot_v1_dot_post__pb2.SearchRequest.FromString,
+                    response_serializer=guildhall_dot_post_dot_v1_dot_post__pb2.SearchResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'guildhall.post.v1.PostService', rpc_method_handlers)
@@ -153,13 +680,18 @@ class PostService:
     questions and answers, ideas, wiki pages), comments, reactions,
     mentions and tags, the feeds, and search.
 
-    This is the first cut: create, get and the space feed. Answers, votes,
-    comments, reactions, wiki revisions, the home feed and search follow, as
-    additions to this package.
-
     Callers: every RPC acts for the principal authenticated from the request
     metadata. Every read and write is decided by the community service's
-    access model for the item's space. Conventions shared by every RPC:
+    access model for the item's space (docs/access-model.md): employees are
+    decided from the post service's read model of community events, partner
+    users by a deadline-bounded CheckAccess/ListSpaces call to the community
+    service on every request, so a revoked partner is refused from the next
+    call on (docs/adr/0007-post-access-read-model.md). Actions: reading needs
+    READ; posting needs POST; answering, commenting, reacting and voting need
+    COMMENT; pinning, changing an idea's status and editing or deleting
+    someone else's content need MODERATE.
+
+    Conventions shared by every RPC:
     - INVALID_ARGUMENT: a field breaks its protovalidate rule (sizes and
     counts are declared here and enforced the same everywhere); the
     error names the field. Nothing is stored.
@@ -168,7 +700,21 @@ class PostService:
     read it; the two are indistinguishable.
     - PERMISSION_DENIED: the caller may read the space but not do this in
     it (for example post an announcement as a plain member).
+    - FAILED_PRECONDITION: the space is read-only (archived community,
+    closed pinhole) or the item's state forbids the change (an idea
+    status transition the workflow does not have, a deleted item).
     - ABORTED: an edit against a stale revision; nothing was changed.
+    - UNAVAILABLE: the community service could not confirm a partner
+    user's access in time; access never fails open.
+
+    Content: titles, bodies and comments are Markdown stored exactly as given
+    and never rendered or executed by the server. Links between items are
+    written guildhall://post/<post_id> in a body, or given as quoted_post_id.
+    Every Post, Answer, Comment and Revision returned is shaped for its
+    reader: a link to an item the reader may not read (another community's
+    content, for a partner anything outside their pinholes) has its id
+    replaced by "unavailable" in the body and appears in links or
+    quoted_post with available=false and nothing else filled in.
     """
 
     @staticmethod
@@ -242,6 +788,681 @@ class PostService:
             '/guildhall.post.v1.PostService/ListSpaceFeed',
             guildhall_dot_post_dot_v1_dot_post__pb2.ListSpaceFeedRequest.SerializeToString,
             guildhall_dot_post_dot_v1_dot_post__pb2.ListSpaceFeedResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EditPost(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/guildhall.post.v1.PostService/EditPost',
+            guildhall_dot_post_dot_v1_dot_post__pb2.EditPostRequest.SerializeToString,
+            guildhall_dot_post_dot_v1_dot_post__pb2.EditPostResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeletePost(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/guildhall.post.v1.PostService/DeletePost',
+            guildhall_dot_post_dot_v1_dot_post__pb2.DeletePostRequest.SerializeToString,
+            guildhall_dot_post_dot_v1_dot_post__pb2.DeletePostResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PinPost(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/guildhall.post.v1.PostService/PinPost',
+            guildhall_dot_post_dot_v1_dot_post__pb2.PinPostRequest.SerializeToString,
+            guildhall_dot_post_dot_v1_dot_post__pb2.PinPostResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRevisions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/guildhall.post.v1.PostService/ListRevisions',
+            guildhall_dot_post_dot_v1_dot_post__pb2.ListRevisionsRequest.SerializeToString,
+            guildhall_dot_post_dot_v1_dot_post__pb2.ListRevisionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRevision(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/guildhall.post.v1.PostService/GetRevision',
+            guildhall_dot_post_dot_v1_dot_post__pb2.GetRevisionRequest.SerializeToString,
+            guildhall_dot_post_dot_v1_dot_post__pb2.GetRevisionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DiffRevisions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/guildhall.post.v1.PostService/DiffRevisions',
+            guildhall_dot_post_dot_v1_dot_post__pb2.DiffRevisionsRequest.SerializeToString,
+            guildhall_dot_post_dot_v1_dot_post__pb2.DiffRevisionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EditWikiPage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/guildhall.post.v1.PostService/EditWikiPage',
+            guildhall_dot_post_dot_v1_dot_post__pb2.EditWikiPageRequest.SerializeToString,
+            guildhall_dot_post_dot_v1_dot_post__pb2.EditWikiPageResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RestoreWikiRevision(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/guildhall.post.v1.PostService/RestoreWikiRevision',
+            guildhall_dot_post_dot_v1_dot_post__pb2.RestoreWikiRevisionRequest.SerializeToString,
+            guildhall_dot_post_dot_v1_dot_post__pb2.RestoreWikiRevisionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PostAnswer(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/guildhall.post.v1.PostService/PostAnswer',
+            guildhall_dot_post_dot_v1_dot_post__pb2.PostAnswerRequest.SerializeToString,
+            guildhall_dot_post_dot_v1_dot_post__pb2.PostAnswerResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAnswers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/guildhall.post.v1.PostService/ListAnswers',
+            guildhall_dot_post_dot_v1_dot_post__pb2.ListAnswersRequest.SerializeToString,
+            guildhall_dot_post_dot_v1_dot_post__pb2.ListAnswersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EditAnswer(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/guildhall.post.v1.PostService/EditAnswer',
+            guildhall_dot_post_dot_v1_dot_post__pb2.EditAnswerRequest.SerializeToString,
+            guildhall_dot_post_dot_v1_dot_post__pb2.EditAnswerResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteAnswer(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/guildhall.post.v1.PostService/DeleteAnswer',
+            guildhall_dot_post_dot_v1_dot_post__pb2.DeleteAnswerRequest.SerializeToString,
+            guildhall_dot_post_dot_v1_dot_post__pb2.DeleteAnswerResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def VoteAnswer(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/guildhall.post.v1.PostService/VoteAnswer',
+            guildhall_dot_post_dot_v1_dot_post__pb2.VoteAnswerRequest.SerializeToString,
+            guildhall_dot_post_dot_v1_dot_post__pb2.VoteAnswerResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AcceptAnswer(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/guildhall.post.v1.PostService/AcceptAnswer',
+            guildhall_dot_post_dot_v1_dot_post__pb2.AcceptAnswerRequest.SerializeToString,
+            guildhall_dot_post_dot_v1_dot_post__pb2.AcceptAnswerResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def VoteIdea(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/guildhall.post.v1.PostService/VoteIdea',
+            guildhall_dot_post_dot_v1_dot_post__pb2.VoteIdeaRequest.SerializeToString,
+            guildhall_dot_post_dot_v1_dot_post__pb2.VoteIdeaResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ChangeIdeaStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/guildhall.post.v1.PostService/ChangeIdeaStatus',
+            guildhall_dot_post_dot_v1_dot_post__pb2.ChangeIdeaStatusRequest.SerializeToString,
+            guildhall_dot_post_dot_v1_dot_post__pb2.ChangeIdeaStatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddComment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/guildhall.post.v1.PostService/AddComment',
+            guildhall_dot_post_dot_v1_dot_post__pb2.AddCommentRequest.SerializeToString,
+            guildhall_dot_post_dot_v1_dot_post__pb2.AddCommentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListComments(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/guildhall.post.v1.PostService/ListComments',
+            guildhall_dot_post_dot_v1_dot_post__pb2.ListCommentsRequest.SerializeToString,
+            guildhall_dot_post_dot_v1_dot_post__pb2.ListCommentsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EditComment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/guildhall.post.v1.PostService/EditComment',
+            guildhall_dot_post_dot_v1_dot_post__pb2.EditCommentRequest.SerializeToString,
+            guildhall_dot_post_dot_v1_dot_post__pb2.EditCommentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteComment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/guildhall.post.v1.PostService/DeleteComment',
+            guildhall_dot_post_dot_v1_dot_post__pb2.DeleteCommentRequest.SerializeToString,
+            guildhall_dot_post_dot_v1_dot_post__pb2.DeleteCommentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddReaction(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/guildhall.post.v1.PostService/AddReaction',
+            guildhall_dot_post_dot_v1_dot_post__pb2.AddReactionRequest.SerializeToString,
+            guildhall_dot_post_dot_v1_dot_post__pb2.AddReactionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RemoveReaction(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/guildhall.post.v1.PostService/RemoveReaction',
+            guildhall_dot_post_dot_v1_dot_post__pb2.RemoveReactionRequest.SerializeToString,
+            guildhall_dot_post_dot_v1_dot_post__pb2.RemoveReactionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListHomeFeed(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/guildhall.post.v1.PostService/ListHomeFeed',
+            guildhall_dot_post_dot_v1_dot_post__pb2.ListHomeFeedRequest.SerializeToString,
+            guildhall_dot_post_dot_v1_dot_post__pb2.ListHomeFeedResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListQuestionsForMe(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/guildhall.post.v1.PostService/ListQuestionsForMe',
+            guildhall_dot_post_dot_v1_dot_post__pb2.ListQuestionsForMeRequest.SerializeToString,
+            guildhall_dot_post_dot_v1_dot_post__pb2.ListQuestionsForMeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Search(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/guildhall.post.v1.PostService/Search',
+            guildhall_dot_post_dot_v1_dot_post__pb2.SearchRequest.SerializeToString,
+            guildhall_dot_post_dot_v1_dot_post__pb2.SearchResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -31,13 +31,18 @@ class PostServiceStub:
     questions and answers, ideas, wiki pages), comments, reactions,
     mentions and tags, the feeds, and search.
 
-    This is the first cut: create, get and the space feed. Answers, votes,
-    comments, reactions, wiki revisions, the home feed and search follow, as
-    additions to this package.
-
     Callers: every RPC acts for the principal authenticated from the request
     metadata. Every read and write is decided by the community service's
-    access model for the item's space. Conventions shared by every RPC:
+    access model for the item's space (docs/access-model.md): employees are
+    decided from the post service's read model of community events, partner
+    users by a deadline-bounded CheckAccess/ListSpaces call to the community
+    service on every request, so a revoked partner is refused from the next
+    call on (docs/adr/0007-post-access-read-model.md). Actions: reading needs
+    READ; posting needs POST; answering, commenting, reacting and voting need
+    COMMENT; pinning, changing an idea's status and editing or deleting
+    someone else's content need MODERATE.
+
+    Conventions shared by every RPC:
       - INVALID_ARGUMENT: a field breaks its protovalidate rule (sizes and
         counts are declared here and enforced the same everywhere); the
         error names the field. Nothing is stored.
@@ -46,7 +51,21 @@ class PostServiceStub:
         read it; the two are indistinguishable.
       - PERMISSION_DENIED: the caller may read the space but not do this in
         it (for example post an announcement as a plain member).
+      - FAILED_PRECONDITION: the space is read-only (archived community,
+        closed pinhole) or the item's state forbids the change (an idea
+        status transition the workflow does not have, a deleted item).
       - ABORTED: an edit against a stale revision; nothing was changed.
+      - UNAVAILABLE: the community service could not confirm a partner
+        user's access in time; access never fails open.
+
+    Content: titles, bodies and comments are Markdown stored exactly as given
+    and never rendered or executed by the server. Links between items are
+    written guildhall://post/<post_id> in a body, or given as quoted_post_id.
+    Every Post, Answer, Comment and Revision returned is shaped for its
+    reader: a link to an item the reader may not read (another community's
+    content, for a partner anything outside their pinholes) has its id
+    replaced by "unavailable" in the body and appears in links or
+    quoted_post with available=false and nothing else filled in.
     """
 
     @_typing.overload
@@ -54,20 +73,159 @@ class PostServiceStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> PostServiceAsyncStub: ...
     CreatePost: _grpc.UnaryUnaryMultiCallable[_post_pb2.CreatePostRequest, _post_pb2.CreatePostResponse]
-    """Creates an item in a space. Needs the post action in the space;
-    announcements need moderate. FAILED_PRECONDITION when the space is
-    read-only (archived community, closed pinhole). Publishes PostCreated,
-    and Mentioned once per mentioned person who may read the space.
+    """Creates an item in a space. Needs POST in the space; announcements
+    need MODERATE too. A wiki page starts at revision 1 with summary as
+    its note. Publishes PostCreated (and WikiRevised for a wiki page), and
+    Mentioned once per mentioned person who may read the space.
     """
     GetPost: _grpc.UnaryUnaryMultiCallable[_post_pb2.GetPostRequest, _post_pb2.GetPostResponse]
-    """Returns one item. Needs read in its space; a deleted item is NOT_FOUND
+    """Returns one item. Needs READ in its space; a deleted item is NOT_FOUND
     except to its author and the space's moderators.
     """
     ListSpaceFeed: _grpc.UnaryUnaryMultiCallable[_post_pb2.ListSpaceFeedRequest, _post_pb2.ListSpaceFeedResponse]
     """Lists a space's items, newest first; pinned announcements are not
-    treated specially here. The page token is a position in the order, so
-    items written while paging neither repeat nor shift pages. Deleted
-    items are left out. Needs read in the space.
+    treated specially here (ask with pinned_only for them). The page token
+    is a position in the order, so items written while paging neither
+    repeat nor shift pages. Deleted items are left out. Needs READ in the
+    space.
+    """
+    EditPost: _grpc.UnaryUnaryMultiCallable[_post_pb2.EditPostRequest, _post_pb2.EditPostResponse]
+    """Replaces an item's title, body, tags and mentions, making a new
+    revision (the old one stays in the history). The author (with POST in
+    the space) or a moderator. Not for wiki pages (FAILED_PRECONDITION; use
+    EditWikiPage) nor deleted items. ABORTED when expected_revision is set
+    and stale. Publishes PostEdited, and Mentioned for newly mentioned
+    people who may read the space. An edit that changes nothing makes no
+    revision and publishes nothing.
+    """
+    DeletePost: _grpc.UnaryUnaryMultiCallable[_post_pb2.DeletePostRequest, _post_pb2.DeletePostResponse]
+    """Deletes an item: it leaves feeds and search; it and its history stay
+    visible to its author and the space's moderators. The author (with POST
+    in the space) or a moderator. Deleting a deleted item returns it
+    unchanged. Publishes PostDeleted.
+    """
+    PinPost: _grpc.UnaryUnaryMultiCallable[_post_pb2.PinPostRequest, _post_pb2.PinPostResponse]
+    """Pins or unpins an announcement. Moderators. FAILED_PRECONDITION for
+    other types. Publishes nothing.
+    """
+    ListRevisions: _grpc.UnaryUnaryMultiCallable[_post_pb2.ListRevisionsRequest, _post_pb2.ListRevisionsResponse]
+    """Lists the revisions of an item (a post, an answer or a comment),
+    newest first, without their bodies. A wiki page's history is open to
+    every reader of its space; other items' history to their author and
+    the space's moderators (PERMISSION_DENIED for other readers).
+    """
+    GetRevision: _grpc.UnaryUnaryMultiCallable[_post_pb2.GetRevisionRequest, _post_pb2.GetRevisionResponse]
+    """Returns one revision of an item, with its body. Same callers as
+    ListRevisions; NOT_FOUND for a revision number the item never had.
+    """
+    DiffRevisions: _grpc.UnaryUnaryMultiCallable[_post_pb2.DiffRevisionsRequest, _post_pb2.DiffRevisionsResponse]
+    """Compares two revisions of an item line by line. Same callers as
+    ListRevisions.
+    """
+    EditWikiPage: _grpc.UnaryUnaryMultiCallable[_post_pb2.EditWikiPageRequest, _post_pb2.EditWikiPageResponse]
+    """Writes a new revision of a wiki page. Needs POST in the space (wiki
+    pages are edited by every contributor). base_revision must be the
+    page's current revision: an edit against an older one is ABORTED and
+    changes nothing, so no concurrent edit is lost; re-read, merge and
+    retry. Publishes WikiRevised, and Mentioned for newly mentioned people.
+    """
+    RestoreWikiRevision: _grpc.UnaryUnaryMultiCallable[_post_pb2.RestoreWikiRevisionRequest, _post_pb2.RestoreWikiRevisionResponse]
+    """Makes an old revision of a wiki page current again, as a new revision
+    (history is never rewritten). Needs POST in the space; ABORTED when
+    base_revision is stale, as for EditWikiPage. Publishes WikiRevised
+    with restored_from_revision set.
+    """
+    PostAnswer: _grpc.UnaryUnaryMultiCallable[_post_pb2.PostAnswerRequest, _post_pb2.PostAnswerResponse]
+    """Answers a question. Needs COMMENT in the space. FAILED_PRECONDITION
+    when the item is not a question. Publishes AnswerPosted, and Mentioned
+    once per mentioned person who may read the space.
+    """
+    ListAnswers: _grpc.UnaryUnaryMultiCallable[_post_pb2.ListAnswersRequest, _post_pb2.ListAnswersResponse]
+    """Lists a question's answers, oldest first. Deleted answers are left
+    out, except for their author and moderators. Needs READ.
+    """
+    EditAnswer: _grpc.UnaryUnaryMultiCallable[_post_pb2.EditAnswerRequest, _post_pb2.EditAnswerResponse]
+    """Replaces an answer's body and mentions, making a new revision. The
+    author (with COMMENT) or a moderator. Publishes AnswerEdited.
+    """
+    DeleteAnswer: _grpc.UnaryUnaryMultiCallable[_post_pb2.DeleteAnswerRequest, _post_pb2.DeleteAnswerResponse]
+    """Deletes an answer; an accepted answer stops being accepted. The author
+    (with COMMENT) or a moderator. Deleting a deleted answer returns it
+    unchanged. Publishes AnswerDeleted.
+    """
+    VoteAnswer: _grpc.UnaryUnaryMultiCallable[_post_pb2.VoteAnswerRequest, _post_pb2.VoteAnswerResponse]
+    """Votes an answer up or down, or clears the caller's vote; one vote per
+    person and answer. Needs COMMENT. FAILED_PRECONDITION on one's own
+    answer or a deleted one. Publishes nothing.
+    """
+    AcceptAnswer: _grpc.UnaryUnaryMultiCallable[_post_pb2.AcceptAnswerRequest, _post_pb2.AcceptAnswerResponse]
+    """Accepts an answer of a question. The asker (with COMMENT) or a
+    moderator. Accepting the answer already accepted returns the question
+    unchanged and publishes nothing; accepting another one replaces it.
+    Publishes AnswerAccepted with the answer's author and the question's
+    tags.
+    """
+    VoteIdea: _grpc.UnaryUnaryMultiCallable[_post_pb2.VoteIdeaRequest, _post_pb2.VoteIdeaResponse]
+    """Votes for an idea, or withdraws the caller's vote; one vote per person
+    and idea. Needs COMMENT. FAILED_PRECONDITION for other types. Voting
+    twice (or withdrawing a vote not given) changes nothing and publishes
+    nothing; otherwise publishes IdeaVoted.
+    """
+    ChangeIdeaStatus: _grpc.UnaryUnaryMultiCallable[_post_pb2.ChangeIdeaStatusRequest, _post_pb2.ChangeIdeaStatusResponse]
+    """Moves an idea through its workflow: new -> under review -> accepted or
+    declined; accepted -> implemented; declined -> under review
+    (reconsidered). Moderators. FAILED_PRECONDITION for a transition the
+    workflow does not have. Setting the current status returns the idea
+    unchanged. Publishes IdeaStatusChanged.
+    """
+    AddComment: _grpc.UnaryUnaryMultiCallable[_post_pb2.AddCommentRequest, _post_pb2.AddCommentResponse]
+    """Comments on an item (or on one of a question's answers), or replies to
+    a top-level comment; threads are one level deep (INVALID_ARGUMENT for a
+    reply to a reply). Needs COMMENT. Publishes CommentAdded, and
+    Mentioned once per mentioned person who may read the space.
+    """
+    ListComments: _grpc.UnaryUnaryMultiCallable[_post_pb2.ListCommentsRequest, _post_pb2.ListCommentsResponse]
+    """Lists the comments of an item (or of one answer) thread by thread:
+    top-level comments oldest first, each followed by its replies oldest
+    first. A deleted comment stays in place with an empty body, except for
+    its author and moderators. Needs READ.
+    """
+    EditComment: _grpc.UnaryUnaryMultiCallable[_post_pb2.EditCommentRequest, _post_pb2.EditCommentResponse]
+    """Replaces a comment's body and mentions, making a new revision. The
+    author (with COMMENT) or a moderator. Publishes CommentEdited.
+    """
+    DeleteComment: _grpc.UnaryUnaryMultiCallable[_post_pb2.DeleteCommentRequest, _post_pb2.DeleteCommentResponse]
+    """Deletes a comment. The author (with COMMENT) or a moderator. Deleting
+    a deleted comment returns it unchanged. Publishes CommentDeleted.
+    """
+    AddReaction: _grpc.UnaryUnaryMultiCallable[_post_pb2.AddReactionRequest, _post_pb2.AddReactionResponse]
+    """Adds the caller's reaction of one kind to an item or a comment. Needs
+    COMMENT. Adding a reaction the caller already gave changes nothing and
+    publishes nothing; otherwise publishes ReactionAdded.
+    """
+    RemoveReaction: _grpc.UnaryUnaryMultiCallable[_post_pb2.RemoveReactionRequest, _post_pb2.RemoveReactionResponse]
+    """Removes the caller's reaction of one kind. Needs COMMENT. Removing a
+    reaction not given changes nothing. Publishes nothing.
+    """
+    ListHomeFeed: _grpc.UnaryUnaryMultiCallable[_post_pb2.ListHomeFeedRequest, _post_pb2.ListHomeFeedResponse]
+    """The caller's home feed: recent items from the spaces they belong to
+    (for an employee the main spaces of their communities and those
+    communities' pinholes they may read; for a partner user the pinholes
+    granted to their org), merged newest first, with the same cursor
+    guarantees as ListSpaceFeed. See docs/adr/0006-feeds-fan-out.md.
+    """
+    ListQuestionsForMe: _grpc.UnaryUnaryMultiCallable[_post_pb2.ListQuestionsForMeRequest, _post_pb2.ListQuestionsForMeResponse]
+    """Questions for the caller to answer: questions without an accepted
+    answer whose tags meet the caller's expertise (declared or earned, as
+    the profile service published it), in spaces they may read, newest
+    first.
+    """
+    Search: _grpc.UnaryUnaryMultiCallable[_post_pb2.SearchRequest, _post_pb2.SearchResponse]
+    """Full-text search over the items the caller may read, ranked by
+    relevance (a hit in the title counts more than one in the body), with
+    filters. Deleted items are never returned. A partner user searches
+    only the pinholes granted to their org. The query is plain words; it is
+    never interpreted as a database query.
     """
 
 @_typing.type_check_only
@@ -76,13 +234,18 @@ class PostServiceAsyncStub(PostServiceStub):
     questions and answers, ideas, wiki pages), comments, reactions,
     mentions and tags, the feeds, and search.
 
-    This is the first cut: create, get and the space feed. Answers, votes,
-    comments, reactions, wiki revisions, the home feed and search follow, as
-    additions to this package.
-
     Callers: every RPC acts for the principal authenticated from the request
     metadata. Every read and write is decided by the community service's
-    access model for the item's space. Conventions shared by every RPC:
+    access model for the item's space (docs/access-model.md): employees are
+    decided from the post service's read model of community events, partner
+    users by a deadline-bounded CheckAccess/ListSpaces call to the community
+    service on every request, so a revoked partner is refused from the next
+    call on (docs/adr/0007-post-access-read-model.md). Actions: reading needs
+    READ; posting needs POST; answering, commenting, reacting and voting need
+    COMMENT; pinning, changing an idea's status and editing or deleting
+    someone else's content need MODERATE.
+
+    Conventions shared by every RPC:
       - INVALID_ARGUMENT: a field breaks its protovalidate rule (sizes and
         counts are declared here and enforced the same everywhere); the
         error names the field. Nothing is stored.
@@ -91,25 +254,178 @@ class PostServiceAsyncStub(PostServiceStub):
         read it; the two are indistinguishable.
       - PERMISSION_DENIED: the caller may read the space but not do this in
         it (for example post an announcement as a plain member).
+      - FAILED_PRECONDITION: the space is read-only (archived community,
+        closed pinhole) or the item's state forbids the change (an idea
+        status transition the workflow does not have, a deleted item).
       - ABORTED: an edit against a stale revision; nothing was changed.
+      - UNAVAILABLE: the community service could not confirm a partner
+        user's access in time; access never fails open.
+
+    Content: titles, bodies and comments are Markdown stored exactly as given
+    and never rendered or executed by the server. Links between items are
+    written guildhall://post/<post_id> in a body, or given as quoted_post_id.
+    Every Post, Answer, Comment and Revision returned is shaped for its
+    reader: a link to an item the reader may not read (another community's
+    content, for a partner anything outside their pinholes) has its id
+    replaced by "unavailable" in the body and appears in links or
+    quoted_post with available=false and nothing else filled in.
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     CreatePost: _aio.UnaryUnaryMultiCallable[_post_pb2.CreatePostRequest, _post_pb2.CreatePostResponse]  # type: ignore[assignment]
-    """Creates an item in a space. Needs the post action in the space;
-    announcements need moderate. FAILED_PRECONDITION when the space is
-    read-only (archived community, closed pinhole). Publishes PostCreated,
-    and Mentioned once per mentioned person who may read the space.
+    """Creates an item in a space. Needs POST in the space; announcements
+    need MODERATE too. A wiki page starts at revision 1 with summary as
+    its note. Publishes PostCreated (and WikiRevised for a wiki page), and
+    Mentioned once per mentioned person who may read the space.
     """
     GetPost: _aio.UnaryUnaryMultiCallable[_post_pb2.GetPostRequest, _post_pb2.GetPostResponse]  # type: ignore[assignment]
-    """Returns one item. Needs read in its space; a deleted item is NOT_FOUND
+    """Returns one item. Needs READ in its space; a deleted item is NOT_FOUND
     except to its author and the space's moderators.
     """
     ListSpaceFeed: _aio.UnaryUnaryMultiCallable[_post_pb2.ListSpaceFeedRequest, _post_pb2.ListSpaceFeedResponse]  # type: ignore[assignment]
     """Lists a space's items, newest first; pinned announcements are not
-    treated specially here. The page token is a position in the order, so
-    items written while paging neither repeat nor shift pages. Deleted
-    items are left out. Needs read in the space.
+    treated specially here (ask with pinned_only for them). The page token
+    is a position in the order, so items written while paging neither
+    repeat nor shift pages. Deleted items are left out. Needs READ in the
+    space.
+    """
+    EditPost: _aio.UnaryUnaryMultiCallable[_post_pb2.EditPostRequest, _post_pb2.EditPostResponse]  # type: ignore[assignment]
+    """Replaces an item's title, body, tags and mentions, making a new
+    revision (the old one stays in the history). The author (with POST in
+    the space) or a moderator. Not for wiki pages (FAILED_PRECONDITION; use
+    EditWikiPage) nor deleted items. ABORTED when expected_revision is set
+    and stale. Publishes PostEdited, and Mentioned for newly mentioned
+    people who may read the space. An edit that changes nothing makes no
+    revision and publishes nothing.
+    """
+    DeletePost: _aio.UnaryUnaryMultiCallable[_post_pb2.DeletePostRequest, _post_pb2.DeletePostResponse]  # type: ignore[assignment]
+    """Deletes an item: it leaves feeds and search; it and its history stay
+    visible to its author and the space's moderators. The author (with POST
+    in the space) or a moderator. Deleting a deleted item returns it
+    unchanged. Publishes PostDeleted.
+    """
+    PinPost: _aio.UnaryUnaryMultiCallable[_post_pb2.PinPostRequest, _post_pb2.PinPostResponse]  # type: ignore[assignment]
+    """Pins or unpins an announcement. Moderators. FAILED_PRECONDITION for
+    other types. Publishes nothing.
+    """
+    ListRevisions: _aio.UnaryUnaryMultiCallable[_post_pb2.ListRevisionsRequest, _post_pb2.ListRevisionsResponse]  # type: ignore[assignment]
+    """Lists the revisions of an item (a post, an answer or a comment),
+    newest first, without their bodies. A wiki page's history is open to
+    every reader of its space; other items' history to their author and
+    the space's moderators (PERMISSION_DENIED for other readers).
+    """
+    GetRevision: _aio.UnaryUnaryMultiCallable[_post_pb2.GetRevisionRequest, _post_pb2.GetRevisionResponse]  # type: ignore[assignment]
+    """Returns one revision of an item, with its body. Same callers as
+    ListRevisions; NOT_FOUND for a revision number the item never had.
+    """
+    DiffRevisions: _aio.UnaryUnaryMultiCallable[_post_pb2.DiffRevisionsRequest, _post_pb2.DiffRevisionsResponse]  # type: ignore[assignment]
+    """Compares two revisions of an item line by line. Same callers as
+    ListRevisions.
+    """
+    EditWikiPage: _aio.UnaryUnaryMultiCallable[_post_pb2.EditWikiPageRequest, _post_pb2.EditWikiPageResponse]  # type: ignore[assignment]
+    """Writes a new revision of a wiki page. Needs POST in the space (wiki
+    pages are edited by every contributor). base_revision must be the
+    page's current revision: an edit against an older one is ABORTED and
+    changes nothing, so no concurrent edit is lost; re-read, merge and
+    retry. Publishes WikiRevised, and Mentioned for newly mentioned people.
+    """
+    RestoreWikiRevision: _aio.UnaryUnaryMultiCallable[_post_pb2.RestoreWikiRevisionRequest, _post_pb2.RestoreWikiRevisionResponse]  # type: ignore[assignment]
+    """Makes an old revision of a wiki page current again, as a new revision
+    (history is never rewritten). Needs POST in the space; ABORTED when
+    base_revision is stale, as for EditWikiPage. Publishes WikiRevised
+    with restored_from_revision set.
+    """
+    PostAnswer: _aio.UnaryUnaryMultiCallable[_post_pb2.PostAnswerRequest, _post_pb2.PostAnswerResponse]  # type: ignore[assignment]
+    """Answers a question. Needs COMMENT in the space. FAILED_PRECONDITION
+    when the item is not a question. Publishes AnswerPosted, and Mentioned
+    once per mentioned person who may read the space.
+    """
+    ListAnswers: _aio.UnaryUnaryMultiCallable[_post_pb2.ListAnswersRequest, _post_pb2.ListAnswersResponse]  # type: ignore[assignment]
+    """Lists a question's answers, oldest first. Deleted answers are left
+    out, except for their author and moderators. Needs READ.
+    """
+    EditAnswer: _aio.UnaryUnaryMultiCallable[_post_pb2.EditAnswerRequest, _post_pb2.EditAnswerResponse]  # type: ignore[assignment]
+    """Replaces an answer's body and mentions, making a new revision. The
+    author (with COMMENT) or a moderator. Publishes AnswerEdited.
+    """
+    DeleteAnswer: _aio.UnaryUnaryMultiCallable[_post_pb2.DeleteAnswerRequest, _post_pb2.DeleteAnswerResponse]  # type: ignore[assignment]
+    """Deletes an answer; an accepted answer stops being accepted. The author
+    (with COMMENT) or a moderator. Deleting a deleted answer returns it
+    unchanged. Publishes AnswerDeleted.
+    """
+    VoteAnswer: _aio.UnaryUnaryMultiCallable[_post_pb2.VoteAnswerRequest, _post_pb2.VoteAnswerResponse]  # type: ignore[assignment]
+    """Votes an answer up or down, or clears the caller's vote; one vote per
+    person and answer. Needs COMMENT. FAILED_PRECONDITION on one's own
+    answer or a deleted one. Publishes nothing.
+    """
+    AcceptAnswer: _aio.UnaryUnaryMultiCallable[_post_pb2.AcceptAnswerRequest, _post_pb2.AcceptAnswerResponse]  # type: ignore[assignment]
+    """Accepts an answer of a question. The asker (with COMMENT) or a
+    moderator. Accepting the answer already accepted returns the question
+    unchanged and publishes nothing; accepting another one replaces it.
+    Publishes AnswerAccepted with the answer's author and the question's
+    tags.
+    """
+    VoteIdea: _aio.UnaryUnaryMultiCallable[_post_pb2.VoteIdeaRequest, _post_pb2.VoteIdeaResponse]  # type: ignore[assignment]
+    """Votes for an idea, or withdraws the caller's vote; one vote per person
+    and idea. Needs COMMENT. FAILED_PRECONDITION for other types. Voting
+    twice (or withdrawing a vote not given) changes nothing and publishes
+    nothing; otherwise publishes IdeaVoted.
+    """
+    ChangeIdeaStatus: _aio.UnaryUnaryMultiCallable[_post_pb2.ChangeIdeaStatusRequest, _post_pb2.ChangeIdeaStatusResponse]  # type: ignore[assignment]
+    """Moves an idea through its workflow: new -> under review -> accepted or
+    declined; accepted -> implemented; declined -> under review
+    (reconsidered). Moderators. FAILED_PRECONDITION for a transition the
+    workflow does not have. Setting the current status returns the idea
+    unchanged. Publishes IdeaStatusChanged.
+    """
+    AddComment: _aio.UnaryUnaryMultiCallable[_post_pb2.AddCommentRequest, _post_pb2.AddCommentResponse]  # type: ignore[assignment]
+    """Comments on an item (or on one of a question's answers), or replies to
+    a top-level comment; threads are one level deep (INVALID_ARGUMENT for a
+    reply to a reply). Needs COMMENT. Publishes CommentAdded, and
+    Mentioned once per mentioned person who may read the space.
+    """
+    ListComments: _aio.UnaryUnaryMultiCallable[_post_pb2.ListCommentsRequest, _post_pb2.ListCommentsResponse]  # type: ignore[assignment]
+    """Lists the comments of an item (or of one answer) thread by thread:
+    top-level comments oldest first, each followed by its replies oldest
+    first. A deleted comment stays in place with an empty body, except for
+    its author and moderators. Needs READ.
+    """
+    EditComment: _aio.UnaryUnaryMultiCallable[_post_pb2.EditCommentRequest, _post_pb2.EditCommentResponse]  # type: ignore[assignment]
+    """Replaces a comment's body and mentions, making a new revision. The
+    author (with COMMENT) or a moderator. Publishes CommentEdited.
+    """
+    DeleteComment: _aio.UnaryUnaryMultiCallable[_post_pb2.DeleteCommentRequest, _post_pb2.DeleteCommentResponse]  # type: ignore[assignment]
+    """Deletes a comment. The author (with COMMENT) or a moderator. Deleting
+    a deleted comment returns it unchanged. Publishes CommentDeleted.
+    """
+    AddReaction: _aio.UnaryUnaryMultiCallable[_post_pb2.AddReactionRequest, _post_pb2.AddReactionResponse]  # type: ignore[assignment]
+    """Adds the caller's reaction of one kind to an item or a comment. Needs
+    COMMENT. Adding a reaction the caller already gave changes nothing and
+    publishes nothing; otherwise publishes ReactionAdded.
+    """
+    RemoveReaction: _aio.UnaryUnaryMultiCallable[_post_pb2.RemoveReactionRequest, _post_pb2.RemoveReactionResponse]  # type: ignore[assignment]
+    """Removes the caller's reaction of one kind. Needs COMMENT. Removing a
+    reaction not given changes nothing. Publishes nothing.
+    """
+    ListHomeFeed: _aio.UnaryUnaryMultiCallable[_post_pb2.ListHomeFeedRequest, _post_pb2.ListHomeFeedResponse]  # type: ignore[assignment]
+    """The caller's home feed: recent items from the spaces they belong to
+    (for an employee the main spaces of their communities and those
+    communities' pinholes they may read; for a partner user the pinholes
+    granted to their org), merged newest first, with the same cursor
+    guarantees as ListSpaceFeed. See docs/adr/0006-feeds-fan-out.md.
+    """
+    ListQuestionsForMe: _aio.UnaryUnaryMultiCallable[_post_pb2.ListQuestionsForMeRequest, _post_pb2.ListQuestionsForMeResponse]  # type: ignore[assignment]
+    """Questions for the caller to answer: questions without an accepted
+    answer whose tags meet the caller's expertise (declared or earned, as
+    the profile service published it), in spaces they may read, newest
+    first.
+    """
+    Search: _aio.UnaryUnaryMultiCallable[_post_pb2.SearchRequest, _post_pb2.SearchResponse]  # type: ignore[assignment]
+    """Full-text search over the items the caller may read, ranked by
+    relevance (a hit in the title counts more than one in the body), with
+    filters. Deleted items are never returned. A partner user searches
+    only the pinholes granted to their org. The query is plain words; it is
+    never interpreted as a database query.
     """
 
 class PostServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -117,13 +433,18 @@ class PostServiceServicer(metaclass=_abc_1.ABCMeta):
     questions and answers, ideas, wiki pages), comments, reactions,
     mentions and tags, the feeds, and search.
 
-    This is the first cut: create, get and the space feed. Answers, votes,
-    comments, reactions, wiki revisions, the home feed and search follow, as
-    additions to this package.
-
     Callers: every RPC acts for the principal authenticated from the request
     metadata. Every read and write is decided by the community service's
-    access model for the item's space. Conventions shared by every RPC:
+    access model for the item's space (docs/access-model.md): employees are
+    decided from the post service's read model of community events, partner
+    users by a deadline-bounded CheckAccess/ListSpaces call to the community
+    service on every request, so a revoked partner is refused from the next
+    call on (docs/adr/0007-post-access-read-model.md). Actions: reading needs
+    READ; posting needs POST; answering, commenting, reacting and voting need
+    COMMENT; pinning, changing an idea's status and editing or deleting
+    someone else's content need MODERATE.
+
+    Conventions shared by every RPC:
       - INVALID_ARGUMENT: a field breaks its protovalidate rule (sizes and
         counts are declared here and enforced the same everywhere); the
         error names the field. Nothing is stored.
@@ -132,7 +453,21 @@ class PostServiceServicer(metaclass=_abc_1.ABCMeta):
         read it; the two are indistinguishable.
       - PERMISSION_DENIED: the caller may read the space but not do this in
         it (for example post an announcement as a plain member).
+      - FAILED_PRECONDITION: the space is read-only (archived community,
+        closed pinhole) or the item's state forbids the change (an idea
+        status transition the workflow does not have, a deleted item).
       - ABORTED: an edit against a stale revision; nothing was changed.
+      - UNAVAILABLE: the community service could not confirm a partner
+        user's access in time; access never fails open.
+
+    Content: titles, bodies and comments are Markdown stored exactly as given
+    and never rendered or executed by the server. Links between items are
+    written guildhall://post/<post_id> in a body, or given as quoted_post_id.
+    Every Post, Answer, Comment and Revision returned is shaped for its
+    reader: a link to an item the reader may not read (another community's
+    content, for a partner anything outside their pinholes) has its id
+    replaced by "unavailable" in the body and appears in links or
+    quoted_post with available=false and nothing else filled in.
     """
 
     @_abc_1.abstractmethod
@@ -141,10 +476,10 @@ class PostServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _post_pb2.CreatePostRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_post_pb2.CreatePostResponse, _abc.Awaitable[_post_pb2.CreatePostResponse]]:
-        """Creates an item in a space. Needs the post action in the space;
-        announcements need moderate. FAILED_PRECONDITION when the space is
-        read-only (archived community, closed pinhole). Publishes PostCreated,
-        and Mentioned once per mentioned person who may read the space.
+        """Creates an item in a space. Needs POST in the space; announcements
+        need MODERATE too. A wiki page starts at revision 1 with summary as
+        its note. Publishes PostCreated (and WikiRevised for a wiki page), and
+        Mentioned once per mentioned person who may read the space.
         """
 
     @_abc_1.abstractmethod
@@ -153,7 +488,7 @@ class PostServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _post_pb2.GetPostRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_post_pb2.GetPostResponse, _abc.Awaitable[_post_pb2.GetPostResponse]]:
-        """Returns one item. Needs read in its space; a deleted item is NOT_FOUND
+        """Returns one item. Needs READ in its space; a deleted item is NOT_FOUND
         except to its author and the space's moderators.
         """
 
@@ -164,9 +499,298 @@ class PostServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_post_pb2.ListSpaceFeedResponse, _abc.Awaitable[_post_pb2.ListSpaceFeedResponse]]:
         """Lists a space's items, newest first; pinned announcements are not
-        treated specially here. The page token is a position in the order, so
-        items written while paging neither repeat nor shift pages. Deleted
-        items are left out. Needs read in the space.
+        treated specially here (ask with pinned_only for them). The page token
+        is a position in the order, so items written while paging neither
+        repeat nor shift pages. Deleted items are left out. Needs READ in the
+        space.
+        """
+
+    @_abc_1.abstractmethod
+    def EditPost(
+        self,
+        request: _post_pb2.EditPostRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_post_pb2.EditPostResponse, _abc.Awaitable[_post_pb2.EditPostResponse]]:
+        """Replaces an item's title, body, tags and mentions, making a new
+        revision (the old one stays in the history). The author (with POST in
+        the space) or a moderator. Not for wiki pages (FAILED_PRECONDITION; use
+        EditWikiPage) nor deleted items. ABORTED when expected_revision is set
+        and stale. Publishes PostEdited, and Mentioned for newly mentioned
+        people who may read the space. An edit that changes nothing makes no
+        revision and publishes nothing.
+        """
+
+    @_abc_1.abstractmethod
+    def DeletePost(
+        self,
+        request: _post_pb2.DeletePostRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_post_pb2.DeletePostResponse, _abc.Awaitable[_post_pb2.DeletePostResponse]]:
+        """Deletes an item: it leaves feeds and search; it and its history stay
+        visible to its author and the space's moderators. The author (with POST
+        in the space) or a moderator. Deleting a deleted item returns it
+        unchanged. Publishes PostDeleted.
+        """
+
+    @_abc_1.abstractmethod
+    def PinPost(
+        self,
+        request: _post_pb2.PinPostRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_post_pb2.PinPostResponse, _abc.Awaitable[_post_pb2.PinPostResponse]]:
+        """Pins or unpins an announcement. Moderators. FAILED_PRECONDITION for
+        other types. Publishes nothing.
+        """
+
+    @_abc_1.abstractmethod
+    def ListRevisions(
+        self,
+        request: _post_pb2.ListRevisionsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_post_pb2.ListRevisionsResponse, _abc.Awaitable[_post_pb2.ListRevisionsResponse]]:
+        """Lists the revisions of an item (a post, an answer or a comment),
+        newest first, without their bodies. A wiki page's history is open to
+        every reader of its space; other items' history to their author and
+        the space's moderators (PERMISSION_DENIED for other readers).
+        """
+
+    @_abc_1.abstractmethod
+    def GetRevision(
+        self,
+        request: _post_pb2.GetRevisionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_post_pb2.GetRevisionResponse, _abc.Awaitable[_post_pb2.GetRevisionResponse]]:
+        """Returns one revision of an item, with its body. Same callers as
+        ListRevisions; NOT_FOUND for a revision number the item never had.
+        """
+
+    @_abc_1.abstractmethod
+    def DiffRevisions(
+        self,
+        request: _post_pb2.DiffRevisionsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_post_pb2.DiffRevisionsResponse, _abc.Awaitable[_post_pb2.DiffRevisionsResponse]]:
+        """Compares two revisions of an item line by line. Same callers as
+        ListRevisions.
+        """
+
+    @_abc_1.abstractmethod
+    def EditWikiPage(
+        self,
+        request: _post_pb2.EditWikiPageRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_post_pb2.EditWikiPageResponse, _abc.Awaitable[_post_pb2.EditWikiPageResponse]]:
+        """Writes a new revision of a wiki page. Needs POST in the space (wiki
+        pages are edited by every contributor). base_revision must be the
+        page's current revision: an edit against an older one is ABORTED and
+        changes nothing, so no concurrent edit is lost; re-read, merge and
+        retry. Publishes WikiRevised, and Mentioned for newly mentioned people.
+        """
+
+    @_abc_1.abstractmethod
+    def RestoreWikiRevision(
+        self,
+        request: _post_pb2.RestoreWikiRevisionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_post_pb2.RestoreWikiRevisionResponse, _abc.Awaitable[_post_pb2.RestoreWikiRevisionResponse]]:
+        """Makes an old revision of a wiki page current again, as a new revision
+        (history is never rewritten). Needs POST in the space; ABORTED when
+        base_revision is stale, as for EditWikiPage. Publishes WikiRevised
+        with restored_from_revision set.
+        """
+
+    @_abc_1.abstractmethod
+    def PostAnswer(
+        self,
+        request: _post_pb2.PostAnswerRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_post_pb2.PostAnswerResponse, _abc.Awaitable[_post_pb2.PostAnswerResponse]]:
+        """Answers a question. Needs COMMENT in the space. FAILED_PRECONDITION
+        when the item is not a question. Publishes AnswerPosted, and Mentioned
+        once per mentioned person who may read the space.
+        """
+
+    @_abc_1.abstractmethod
+    def ListAnswers(
+        self,
+        request: _post_pb2.ListAnswersRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_post_pb2.ListAnswersResponse, _abc.Awaitable[_post_pb2.ListAnswersResponse]]:
+        """Lists a question's answers, oldest first. Deleted answers are left
+        out, except for their author and moderators. Needs READ.
+        """
+
+    @_abc_1.abstractmethod
+    def EditAnswer(
+        self,
+        request: _post_pb2.EditAnswerRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_post_pb2.EditAnswerResponse, _abc.Awaitable[_post_pb2.EditAnswerResponse]]:
+        """Replaces an answer's body and mentions, making a new revision. The
+        author (with COMMENT) or a moderator. Publishes AnswerEdited.
+        """
+
+    @_abc_1.abstractmethod
+    def DeleteAnswer(
+        self,
+        request: _post_pb2.DeleteAnswerRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_post_pb2.DeleteAnswerResponse, _abc.Awaitable[_post_pb2.DeleteAnswerResponse]]:
+        """Deletes an answer; an accepted answer stops being accepted. The author
+        (with COMMENT) or a moderator. Deleting a deleted answer returns it
+        unchanged. Publishes AnswerDeleted.
+        """
+
+    @_abc_1.abstractmethod
+    def VoteAnswer(
+        self,
+        request: _post_pb2.VoteAnswerRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_post_pb2.VoteAnswerResponse, _abc.Awaitable[_post_pb2.VoteAnswerResponse]]:
+        """Votes an answer up or down, or clears the caller's vote; one vote per
+        person and answer. Needs COMMENT. FAILED_PRECONDITION on one's own
+        answer or a deleted one. Publishes nothing.
+        """
+
+    @_abc_1.abstractmethod
+    def AcceptAnswer(
+        self,
+        request: _post_pb2.AcceptAnswerRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_post_pb2.AcceptAnswerResponse, _abc.Awaitable[_post_pb2.AcceptAnswerResponse]]:
+        """Accepts an answer of a question. The asker (with COMMENT) or a
+        moderator. Accepting the answer already accepted returns the question
+        unchanged and publishes nothing; accepting another one replaces it.
+        Publishes AnswerAccepted with the answer's author and the question's
+        tags.
+        """
+
+    @_abc_1.abstractmethod
+    def VoteIdea(
+        self,
+        request: _post_pb2.VoteIdeaRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_post_pb2.VoteIdeaResponse, _abc.Awaitable[_post_pb2.VoteIdeaResponse]]:
+        """Votes for an idea, or withdraws the caller's vote; one vote per person
+        and idea. Needs COMMENT. FAILED_PRECONDITION for other types. Voting
+        twice (or withdrawing a vote not given) changes nothing and publishes
+        nothing; otherwise publishes IdeaVoted.
+        """
+
+    @_abc_1.abstractmethod
+    def ChangeIdeaStatus(
+        self,
+        request: _post_pb2.ChangeIdeaStatusRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_post_pb2.ChangeIdeaStatusResponse, _abc.Awaitable[_post_pb2.ChangeIdeaStatusResponse]]:
+        """Moves an idea through its workflow: new -> under review -> accepted or
+        declined; accepted -> implemented; declined -> under review
+        (reconsidered). Moderators. FAILED_PRECONDITION for a transition the
+        workflow does not have. Setting the current status returns the idea
+        unchanged. Publishes IdeaStatusChanged.
+        """
+
+    @_abc_1.abstractmethod
+    def AddComment(
+        self,
+        request: _post_pb2.AddCommentRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_post_pb2.AddCommentResponse, _abc.Awaitable[_post_pb2.AddCommentResponse]]:
+        """Comments on an item (or on one of a question's answers), or replies to
+        a top-level comment; threads are one level deep (INVALID_ARGUMENT for a
+        reply to a reply). Needs COMMENT. Publishes CommentAdded, and
+        Mentioned once per mentioned person who may read the space.
+        """
+
+    @_abc_1.abstractmethod
+    def ListComments(
+        self,
+        request: _post_pb2.ListCommentsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_post_pb2.ListCommentsResponse, _abc.Awaitable[_post_pb2.ListCommentsResponse]]:
+        """Lists the comments of an item (or of one answer) thread by thread:
+        top-level comments oldest first, each followed by its replies oldest
+        first. A deleted comment stays in place with an empty body, except for
+        its author and moderators. Needs READ.
+        """
+
+    @_abc_1.abstractmethod
+    def EditComment(
+        self,
+        request: _post_pb2.EditCommentRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_post_pb2.EditCommentResponse, _abc.Awaitable[_post_pb2.EditCommentResponse]]:
+        """Replaces a comment's body and mentions, making a new revision. The
+        author (with COMMENT) or a moderator. Publishes CommentEdited.
+        """
+
+    @_abc_1.abstractmethod
+    def DeleteComment(
+        self,
+        request: _post_pb2.DeleteCommentRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_post_pb2.DeleteCommentResponse, _abc.Awaitable[_post_pb2.DeleteCommentResponse]]:
+        """Deletes a comment. The author (with COMMENT) or a moderator. Deleting
+        a deleted comment returns it unchanged. Publishes CommentDeleted.
+        """
+
+    @_abc_1.abstractmethod
+    def AddReaction(
+        self,
+        request: _post_pb2.AddReactionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_post_pb2.AddReactionResponse, _abc.Awaitable[_post_pb2.AddReactionResponse]]:
+        """Adds the caller's reaction of one kind to an item or a comment. Needs
+        COMMENT. Adding a reaction the caller already gave changes nothing and
+        publishes nothing; otherwise publishes ReactionAdded.
+        """
+
+    @_abc_1.abstractmethod
+    def RemoveReaction(
+        self,
+        request: _post_pb2.RemoveReactionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_post_pb2.RemoveReactionResponse, _abc.Awaitable[_post_pb2.RemoveReactionResponse]]:
+        """Removes the caller's reaction of one kind. Needs COMMENT. Removing a
+        reaction not given changes nothing. Publishes nothing.
+        """
+
+    @_abc_1.abstractmethod
+    def ListHomeFeed(
+        self,
+        request: _post_pb2.ListHomeFeedRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_post_pb2.ListHomeFeedResponse, _abc.Awaitable[_post_pb2.ListHomeFeedResponse]]:
+        """The caller's home feed: recent items from the spaces they belong to
+        (for an employee the main spaces of their communities and those
+        communities' pinholes they may read; for a partner user the pinholes
+        granted to their org), merged newest first, with the same cursor
+        guarantees as ListSpaceFeed. See docs/adr/0006-feeds-fan-out.md.
+        """
+
+    @_abc_1.abstractmethod
+    def ListQuestionsForMe(
+        self,
+        request: _post_pb2.ListQuestionsForMeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_post_pb2.ListQuestionsForMeResponse, _abc.Awaitable[_post_pb2.ListQuestionsForMeResponse]]:
+        """Questions for the caller to answer: questions without an accepted
+        answer whose tags meet the caller's expertise (declared or earned, as
+        the profile service published it), in spaces they may read, newest
+        first.
+        """
+
+    @_abc_1.abstractmethod
+    def Search(
+        self,
+        request: _post_pb2.SearchRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_post_pb2.SearchResponse, _abc.Awaitable[_post_pb2.SearchResponse]]:
+        """Full-text search over the items the caller may read, ranked by
+        relevance (a hit in the title counts more than one in the body), with
+        filters. Deleted items are never returned. A partner user searches
+        only the pinholes granted to their org. The query is plain words; it is
+        never interpreted as a database query.
         """
 
 def add_PostServiceServicer_to_server(servicer: PostServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
