@@ -15,7 +15,6 @@ space is hidden.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -48,29 +47,15 @@ from guildhall_community.domain import (
     missing_community,
     missing_pinhole,
 )
+from guildhall_community.testing import (
+    LETTERS,
+    PRINCIPALS,
+    access_model_path,
+    read_access_table,
+)
 from guildhall_kit.errors import NotFound, PermissionDenied
 
-DOC = Path(__file__).resolve().parents[4] / "docs" / "access-model.md"
-
-PRINCIPALS = (
-    "home admin",
-    "owner",
-    "moderator",
-    "member",
-    "non-member employee",
-    "partner viewer",
-    "partner contributor",
-    "partner, org not granted",
-    "partner, org suspended",
-)
-
-LETTERS = {
-    "R": Action.READ,
-    "P": Action.POST,
-    "C": Action.COMMENT,
-    "M": Action.MODERATE,
-    "A": Action.ADMINISTER,
-}
+DOC = access_model_path(Path(__file__).resolve())
 
 # (space, state) -> one cell per principal, in PRINCIPALS order.
 # Cells: letters of the allowed actions; "none" = visible, nothing allowed
@@ -109,28 +94,8 @@ EXPECTED: dict[tuple[str, str], tuple[str, ...]] = {
 # ------------------------------------------------------------ the document
 
 
-def _doc_table() -> dict[tuple[str, str], tuple[str, ...]]:
-    text = DOC.read_text(encoding="utf-8")
-    match = re.search(
-        r"<!-- access-matrix:begin -->\n(.*?)<!-- access-matrix:end -->", text, re.DOTALL
-    )
-    assert match, f"no access matrix markers in {DOC}"
-    lines = [ln.strip() for ln in match.group(1).strip().splitlines()]
-    rows = [[cell.strip() for cell in ln.strip("|").split("|")] for ln in lines]
-    header, separator, *body = rows
-    assert header[:2] == ["space", "state"]
-    assert tuple(header[2:]) == PRINCIPALS, "the document's columns are not the principals tested"
-    assert all(set(cell) <= {"-"} for cell in separator)
-    table: dict[tuple[str, str], tuple[str, ...]] = {}
-    for row in body:
-        key = (row[0], row[1])
-        assert key not in table, f"row {key} appears twice in the document"
-        table[key] = tuple(row[2:])
-    return table
-
-
 def test_the_document_states_exactly_the_tested_table() -> None:
-    assert _doc_table() == EXPECTED
+    assert read_access_table(DOC) == EXPECTED
 
 
 def test_every_cell_is_well_formed() -> None:

@@ -690,6 +690,50 @@ def test_staff_is_capped() -> None:
         store.invite(OLGA, "otto", Role.MODERATOR)
 
 
+def test_the_membership_document_lists_the_role_and_when_it_changed() -> None:
+    store = community()
+    olga, mo, mia = store.m("olga"), store.m("mo"), store.m("mia")
+    assert olga is not None
+    assert mo is not None
+    assert mia is not None
+    assert (olga.role, mo.role, mia.role) == (Role.OWNER, Role.MODERATOR, Role.MEMBER)
+    assert mia.role_changed_at == mia.joined_at
+    change = store.set_role(OLGA, "mia", Role.MODERATOR)
+    # The listed role first (no event), then the staff entry that decisions follow.
+    assert [type(w.state).__name__ for w in change.writes] == ["Membership", "Community"]
+    assert change.writes[0].events == ()
+    promoted = store.m("mia")
+    assert promoted is not None
+    assert promoted.role is Role.MODERATOR
+    assert promoted.joined_at == mia.joined_at
+    assert promoted.role_changed_at is not None
+    assert mia.role_changed_at is not None
+    assert promoted.role_changed_at > mia.role_changed_at
+    store.leave(MIA)
+    left = store.m("mia")
+    assert left is not None
+    assert (left.status, left.role) == (MembershipStatus.ENDED, Role.MODERATOR)
+    store.invite(OLGA, "mia")
+    back = store.m("mia")
+    assert back is not None
+    assert (back.status, back.role) == (MembershipStatus.ACTIVE, Role.MEMBER)
+
+
+def test_inviting_staff_without_a_membership_document_writes_it_without_an_event() -> None:
+    # A crash between the two writes of adding a moderator leaves the staff entry alone;
+    # inviting them again writes the membership document member lists page through.
+    store = community()
+    store.community = replace(store.c, staff={**store.c.staff, "otto": Role.MODERATOR})
+    assert store.role("otto") is Role.MODERATOR
+    change = store.invite(OLGA, "otto", Role.MODERATOR)
+    assert [type(w.state).__name__ for w in change.writes] == ["Membership"]
+    assert change.events == ()
+    otto = store.m("otto")
+    assert otto is not None
+    assert (otto.status, otto.role) == (MembershipStatus.ACTIVE, Role.MODERATOR)
+    assert store.invite(OLGA, "otto", Role.MODERATOR) == NO_CHANGE
+
+
 def test_demoting_staff_restores_a_missing_membership_document_first() -> None:
     # A crash between the two writes of a staff member's leave can leave the staff entry
     # with an ended membership document; the staff entry still makes them a member.

@@ -125,18 +125,31 @@ def _next(
     now: datetime,
     request: JoinRequest | None = None,
     joined_at: datetime | None = None,
+    role: Role | None = None,
 ) -> Membership:
     """The membership document after a status change (the first, or the next version).
 
     An active membership starts at ``joined_at`` (default ``now``); other
-    statuses keep the last start.
+    statuses keep the last start. The listed role is ``role`` when given;
+    a membership that becomes active is a MEMBER unless told otherwise; any
+    other change keeps the previous one. ``role_changed_at`` moves whenever
+    the listed role or the membership's start does.
     """
+    was_active = previous is not None and previous.is_active
     if status is MembershipStatus.ACTIVE:
+        if joined_at is None and previous is not None and was_active:
+            joined_at = previous.joined_at
         joined_at = joined_at or now
     else:
         joined_at = None if previous is None else previous.joined_at
     if request is None and previous is not None:
         request = previous.request
+    previous_role = previous.role if previous is not None else Role.MEMBER
+    if role is None:
+        role = previous_role if was_active or status is not MembershipStatus.ACTIVE else Role.MEMBER
+    role_changed_at = None if previous is None else previous.role_changed_at
+    if status is MembershipStatus.ACTIVE and (not was_active or role is not previous_role):
+        role_changed_at = now
     return Membership(
         community_id=community.id,
         person_id=person_id,
@@ -146,6 +159,8 @@ def _next(
         joined_at=joined_at,
         request=request,
         version=1 if previous is None else previous.version + 1,
+        role=role,
+        role_changed_at=role_changed_at,
     )
 
 
@@ -226,7 +241,9 @@ def create_community(
         created_at=now,
         updated_at=now,
     )
-    membership = _next(community, me, None, MembershipStatus.ACTIVE, by=me, now=now)
+    membership = _next(
+        community, me, None, MembershipStatus.ACTIVE, by=me, now=now, role=Role.OWNER
+    )
     event = CommunityCreated(
         community_id=community_id,
         occurred_at=now,
@@ -379,7 +396,14 @@ def _joined(
     their membership document, which member lists page through.
     """
     active = _next(
-        community, person_id, previous, MembershipStatus.ACTIVE, by=by, now=now, request=request
+        community,
+        person_id,
+        previous,
+        MembershipStatus.ACTIVE,
+        by=by,
+        now=now,
+        request=request,
+        role=role,
     )
     event = MemberJoined(
         community_id=community.id,
@@ -586,7 +610,9 @@ def invite(
 
     An enterprise invitation has no acceptance step (the person can leave).
     This is also how people get into a secret community. Adding someone with a
-    pending join request approves it. No change if they are already a member.
+    pending join request approves it. No change if they are already a member
+    (a staff member whose membership document a crash left missing gets it
+    written, without an event).
     ``invitee_kind`` comes from the profile read model (the adapter answers an
     unknown person with NotFound).
 
@@ -607,8 +633,23 @@ def invite(
         access_community(principal, community, facts, Action.ADMINISTER)
     if invitee_kind is not PrincipalKind.EMPLOYEE:
         raise FailedPrecondition("partner users cannot be community members")
-    if _target(community, person_id, target_membership) is not None:
-        return NO_CHANGE
+    held = _target(community, person_id, target_membership)
+    if held is not None:
+        if target_membership is not None and target_membership.is_active:
+            return NO_CHANGE
+        # Staff whose membership document is missing or ended (a crash between the two
+        # writes of adding a moderator): write it, so member lists show them. Nothing
+        # changes for anyone's rights, so nothing is published.
+        restored = _next(
+            community,
+            person_id,
+            target_membership,
+            MembershipStatus.ACTIVE,
+            by=principal.subject,
+            now=now,
+            role=held,
+        )
+        return Change(writes=(Write(restored),))
     if role is Role.MODERATOR:
         _guard_staff_room(community)
     me = principal.subject
@@ -675,9 +716,12 @@ def change_role(
 ) -> Change:
     """Give a member a new role (RoleChanged). Needs ADMINISTER (an owner or a home admin).
 
-    Owners may step down while another owner remains. One write (the
-    community's staff); if a staff member being made a plain member has no
-    active membership document (a crash left it ended), it is restored first.
+    Owners may step down while another owner remains. Two writes: the
+    person's membership document first, with the listed role and
+    ``role_changed_at`` (restored to active if a crash left it ended; no
+    event), then the community's staff with RoleChanged. Decisions follow
+    the staff entry, so a crash in between changes nothing anyone can do, and
+    re-running the operation completes it.
 
     Raises:
         PermissionDenied: a partner, or a principal without ADMINISTER.
@@ -708,16 +752,14 @@ def change_role(
         previous_role=previous,
         role=role,
     )
-    writes: tuple[Write, ...] = (Write(_bump(community, now, staff=staff), (event,)),)
-    if role is Role.MEMBER and (target_membership is None or not target_membership.is_active):
-        restored = _next(
-            community,
-            person_id,
-            target_membership,
-            MembershipStatus.ACTIVE,
-            by=me,
-            now=now,
-            joined_at=None if target_membership is None else target_membership.joined_at,
-        )
-        writes = (Write(restored), *writes)
-    return Change(writes=writes)
+    listed = _next(
+        community,
+        person_id,
+        target_membership,
+        MembershipStatus.ACTIVE,
+        by=me,
+        now=now,
+        joined_at=None if target_membership is None else target_membership.joined_at,
+        role=role,
+    )
+    return Change(writes=(Write(listed), Write(_bump(community, now, staff=staff), (event,))))

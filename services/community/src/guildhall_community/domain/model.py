@@ -188,6 +188,11 @@ class Membership:
     pair, reused when the person comes back (``version`` keeps growing).
     ``joined_at`` is when the current (or last) active membership began;
     ``request`` is the latest join request, pending or decided.
+
+    ``role`` and ``role_changed_at`` are the role *as listed* (member lists,
+    "my communities", the role filter) and when it last changed. They mirror
+    the community's staff entry; decisions never read them, because
+    :meth:`Community.role_of` — the staff entry first — is the authority.
     """
 
     community_id: str
@@ -199,6 +204,8 @@ class Membership:
     joined_at: datetime | None = None
     request: JoinRequest | None = None
     version: int = 1
+    role: Role = Role.MEMBER
+    role_changed_at: datetime | None = None
 
     @property
     def is_active(self) -> bool:
