@@ -1,0 +1,238 @@
+"""Test support for the profile service (used by tests/integration/test_profile_*.py).
+
+- :class:`Harness`: dev keys, tokens, settings and an in-process profile
+  service against the real Kafka and FerretDB, with a topic prefix and a
+  database of its own, cleaned up afterwards;
+- :func:`read_topic`: every event on a topic, from the beginning to the end
+  offsets of the moment;
+- :class:`FakeCommunity`: a stand-in ``CommunityService`` serving only
+  ``ListSpaces``, answering from state the test sets and changes. Used only
+  while the real community service cannot yet serve (see the tests' module
+  docstrings for which one they use).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import grpc
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from guildhall.community.v1 import community_pb2, community_pb2_grpc
+from guildhall.profile.v1 import profile_pb2_grpc
+from guildhall_kit.auth import PrincipalKind, mint_token
+from guildhall_kit.auth.devkeys import DevKeys, ensure_dev_keys
+from guildhall_kit.bus import Event, from_kafka, load_registry
+from guildhall_kit.mongo import make_client
+from guildhall_kit.service import RunningService, start_service
+from guildhall_kit.settings import load_settings
+from guildhall_profile.app import build
+from guildhall_profile.settings import ProfileSettings
+
+WITHIN = 30.0
+"""Seconds any single wait of a test may take before it fails."""
+
+
+@dataclass
+class Harness:
+    """One test module's world: keys, a topic prefix, a database, running services."""
+
+    kafka: str
+    mongo_uri: str
+    unique: str
+    keys_dir: Path
+    community_addr: str = "127.0.0.1:1"
+    services: list[RunningService[ProfileSettings]] = field(default_factory=list)
+    channels: list[grpc.aio.Channel] = field(default_factory=list)
+
+    @property
+    def keys(self) -> DevKeys:
+        return ensure_dev_keys(self.keys_dir)
+
+    @property
+    def topic_prefix(self) -> str:
+        return f"t{self.unique}."
+
+    @property
+    def database(self) -> str:
+        return f"profile_test_{self.unique}"
+
+    def settings(self, **overrides: Any) -> ProfileSettings:
+        values: dict[str, Any] = {
+            "kafka_bootstrap_servers": self.kafka,
+            "mongo_uri": self.mongo_uri,
+            "mongo_database": self.database,
+            "topic_prefix": self.topic_prefix,
+            "grpc_port": 0,
+            "jwt_jwks_file": self.keys.jwks_path,
+            "community_addr": self.community_addr,
+            "community_deadline_seconds": 2.0,
+            "drain_seconds": 0.0,
+        }
+        values.update(overrides)
+        return load_settings(ProfileSettings, **values)
+
+    async def start(self, **overrides: Any) -> RunningService[ProfileSettings]:
+        """Start a profile service and wait until it is ready and its consumers are assigned."""
+        service = await start_service(self.settings(**overrides), build)
+        self.services.append(service)
+        await service.app.wait_ready(WITHIN)
+        await service.wait_consumers_assigned(WITHIN)
+        return service
+
+    def stub(
+        self, service: RunningService[ProfileSettings]
+    ) -> profile_pb2_grpc.ProfileServiceAsyncStub:
+        channel = grpc.aio.insecure_channel(f"127.0.0.1:{service.port}")
+        self.channels.append(channel)
+        return profile_pb2_grpc.ProfileServiceStub(channel)
+
+    def token(
+        self,
+        subject: str,
+        *,
+        kind: PrincipalKind = PrincipalKind.EMPLOYEE,
+        org_id: str = "home",
+        admin: bool = False,
+    ) -> tuple[tuple[str, str]]:
+        """Call metadata carrying a dev token for ``subject``."""
+        token = mint_token(
+            self.keys.private_key_pem,
+            kid=self.keys.kid,
+            subject=subject,
+            kind=kind,
+            org_id=org_id,
+            roles=["admin"] if admin else [],
+        )
+        return (("authorization", f"Bearer {token}"),)
+
+    async def close(self) -> None:
+        """Stop every service, drop the database, delete the topics."""
+        for channel in self.channels:
+            await channel.close()
+        for service in self.services:
+            await service.stop(drain_s=0)
+        client = make_client(self.mongo_uri, app_name="profile-test-cleanup")
+        await client.drop_database(self.database)
+        await client.close()
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.kafka)
+        await admin.start()
+        try:
+            mine = [t for t in await admin.list_topics() if t.startswith(self.topic_prefix)]
+            if mine:
+                await admin.delete_topics(mine)
+        finally:
+            await admin.close()
+
+
+async def read_topic(kafka: str, topic: str) -> list[Event]:
+    """Every event now on physical ``topic`` (all partitions), in per-partition order.
+
+    The partition count comes from the topic registry (the logical name is the
+    part after the test's prefix).
+    """
+    logical = next(spec for spec in load_registry() if topic.endswith(spec.name))
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=kafka, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in range(logical.partitions)]
+        consumer.assign(tps)
+        ends = await consumer.end_offsets(tps)
+        await consumer.seek_to_beginning(*tps)
+        events: list[Event] = []
+        async with asyncio.timeout(WITHIN):
+            for tp in tps:
+                while await consumer.position(tp) < ends[tp]:
+                    batch = await consumer.getmany(tp, timeout_ms=200)
+                    events += [from_kafka(r.key, r.value, r.headers) for r in batch.get(tp, [])]
+        return events
+    finally:
+        await consumer.stop()
+
+
+async def wait_for_events(
+    kafka: str, topic: str, predicate: Any, count: int, within: float = WITHIN
+) -> list[Event]:
+    """Poll ``topic`` until ``count`` events satisfy ``predicate``; return those events."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        matching = [e for e in await read_topic(kafka, topic) if predicate(e)]
+        if len(matching) >= count or asyncio.get_running_loop().time() > deadline:
+            return matching
+        await asyncio.sleep(0.2)
+
+
+@dataclass
+class FakePinhole:
+    space_id: str
+    community_id: str
+    orgs: set[str]
+
+
+class FakeCommunity(community_pb2_grpc.CommunityServiceServicer):
+    """``ListSpaces`` over pinholes the test opens, grants and revokes; nothing else.
+
+    A partner's spaces are the open pinholes granted to their org, as the real
+    service answers for partner principals. It records the ``authorization``
+    metadata of each call, so tests can check that the caller's token was
+    forwarded.
+    """
+
+    def __init__(self) -> None:
+        self.pinholes: dict[str, FakePinhole] = {}
+        self.authorizations: list[str] = []
+        self.calls = 0
+        self._server: grpc.aio.Server | None = None
+        self.port = 0
+
+    def open(self, space_id: str, community_id: str, *orgs: str) -> None:
+        self.pinholes[space_id] = FakePinhole(space_id, community_id, set(orgs))
+
+    def revoke(self, space_id: str, org_id: str) -> None:
+        self.pinholes[space_id].orgs.discard(org_id)
+
+    async def ListSpaces(self, request: Any, context: Any) -> community_pb2.ListSpacesResponse:
+        self.calls += 1
+        for key, value in context.invocation_metadata() or ():
+            if key == "authorization":
+                self.authorizations.append(value)
+        org = request.principal.org_id
+        spaces = [
+            community_pb2.SpaceAccess(
+                space=community_pb2.Space(
+                    space_id=p.space_id,
+                    kind=community_pb2.SPACE_KIND_PINHOLE,
+                    community_id=p.community_id,
+                    pinhole_state=community_pb2.PINHOLE_STATE_OPEN,
+                ),
+                allowed_actions=[community_pb2.ACTION_READ],
+            )
+            for p in sorted(self.pinholes.values(), key=lambda p: p.space_id)
+            if org in p.orgs
+        ]
+        return community_pb2.ListSpacesResponse(spaces=spaces)
+
+    async def start(self) -> str:
+        server = grpc.aio.server()
+        community_pb2_grpc.add_CommunityServiceServicer_to_server(self, server)
+        self.port = server.add_insecure_port("127.0.0.1:0")
+        await server.start()
+        self._server = server
+        return f"127.0.0.1:{self.port}"
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            await self._server.stop(grace=0)
+            self._server = None
+
+
+def ids(events: Sequence[Event]) -> list[tuple[str, str | None]]:
+    """(short type, subject) of each event, for compact assertions."""
+    return [(e.type.rsplit(".", 1)[-1], e.subject) for e in events]
