@@ -105,10 +105,20 @@ def test_all_words_must_match_for_short_queries(index: SearchIndex) -> None:
     assert found(index, "alpha beta") == ["ab"]
 
 
-def test_long_queries_tolerate_a_missing_word(index: SearchIndex) -> None:
-    put(index, doc("x", "alpha beta gamma delta"), doc("y", "alpha epsilon"))
-    # Four words: three in four must match, so one typo does not lose the item.
-    assert found(index, "alpha beta gamma dleta") == ["x"]
+def test_when_nothing_has_every_word_half_of_them_suffice(index: SearchIndex) -> None:
+    put(index, doc("x", "alpha beta gamma delta"), doc("y", "alpha epsilon"), doc("z", "omega"))
+    strict = index.search("alpha beta", readable_spaces=ALL)
+    assert (ids(strict), strict.relaxed) == (["x"], False)
+    # A typo: no item has all four words, so two of four are enough.
+    relaxed = index.search("alpha beta gamma dleta", readable_spaces=ALL)
+    assert (ids(relaxed), relaxed.relaxed) == (["x"], True)
+    assert sorted(found(index, "alpha omega")) == ["x", "y", "z"]  # one of two words
+
+
+def test_relaxing_only_looks_at_readable_items(index: SearchIndex) -> None:
+    put(index, doc("hidden", "alpha beta", space="other"), doc("mine", "alpha gamma"))
+    page = index.search("alpha beta", readable_spaces=frozenset({"s1"}))
+    assert (ids(page), page.relaxed, page.total) == (["mine"], True, 1)
 
 
 def test_stop_words_alone_do_not_match_everything(index: SearchIndex) -> None:
@@ -315,6 +325,8 @@ def test_bad_arguments_raise_value_error(index: SearchIndex, kwargs: dict[str, o
 def test_search_doc_validates() -> None:
     with pytest.raises(ValueError, match="item_id"):
         doc("")
+    with pytest.raises(ValueError, match="control"):
+        doc("a\x1fb")
     with pytest.raises(ValueError, match="parent_id"):
         doc("a", kind=ItemKind.COMMENT)
     with pytest.raises(ValueError, match="timezone"):

@@ -56,6 +56,7 @@ from guildhall_post.search.model import (
     SearchDoc,
     SearchPage,
     require_aware,
+    require_id,
 )
 
 MAX_LIMIT: Final = 100
@@ -263,6 +264,7 @@ class SearchIndex:
         Returns False, changing nothing, when the index holds the item at
         ``version`` or newer. May wait for a commit in progress.
         """
+        require_id(item_id, "item_id")
         at = MAX_VERSION if version is None else version
         if not 0 <= at <= MAX_VERSION:
             raise ValueError(f"version must be in 0..{MAX_VERSION}, got {version}")
@@ -433,12 +435,13 @@ class SearchIndex:
         """Items matching ``query`` and every filter, best first, as of the last commit.
 
         ``query`` is untrusted user text, read as plain words (any query
-        syntax in it is ignored; it never raises): an item matches when it
-        contains all of up to three distinct words, or three in four of
-        more, in its title, body or tags, with English stemming; or when its
-        title equals the query. Exact-title matches rank first, then BM25
-        with title words weighing most. A query without words lists the
-        matching items newest first, with score 0.
+        syntax in it is ignored; it never raises). An item matches when its
+        title, body and tags together contain every distinct word (English
+        stemming, case and accents ignored), or when its title equals the
+        query. When no readable item matches so, items with at least half of
+        the words match instead and the page says ``relaxed``. Exact-title
+        matches rank first, then BM25 with title words weighing most. A query
+        without words lists the matching items newest first, with score 0.
 
         Access: ``readable_spaces`` is the set of spaces the principal may
         read, and only items in those spaces are matched, ranked or counted.
@@ -478,35 +481,44 @@ class SearchIndex:
             return SearchPage()
 
         parsed = parse_user_query(query)
-        browsing = parsed.is_empty
-        relevance = tantivy.Query.all_query() if browsing else q.relevance(self._schema, parsed)
-        full = q.combine(relevance, filters)
-
         searcher = self._index.searcher()
-        if browsing:
+        if parsed.is_empty:
+            browse = q.combine(tantivy.Query.all_query(), filters)
             result = searcher.search(
-                full,
+                browse,
                 limit,
                 count=True,
                 offset=offset,
                 order_by_field=f.CREATED_US,
                 order=tantivy.Order.Desc,
             )
-        else:
+            hits = [
+                q.to_hit(searcher.doc(address), score=0.0, generator=None, snippets=snippets)
+                for _, address in result.hits
+            ]
+            return SearchPage(hits=hits, total=_count(result))
+
+        relaxed = False
+        full = q.combine(q.relevance(self._schema, parsed, relaxed=False), filters)
+        result = searcher.search(full, limit, count=True, offset=offset)
+        if not _count(result) and len(parsed.terms) >= 2:
+            # Nothing readable has every word: fall back to items with half of them.
+            relaxed = True
+            full = q.combine(q.relevance(self._schema, parsed, relaxed=True), filters)
             result = searcher.search(full, limit, count=True, offset=offset)
         generator = None
-        if snippets and not browsing and parsed.terms:
+        if snippets and parsed.terms:
             generator = q.snippet_generator(searcher, self._schema, full)
         hits = [
             q.to_hit(
                 searcher.doc(address),
-                score=0.0 if browsing else float(order_key),
+                score=float(score),
                 generator=generator,
                 snippets=snippets,
             )
-            for order_key, address in result.hits
+            for score, address in result.hits
         ]
-        return SearchPage(hits=hits, total=_count(result))
+        return SearchPage(hits=hits, total=_count(result), relaxed=relaxed)
 
     # ------------------------------------------------------------------ internals: writing
 
@@ -595,18 +607,10 @@ class SearchIndex:
         if staged is not None or self._cleared:
             return staged
         searcher = self._index.searcher()
-        query = tantivy.Query.boolean_query(
-            [
-                (tantivy.Occur.Must, self._term(f.ITEM_ID, item_id)),
-                (
-                    tantivy.Occur.Must,
-                    tantivy.Query.term_set_query(
-                        self._schema, f.DOC_TYPE, [f.TYPE_ITEM, f.TYPE_TOMBSTONE]
-                    ),
-                ),
-            ]
-        )
-        hits = searcher.search(query, 1, count=False).hits
+        # Only an item or its tombstone carries this id (position ids cannot
+        # collide), and never both once committed. A bare term query: combining
+        # it with a doc_type clause would cost a hundred times more.
+        hits = searcher.search(self._term(f.ITEM_ID, item_id), 1, count=False).hits
         if not hits:
             return None
         stored = searcher.doc(hits[0][1]).to_dict()

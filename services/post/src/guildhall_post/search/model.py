@@ -26,6 +26,19 @@ class ItemKind(StrEnum):
     COMMENT = "comment"
 
 
+def require_id(value: str, name: str) -> str:
+    """Return ``value`` if it can be an id: not empty, no control characters (ValueError else).
+
+    The index keeps its own bookkeeping under keys that contain a control
+    character, so no item id can ever collide with them.
+    """
+    if not value:
+        raise ValueError(f"{name} must not be empty")
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
+        raise ValueError(f"{name} must not contain control characters")
+    return value
+
+
 def require_aware(value: datetime, name: str) -> datetime:
     """Return ``value`` in UTC; a naive datetime is a programming error and raises ValueError."""
     if value.tzinfo is None or value.utcoffset() is None:
@@ -74,8 +87,9 @@ class SearchDoc:
 
     def __post_init__(self) -> None:
         for name in ("item_id", "space_id", "author_id"):
-            if not getattr(self, name):
-                raise ValueError(f"SearchDoc.{name} must not be empty")
+            require_id(getattr(self, name), f"SearchDoc.{name}")
+        if self.parent_id:
+            require_id(self.parent_id, "SearchDoc.parent_id")
         kind: object = self.kind  # untyped callers may pass the plain string value
         if not isinstance(kind, ItemKind):
             object.__setattr__(self, "kind", ItemKind(str(kind)))
@@ -129,3 +143,5 @@ class SearchPage:
 
     hits: list[Hit] = field(default_factory=list)
     total: int = 0
+    relaxed: bool = False
+    """True when no item had every word and these items have half of them or more."""

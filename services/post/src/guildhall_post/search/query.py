@@ -40,9 +40,9 @@ def term(schema: tantivy.Schema, field: str, value: str) -> tantivy.Query:
     return tantivy.Query.term_query(schema, field, value)
 
 
-def required_matches(terms: int) -> int:
-    """How many of a query's words an item must contain: all of up to three, else three in four."""
-    return terms if terms <= 3 else terms - terms // 4
+def relaxed_matches(terms: int) -> int:
+    """How many of a query's words a relaxed match needs: half of them, rounded up."""
+    return max(1, math.ceil(terms / 2))
 
 
 def filters(
@@ -102,8 +102,13 @@ def filters(
     return out
 
 
-def relevance(schema: tantivy.Schema, parsed: ParsedQuery) -> tantivy.Query:
-    """The scoring part of a query with words: per-field BM25, phrase and exact-title boosts."""
+def relevance(schema: tantivy.Schema, parsed: ParsedQuery, *, relaxed: bool) -> tantivy.Query:
+    """The scoring part of a query with words: per-field BM25, phrase and exact-title boosts.
+
+    An item must contain every word (in any of title, body, tags), or, when
+    ``relaxed``, at least :func:`relaxed_matches` of them; a title equal to
+    the query always matches.
+    """
     parts: list[tantivy.Query] = []
     if parsed.terms:
         per_term = [
@@ -117,12 +122,16 @@ def relevance(schema: tantivy.Schema, parsed: ParsedQuery) -> tantivy.Query:
             )
             for word in parsed.terms
         ]
-        parts.append(
-            tantivy.Query.boolean_query(
-                [(tantivy.Occur.Should, q) for q in per_term],
-                minimum_number_should_match=required_matches(len(per_term)),
+        if relaxed:
+            parts.append(
+                tantivy.Query.boolean_query(
+                    [(tantivy.Occur.Should, q) for q in per_term],
+                    minimum_number_should_match=relaxed_matches(len(per_term)),
+                )
             )
-        )
+        else:
+            # A plain conjunction: several times cheaper than "should, at least n of n".
+            parts.append(tantivy.Query.boolean_query([(tantivy.Occur.Must, q) for q in per_term]))
     if len({position for position, _ in parsed.phrase}) >= 2:
         phrase: list[str | tuple[int, str]] = list(parsed.phrase)
         parts.append(
