@@ -1,0 +1,572 @@
+"""The Mongo repository: current state by ``_id``, and the domain's writes applied exactly.
+
+Reads. Everything an access decision needs is a point read by ``_id`` — the
+community, the pinhole, the principal's membership (``<community>:<person>``)
+and their org — which both MongoDB and FerretDB 1.x serve in constant time
+(FerretDB's SQLite backend pushes down nothing but an ``_id`` equality, so
+any other filter is a collection scan there). Reads go to the primary with
+the client's default read preference; nothing is cached.
+
+Writes. :meth:`Repository.apply` applies a :class:`~guildhall_community.domain.Change`
+in its order, each write one atomic single-document operation:
+
+- a new document (version 1) is an insert; a duplicate ``_id`` means someone
+  else created it first;
+- an existing one is an update filtered on ``{_id, version: new - 1}``
+  (compare-and-set); no match means the document moved on;
+- the write's events go into the same document's outbox in the same
+  operation (``guildhall_kit.outbox``), so state and events are stored
+  together or not at all.
+
+A lost compare-and-set raises :class:`WriteConflict`; the caller re-reads and
+re-runs the operation (the domain orders two-document changes so a partial
+application is safe and a re-run completes it). Writes use majority write
+concern, so a revoking call returns only once its write survives a failover.
+
+MongoDB applies each update atomically. FerretDB 1.x does not: it reads the
+document, applies the operators in its own process and writes the whole
+document back, so two concurrent updates of one document can lose one of
+them — a compare-and-set included, and the outbox relay's clearing of a
+document's published events included. Against FerretDB the service
+therefore sends every write (its own and its relay's) through one
+connection, which FerretDB serves one operation at a time (``writer``;
+see ``guildhall_community.app.writer_database`` and docs/adr/0009).
+
+Beside the domain's documents the repository keeps two derived things:
+
+- ``member_count`` on the community: ``$inc`` after each membership write,
+  by the difference the write made (read atomically with the write). A crash
+  between the two can leave it off by one; it is a display figure, never
+  used in a decision.
+- ``member_index``: per person, the ids of every community they may belong
+  to — a *superset* of their memberships, so listing "my spaces" is one
+  ``_id`` read plus one point read per candidate, on both backends, and each
+  candidate is verified against its membership document. Entries are added
+  before (and again after) a write that makes someone a member, and removed
+  only after a write that ends it, followed by a re-check that puts the entry
+  back if a concurrent join won. See docs/adr/0009.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+from pymongo import ReturnDocument, WriteConcern
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from guildhall_community.domain import (
+    Change,
+    Community,
+    Membership,
+    MembershipStatus,
+    Pinhole,
+    PinholeState,
+    PrincipalKind,
+    Role,
+    Write,
+)
+from guildhall_kit.errors import AlreadyExists
+from guildhall_kit.mongo import Document, IndexSpec
+from guildhall_kit.outbox import Outbox
+
+from . import documents as d
+from .messages import event_message
+
+_LIVE_STATES: Final = [PinholeState.PROPOSED.value, PinholeState.OPEN.value]
+
+
+class WriteConflict(Exception):  # noqa: N818 - a signal to re-run, not an error for callers
+    """A compare-and-set lost: the document changed since it was read. Re-read and re-run."""
+
+
+@dataclass(frozen=True, slots=True)
+class CommunityRecord:
+    """A community as stored, with the member count kept beside it."""
+
+    community: Community
+    member_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class OrgFacts:
+    """What the profile service told us about an organisation."""
+
+    org_id: str
+    is_home: bool
+    suspended: bool
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class PersonFacts:
+    """What the profile service told us about a person."""
+
+    person_id: str
+    kind: PrincipalKind
+    org_id: str
+
+
+def indexes() -> list[IndexSpec]:
+    """Every secondary index the service reads through (created at start-up).
+
+    Point reads use ``_id``. These serve the listings and the sweeper; each is
+    sized for 50,000 communities, 400,000 people and a few million
+    memberships in docs/adr/0009.
+    """
+    return [
+        IndexSpec(d.COMMUNITIES, [("name_key", 1), ("_id", 1)], "by_name"),
+        IndexSpec(
+            d.MEMBERSHIPS,
+            [("community_id", 1), ("status", 1), ("joined_at", 1), ("person_id", 1)],
+            "by_community",
+        ),
+        IndexSpec(
+            d.MEMBERSHIPS,
+            [("community_id", 1), ("role", 1), ("status", 1), ("joined_at", 1)],
+            "by_community_role",
+        ),
+        IndexSpec(
+            d.MEMBERSHIPS,
+            [("community_id", 1), ("request.state", 1), ("request.requested_at", 1)],
+            "join_requests",
+        ),
+        IndexSpec(d.PINHOLES, [("community_id", 1), ("proposed_at", -1)], "by_community"),
+        IndexSpec(d.PINHOLES, [("grant_orgs", 1)], "by_grant_org"),
+        IndexSpec(d.PINHOLES, [("state", 1), ("expires_at", 1)], "live"),
+    ]
+
+
+class _Collections:
+    """The service's collections through one database handle."""
+
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        majority = WriteConcern("majority")
+
+        def coll(name: str) -> AsyncCollection[Document]:
+            return db.get_collection(name, write_concern=majority)
+
+        self.communities = coll(d.COMMUNITIES)
+        self.memberships = coll(d.MEMBERSHIPS)
+        self.pinholes = coll(d.PINHOLES)
+        self.names = coll(d.COMMUNITY_NAMES)
+        self.member_index = coll(d.MEMBER_INDEX)
+        self.orgs = coll(d.ORGS)
+        self.people = coll(d.PEOPLE)
+
+
+class Repository:
+    """State of the community service in its own database (see the module docstring).
+
+    ``db`` serves reads; ``writer`` every write (the same database, through a
+    handle that serialises writes where the server needs it — see
+    :func:`guildhall_community.app.writer_database`). Default: ``db`` for both.
+    """
+
+    def __init__(
+        self,
+        db: AsyncDatabase[Document],
+        outbox: Outbox,
+        *,
+        writer: AsyncDatabase[Document] | None = None,
+    ) -> None:
+        self.db = db
+        self.writer_db = writer if writer is not None else db
+        self._outbox = outbox
+        read = _Collections(db)
+        self.w = _Collections(self.writer_db)
+        """The collections for writes (the consumer of profile facts writes through them too)."""
+        self.communities = read.communities
+        self.memberships = read.memberships
+        self.pinholes = read.pinholes
+        self.names = read.names
+        self.member_index = read.member_index
+        self.orgs = read.orgs
+        self.people = read.people
+
+    # ------------------------------------------------------------ point reads
+
+    async def community(self, community_id: str) -> CommunityRecord | None:
+        doc = await self.communities.find_one({"_id": community_id})
+        return None if doc is None else _record(doc)
+
+    async def membership(self, community_id: str, person_id: str) -> Membership | None:
+        doc = await self.memberships.find_one({"_id": d.membership_id(community_id, person_id)})
+        return None if doc is None else d.membership_from(doc)
+
+    async def pinhole(self, pinhole_id: str) -> Pinhole | None:
+        doc = await self.pinholes.find_one({"_id": pinhole_id})
+        return None if doc is None else d.pinhole_from(doc)
+
+    async def org(self, org_id: str) -> OrgFacts | None:
+        doc = await self.orgs.find_one({"_id": org_id})
+        if doc is None or ("kind" not in doc and "suspended" not in doc):
+            return None
+        return OrgFacts(
+            org_id=org_id,
+            is_home=doc.get("kind") == "home",
+            suspended=bool(doc.get("suspended")),
+            version=int(doc.get("version") or 0),
+        )
+
+    async def org_suspended(self, org_id: str) -> bool:
+        """Whether the org is suspended (an org we never heard of is not)."""
+        facts = await self.org(org_id)
+        return facts is not None and facts.suspended
+
+    async def person(self, person_id: str) -> PersonFacts | None:
+        doc = await self.people.find_one({"_id": person_id})
+        if doc is None or "kind" not in doc:
+            return None
+        return PersonFacts(
+            person_id=person_id, kind=PrincipalKind(doc["kind"]), org_id=str(doc["org_id"])
+        )
+
+    async def space(self, space_id: str) -> tuple[CommunityRecord, Pinhole | None] | None:
+        """The space ``space_id`` names: a community (main space) or a pinhole with its community.
+
+        Community and pinhole ids share one id space, so both are read at once;
+        a pinhole's community is one more point read.
+        """
+        community_doc, pinhole_doc = await asyncio.gather(
+            self.communities.find_one({"_id": space_id}),
+            self.pinholes.find_one({"_id": space_id}),
+        )
+        if community_doc is not None:
+            return _record(community_doc), None
+        if pinhole_doc is None:
+            return None
+        pinhole = d.pinhole_from(pinhole_doc)
+        record = await self.community(pinhole.community_id)
+        return None if record is None else (record, pinhole)
+
+    # ---------------------------------------------------------------- queries
+
+    async def candidate_communities(self, person_id: str) -> list[str]:
+        """Every community ``person_id`` may belong to (a superset; verify each)."""
+        doc = await self.member_index.find_one({"_id": person_id})
+        return sorted({str(c) for c in (doc or {}).get("communities") or ()})
+
+    async def pinholes_of(self, community_ids: Sequence[str]) -> list[Pinhole]:
+        """Every pinhole of the given communities."""
+        if not community_ids:
+            return []
+        query: Document = (
+            {"community_id": community_ids[0]}
+            if len(community_ids) == 1
+            else {"community_id": {"$in": list(community_ids)}}
+        )
+        return [d.pinhole_from(doc) async for doc in self.pinholes.find(query)]
+
+    async def pinholes_granted_to(self, org_id: str) -> list[Pinhole]:
+        """Every pinhole with a grant for ``org_id``, whatever its state."""
+        return [d.pinhole_from(doc) async for doc in self.pinholes.find({"grant_orgs": org_id})]
+
+    async def live_pinholes(self, after: str, limit: int) -> list[Pinhole]:
+        """Proposed and open pinholes after ``after``, in ``_id`` order (for the sweeper)."""
+        cursor = (
+            self.pinholes.find({"state": {"$in": _LIVE_STATES}, "_id": {"$gt": after}})
+            .sort("_id", 1)
+            .limit(limit)
+        )
+        return [d.pinhole_from(doc) async for doc in cursor]
+
+    async def members_page(
+        self,
+        community_id: str,
+        *,
+        role: Role | None,
+        after: tuple[datetime, str] | None,
+        limit: int,
+    ) -> list[Membership]:
+        """Active memberships of a community by join time, then person id, after ``after``."""
+        query: Document = {"community_id": community_id, "status": MembershipStatus.ACTIVE.value}
+        if role is not None:
+            query["role"] = role.value
+        if after is not None:
+            joined, person = after
+            query["$or"] = [
+                {"joined_at": {"$gt": joined}},
+                {"joined_at": joined, "person_id": {"$gt": person}},
+            ]
+        cursor = (
+            self.memberships.find(query).sort([("joined_at", 1), ("person_id", 1)]).limit(limit)
+        )
+        return [d.membership_from(doc) async for doc in cursor]
+
+    async def join_requests_page(
+        self,
+        community_id: str,
+        *,
+        state: str | None,
+        after: tuple[datetime, str] | None,
+        limit: int,
+    ) -> list[Membership]:
+        """Memberships carrying a join request (in ``state``), oldest request first."""
+        query: Document = {"community_id": community_id, "request": {"$ne": None}}
+        if state is not None:
+            query["request.state"] = state
+        if after is not None:
+            at, person = after
+            query["$or"] = [
+                {"request.requested_at": {"$gt": at}},
+                {"request.requested_at": at, "person_id": {"$gt": person}},
+            ]
+        cursor = (
+            self.memberships.find(query)
+            .sort([("request.requested_at", 1), ("person_id", 1)])
+            .limit(limit)
+        )
+        return [d.membership_from(doc) async for doc in cursor]
+
+    async def communities_page(
+        self,
+        *,
+        prefix: str,
+        visibility: str | None,
+        include_archived: bool,
+        after: tuple[str, str] | None,
+        limit: int,
+    ) -> list[CommunityRecord]:
+        """Communities by case-folded name, then id, after ``after``."""
+        query: Document = {}
+        key_range: Document = {}
+        if prefix:
+            folded = d.name_key(prefix)
+            key_range = {"$gte": folded, "$lt": folded + "\U0010ffff"}
+        if key_range:
+            query["name_key"] = key_range
+        if visibility is not None:
+            query["visibility"] = visibility
+        if not include_archived:
+            query["state"] = "active"
+        if after is not None:
+            key, community_id = after
+            query["$or"] = [
+                {"name_key": {"$gt": key}},
+                {"name_key": key, "_id": {"$gt": community_id}},
+            ]
+        cursor = self.communities.find(query).sort([("name_key", 1), ("_id", 1)]).limit(limit)
+        return [_record(doc) async for doc in cursor]
+
+    # ----------------------------------------------------------------- names
+
+    async def claim_name(self, name: str, community_id: str) -> None:
+        """Claim ``name`` (case-insensitively) for ``community_id``.
+
+        A name belongs to at most one active community. A claim left behind by
+        a community that was archived, or that never got written (a crash
+        between claim and create), is taken over with compare-and-set.
+
+        Raises:
+            AlreadyExists: an active community other than ``community_id`` holds it.
+        """
+        key = d.name_key(name)
+        try:
+            await self.w.names.insert_one({"_id": key, "community_id": community_id})
+            return
+        except DuplicateKeyError:
+            pass
+        claim = await self.names.find_one({"_id": key})
+        holder_id = None if claim is None else str(claim["community_id"])
+        if holder_id == community_id:
+            return
+        holder = None if holder_id is None else await self.community(holder_id)
+        holder_active = holder is not None and not holder.community.is_archived
+        if holder is not None and holder_active and d.name_key(holder.community.name) == key:
+            raise AlreadyExists(f"a community named {name!r} exists")
+        taken = await self.w.names.update_one(
+            {"_id": key, "community_id": holder_id}, {"$set": {"community_id": community_id}}
+        )
+        if taken.matched_count == 0:
+            raise AlreadyExists(f"a community named {name!r} exists")
+
+    async def release_name(self, name: str, community_id: str) -> None:
+        """Give up the claim of ``community_id`` on ``name`` (no-op if it holds none)."""
+        await self.w.names.delete_one({"_id": d.name_key(name), "community_id": community_id})
+
+    # ---------------------------------------------------------------- writes
+
+    async def apply(self, change: Change, *, before: CommunityRecord | None = None) -> bool:
+        """Apply ``change``'s writes in order; True if any write carried events.
+
+        ``before`` is the community as read for the operation (None when the
+        change creates it or is about a pinhole); it tells who joins or leaves
+        the staff, for the member index, and the member count events report.
+
+        Raises:
+            WriteConflict: a compare-and-set lost; nothing after it was written.
+        """
+        if not change.writes:
+            return False
+        old = None if before is None else before.community
+        community = change.community or old
+        gaining, losing = _index_changes(change, old)
+        cid = community.id if community is not None else ""
+        await self._index_add(gaining, cid)
+        count = 0 if before is None else before.member_count
+        # Membership changes made before their community exists (the creator's, on
+        # create) have no document to count on yet; the insert starts from them.
+        uncounted = 0
+        published = False
+        for write in change.writes:
+            state = write.state
+            if isinstance(state, Community) and state.version == 1:
+                await self._insert_community(write, state, uncounted)
+                uncounted = 0
+            else:
+                uncounted += await self._write(write, count)
+            published = published or bool(write.events)
+        await self._index_add(gaining, cid)
+        for person in losing:
+            await self._index_remove_checked(person, cid)
+        return published
+
+    def _events(self, write: Write, member_count: int) -> list[Any]:
+        return [
+            self._outbox.event(
+                event_message(e, write.state, member_count),
+                key=e.aggregate_id,
+                time=e.occurred_at,
+            )
+            for e in write.events
+        ]
+
+    def _update(self, fields: Document, events: list[Any]) -> dict[str, Any]:
+        update: dict[str, Any] = {"$set": fields}
+        return self._outbox.update(update, *events) if events else update
+
+    async def _insert_community(self, write: Write, state: Community, member_count: int) -> None:
+        events = self._events(write, member_count)
+        doc = {"_id": state.id, **d.community_fields(state), "member_count": member_count}
+        await self._insert(self.w.communities, doc, events)
+
+    async def _write(self, write: Write, member_count: int) -> int:
+        """One write of an existing document (or a new membership or pinhole).
+
+        Returns the member-count change it made that found no community
+        document to count on (the community is created later in the change).
+        """
+        state = write.state
+        if isinstance(state, Community):
+            events = self._events(write, member_count)
+            fields = d.community_fields(state)
+            await self._cas(self.w.communities, state.id, state.version, fields, events)
+            return 0
+        if isinstance(state, Membership):
+            events = self._events(write, member_count)
+            fields = d.membership_fields(state)
+            key = d.membership_id(state.community_id, state.person_id)
+            now_active = state.status is MembershipStatus.ACTIVE
+            if state.version == 1:
+                await self._insert(self.w.memberships, {"_id": key, **fields}, events)
+                was_active = False
+            else:
+                previous = await self.w.memberships.find_one_and_update(
+                    {"_id": key, "version": state.version - 1},
+                    self._update(fields, events),
+                    return_document=ReturnDocument.BEFORE,
+                )
+                if previous is None:
+                    raise WriteConflict(key)
+                was_active = previous.get("status") == MembershipStatus.ACTIVE.value
+            delta = int(now_active) - int(was_active)
+            if delta:
+                counted = await self.w.communities.update_one(
+                    {"_id": state.community_id}, {"$inc": {"member_count": delta}}
+                )
+                if counted.matched_count == 0:
+                    return delta
+            return 0
+        if isinstance(state, Pinhole):
+            events = self._events(write, member_count)
+            fields = d.pinhole_fields(state)
+            if state.version == 1:
+                await self._insert(self.w.pinholes, {"_id": state.id, **fields}, events)
+            else:
+                await self._cas(self.w.pinholes, state.id, state.version, fields, events)
+            return 0
+        raise TypeError(f"cannot write {type(state).__name__}")
+
+    async def _insert(
+        self, coll: AsyncCollection[Document], doc: Document, events: list[Any]
+    ) -> None:
+        if events:
+            doc = {**doc, **self._outbox.fields(*events)}
+        try:
+            await coll.insert_one(doc)
+        except DuplicateKeyError:
+            raise WriteConflict(str(doc["_id"])) from None
+
+    async def _cas(
+        self,
+        coll: AsyncCollection[Document],
+        key: str,
+        version: int,
+        fields: Document,
+        events: list[Any],
+    ) -> None:
+        result = await coll.update_one(
+            {"_id": key, "version": version - 1}, self._update(fields, events)
+        )
+        if result.matched_count == 0:
+            raise WriteConflict(key)
+
+    # ------------------------------------------------------------ member index
+
+    async def _index_add(self, people: Iterable[str], community_id: str) -> None:
+        await asyncio.gather(
+            *(
+                self.w.member_index.update_one(
+                    {"_id": person}, {"$addToSet": {"communities": community_id}}, upsert=True
+                )
+                for person in people
+            )
+        )
+
+    async def _index_remove_checked(self, person: str, community_id: str) -> None:
+        # Exact-value $pullAll: FerretDB 1.x ignores conditions in $pull.
+        await self.w.member_index.update_one(
+            {"_id": person}, {"$pullAll": {"communities": [community_id]}}
+        )
+        # A join that raced this removal may have written its membership after our
+        # write and added its entry before our pull: look again, put it back if so.
+        record, membership = await asyncio.gather(
+            self.community(community_id), self.membership(community_id, person)
+        )
+        if record is not None and record.community.role_of(person, membership) is not None:
+            await self._index_add([person], community_id)
+
+    async def index_entries(self, person_id: str, community_ids: Iterable[str]) -> None:
+        """Add index entries directly (bulk seeding writes memberships the same way)."""
+        await self.w.member_index.update_one(
+            {"_id": person_id},
+            {"$addToSet": {"communities": {"$each": sorted(set(community_ids))}}},
+            upsert=True,
+        )
+
+
+def _record(doc: Mapping[str, Any]) -> CommunityRecord:
+    return CommunityRecord(d.community_from(doc), int(doc.get("member_count") or 0))
+
+
+def _index_changes(change: Change, before: Community | None) -> tuple[set[str], set[str]]:
+    """Who may have become a member (add first) and who may have stopped (remove after)."""
+    after = change.community or before
+    staff_before = set(before.staff) if before is not None else set()
+    staff_after = set(after.staff) if after is not None else set()
+    gaining = staff_after - staff_before
+    losing = staff_before - staff_after
+    for write in change.writes:
+        state = write.state
+        if isinstance(state, Membership):
+            if state.status is MembershipStatus.ACTIVE:
+                gaining.add(state.person_id)
+            elif state.person_id not in staff_after:
+                losing.add(state.person_id)
+    return gaining, losing - gaining
