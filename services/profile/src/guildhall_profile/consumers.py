@@ -58,6 +58,11 @@ class PostEvents:
     def __init__(self, profiles: Profiles) -> None:
         self._profiles = profiles
 
+    @property
+    def profiles(self) -> Profiles:
+        """The use cases it drives (tests replay events through them)."""
+        return self._profiles
+
     async def __call__(self, event: Event) -> None:
         kind = event.type
         if kind == _full_name(post_events.AnswerAccepted):

@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -117,6 +117,7 @@ class Harness:
             await channel.close()
         for service in self.services:
             await service.stop(drain_s=0)
+            await consumers_closed(service)
         client = make_client(self.mongo_uri, app_name="profile-test-cleanup")
         await client.drop_database(self.database)
         await client.close()
@@ -128,6 +129,34 @@ class Harness:
                 await admin.delete_topics(mine)
         finally:
             await admin.close()
+
+
+async def consumers_closed(service: RunningService[ProfileSettings]) -> None:
+    """Wait until the service's consumers have left their groups.
+
+    ``RunningService.stop`` cancels the consumer tasks and returns while their
+    (shielded) close still runs; deleting the topics before it finished makes
+    the LeaveGroup request hang for the whole request timeout.
+    """
+    await eventually(
+        lambda: all(getattr(c, "_consumer", None) is None for c in service.consumers),
+        what="consumers closed",
+    )
+
+
+async def eventually(check: Callable[[], bool], *, what: str, within: float = WITHIN) -> None:
+    """Poll ``check`` (state with no event to wait on) until it holds.
+
+    Raises:
+        AssertionError: naming ``what``, when it does not hold within ``within`` seconds.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while loop.time() < deadline:
+        if check():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"not within {within}s: {what}")
 
 
 async def read_topic(kafka: str, topic: str) -> list[Event]:
