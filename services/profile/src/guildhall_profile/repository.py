@@ -212,7 +212,21 @@ class ProfileRepository:
     """Reads and writes of the profile database. Every method is one or a few round trips,
     bounded by the client's timeouts; PyMongo errors propagate to the caller."""
 
-    def __init__(self, db: AsyncDatabase[Document], outbox: Outbox) -> None:
+    def __init__(
+        self,
+        db: AsyncDatabase[Document],
+        outbox: Outbox,
+        *,
+        writer: AsyncDatabase[Document] | None = None,
+    ) -> None:
+        """``db`` serves reads; ``writer`` (default ``db``) every write.
+
+        On FerretDB 1.x an update reads the document and writes it back without
+        isolation, so two concurrent updates of one document (two requests, or a
+        request and the outbox relay's clear) can lose one of them; there the
+        service passes a handle on a single-connection client as ``writer``,
+        which FerretDB serves one operation at a time (see :mod:`guildhall_profile.app`).
+        """
         self._db = db
         self._outbox = outbox
         self._orgs = db[ORGS]
@@ -221,6 +235,13 @@ class ProfileRepository:
         self._hosts = db[HOSTS]
         self._authors = db[AUTHORS]
         self._credits = db[CREDITS]
+        w = writer if writer is not None else db
+        self._w_orgs = w[ORGS]
+        self._w_people = w[PEOPLE]
+        self._w_experts = w[EXPERTS]
+        self._w_hosts = w[HOSTS]
+        self._w_authors = w[AUTHORS]
+        self._w_credits = w[CREDITS]
 
     # --- organisations ------------------------------------------------------------------------
 
@@ -248,7 +269,7 @@ class ProfileRepository:
         """
         document = {**org_document(org), **(self._outbox.fields(*events) if events else {})}
         try:
-            await self._orgs.insert_one(document)
+            await self._w_orgs.insert_one(document)
         except DuplicateKeyError:
             if await self._orgs.find_one({"_id": org.org_id}, projection={"_id": 1}):
                 raise AlreadyExists(f"org_id {org.org_id!r} is taken") from None
@@ -258,7 +279,7 @@ class ProfileRepository:
         """Write ``org``'s new state if it is still at ``before_version``; False if it moved on."""
         state = org_document(org)
         del state["_id"]
-        result = await self._orgs.update_one(
+        result = await self._w_orgs.update_one(
             {"_id": org.org_id, "version": before_version},
             self._outbox.update({"$set": state}, *events),
         )
@@ -301,7 +322,7 @@ class ProfileRepository:
         if person.is_employee and (person.declared or person.earned):
             document[DIRECTORY_PENDING] = person.updated_at
         try:
-            await self._people.insert_one(document)
+            await self._w_people.insert_one(document)
         except DuplicateKeyError:
             if await self._people.find_one({"_id": person.person_id}, projection={"_id": 1}):
                 raise AlreadyExists(f"person_id {person.person_id!r} is taken") from None
@@ -339,7 +360,7 @@ class ProfileRepository:
             update = apply_once_update(update, applied)
             query[APPLIED_FIELD] = {"$ne": applied}
         try:
-            result = await self._people.update_one(query, update)
+            result = await self._w_people.update_one(query, update)
         except DuplicateKeyError:
             raise AlreadyExists(f"email {person.email!r} is taken") from None
         return result.matched_count == 1
@@ -382,7 +403,7 @@ class ProfileRepository:
                 return
             person = person_from(doc)
             await self._write_rows(person)
-            cleared = await self._people.update_one(
+            cleared = await self._w_people.update_one(
                 {"_id": person_id, "version": person.version}, {"$unset": {DIRECTORY_PENDING: ""}}
             )
             if cleared.matched_count == 1:
@@ -393,7 +414,7 @@ class ProfileRepository:
         for row in rows:
             # A duplicate key means the row is already at this version or a newer one.
             with contextlib.suppress(DuplicateKeyError):
-                await self._experts.update_one(
+                await self._w_experts.update_one(
                     {"_id": f"{row.tag}/{row.person_id}", "version": {"$lt": person.version}},
                     {
                         "$set": {
@@ -407,7 +428,7 @@ class ProfileRepository:
                     },
                     upsert=True,
                 )
-        await self._experts.delete_many(
+        await self._w_experts.delete_many(
             {
                 "person_id": person.person_id,
                 "tag": {"$nin": [r.tag for r in rows]},
@@ -450,9 +471,9 @@ class ProfileRepository:
         with None, as no longer hosting it. Idempotent."""
         ident = f"{community_id}/{person_id}"
         if role is None:
-            await self._hosts.delete_one({"_id": ident})
+            await self._w_hosts.delete_one({"_id": ident})
             return
-        await self._hosts.update_one(
+        await self._w_hosts.update_one(
             {"_id": ident},
             {"$set": {"community_id": community_id, "person_id": person_id, "role": role}},
             upsert=True,
@@ -471,7 +492,7 @@ class ProfileRepository:
 
     async def record_author(self, space_id: str, person_id: str, at: datetime) -> None:
         """Record that ``person_id`` authored content in ``space_id``. Idempotent."""
-        await self._authors.update_one(
+        await self._w_authors.update_one(
             {"_id": f"{space_id}/{person_id}"},
             {"$setOnInsert": {"space_id": space_id, "person_id": person_id, "first_at": at}},
             upsert=True,
@@ -505,7 +526,7 @@ class ProfileRepository:
     async def insert_credit(self, credit: AnswerCredit, at: datetime) -> bool:
         """Record a first credit for an answer; False if the answer has one already."""
         try:
-            await self._credits.insert_one(
+            await self._w_credits.insert_one(
                 {
                     "_id": credit.answer_id,
                     "person_id": credit.person_id,
@@ -521,7 +542,7 @@ class ProfileRepository:
 
     async def move_credit(self, before: AnswerCredit, after: AnswerCredit, at: datetime) -> bool:
         """Replace credit ``before`` by ``after`` if nobody changed it meanwhile."""
-        result = await self._credits.update_one(
+        result = await self._w_credits.update_one(
             {"_id": before.answer_id, "credited": before.credited, "event_id": before.event_id},
             {
                 "$set": {
