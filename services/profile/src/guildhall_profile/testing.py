@@ -131,7 +131,7 @@ class Harness:
             await admin.close()
 
 
-async def consumers_closed(service: RunningService[ProfileSettings]) -> None:
+async def consumers_closed(service: RunningService[Any]) -> None:
     """Wait until the service's consumers have left their groups.
 
     ``RunningService.stop`` cancels the consumer tasks and returns while their
