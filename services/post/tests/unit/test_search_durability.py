@@ -90,6 +90,17 @@ def test_positions_never_move_backwards_until_cleared(memory: SearchIndex) -> No
         memory.record_position(TOPIC, -1, 0)
 
 
+def test_bookkeeping_is_never_an_item(memory: SearchIndex) -> None:
+    memory.record_position(TOPIC, 1, 10)
+    memory.delete("gone", version=1)
+    memory.commit()
+    # Whatever key a caller tries, positions and tombstones never come back as items.
+    for key in ["gone", f"\x1f{TOPIC}\x1f1", TOPIC, "1"]:
+        assert memory.get(key) is None
+    assert memory.search("", readable_spaces=None).total == 0
+    assert memory.search("guildhall post", readable_spaces=None).total == 0
+
+
 def test_positions_commit_together_with_the_batch(memory: SearchIndex) -> None:
     memory.upsert(doc("a", "batched"))
     memory.record_position(TOPIC, 0, 1)

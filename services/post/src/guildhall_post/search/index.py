@@ -615,8 +615,11 @@ class SearchIndex:
             return None
         stored = searcher.doc(hits[0][1]).to_dict()
         version = int(stored[f.VERSION][0])
-        if stored[f.DOC_TYPE][0] == f.TYPE_TOMBSTONE:
+        doc_type = stored[f.DOC_TYPE][0]
+        if doc_type == f.TYPE_TOMBSTONE:
             return _State(version, None)
+        if doc_type != f.TYPE_ITEM:
+            return None  # bookkeeping (a position), reachable only through a non-id key
         return _State(version, self._from_stored(stored))
 
     def _effective(self, item_id: str) -> _State | None:
