@@ -258,6 +258,7 @@ def test_filter_by_tags_is_case_insensitive_and_needs_all(corpus: SearchIndex) -
     assert sorted(found(corpus, "release", tags=["OPS"])) == ["d1", "i1"]
     assert found(corpus, "release", tags=["ops", "Q4"]) == ["d1"]
     assert found(corpus, "release", tags=["missing"]) == []
+    assert len(found(corpus, "release", tags=["  "])) == 5  # a blank tag filters nothing
 
 
 def test_filter_by_author(corpus: SearchIndex) -> None:
@@ -315,6 +316,7 @@ def test_paging_has_no_gaps_or_duplicates(index: SearchIndex) -> None:
         {"offset": MAX_OFFSET + 1},
         {"created_from": datetime(2026, 1, 1)},  # a naive datetime
         {"created_to": datetime(2026, 1, 1)},
+        {"kinds": ["poem"]},
     ],
 )
 def test_bad_arguments_raise_value_error(index: SearchIndex, kwargs: dict[str, object]) -> None:

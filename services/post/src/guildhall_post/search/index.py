@@ -456,7 +456,8 @@ class SearchIndex:
         timezone-aware.
 
         Raises ValueError for ``limit`` outside 1..MAX_LIMIT, ``offset``
-        outside 0..MAX_OFFSET, or a naive datetime. Does not take the writer
+        outside 0..MAX_OFFSET, a naive datetime, or a kind that is not an
+        ``ItemKind`` value. Does not take the writer
         lock; safe from any thread.
         """
         if not 1 <= limit <= MAX_LIMIT:

@@ -75,7 +75,8 @@ def filters(
             return None
         values = sorted({ItemKind(k).value for k in kinds})
         out.append(tantivy.Query.term_set_query(schema, f.KIND, values))
-    out.extend(term(schema, f.TAG_KEY, key) for key in sorted({tag_key(t) for t in tags or ()}))
+    keys = {tag_key(t) for t in tags or ()} - {""}  # a blank tag filters nothing
+    out.extend(term(schema, f.TAG_KEY, key) for key in sorted(keys))
     if author_id is not None:
         out.append(term(schema, f.AUTHOR_ID, author_id))
     if unanswered_only:
