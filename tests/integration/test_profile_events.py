@@ -6,7 +6,6 @@ assertion reads the profile topic back from the broker.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -16,10 +15,8 @@ import pytest
 
 from guildhall.profile.v1 import events_pb2, profile_pb2
 from guildhall_kit.outbox import OUTBOX_FIELD
-from guildhall_kit.service import RunningService
 from guildhall_profile.repository import ORGS
-from guildhall_profile.settings import ProfileSettings
-from guildhall_profile.testing import Harness, ids, read_topic, wait_for_events
+from guildhall_profile.testing import Harness, ids, read_topic, relay_idle, wait_for_events
 
 pytestmark = pytest.mark.integration
 
@@ -31,17 +28,6 @@ async def harness(infra: Any, unique: str, tmp_path: Path) -> AsyncIterator[Harn
     h = Harness(infra.kafka_bootstrap_servers, infra.mongo_uri, unique, tmp_path / "keys")
     yield h
     await h.close()
-
-
-async def relay_idle(service: RunningService[ProfileSettings]) -> None:
-    relay = service.ctx.relay
-    assert relay is not None
-    for _ in range(150):
-        if await relay.pending_count() == 0:
-            return
-        relay.wake()
-        await asyncio.sleep(0.1)
-    raise AssertionError("outbox never drained")
 
 
 async def test_each_state_change_publishes_exactly_one_event(harness: Harness) -> None:

@@ -21,7 +21,7 @@ from google.rpc import error_details_pb2, status_pb2
 from guildhall.profile.v1 import profile_pb2 as pb
 from guildhall.profile.v1 import profile_pb2_grpc
 from guildhall_kit.service import RunningService
-from guildhall_profile.testing import Harness, read_topic
+from guildhall_profile.testing import Harness, read_topic, relay_idle
 
 pytestmark = pytest.mark.integration
 
@@ -87,6 +87,7 @@ async def stored(setup: Setup, pid: str) -> pb.Person:
 
 
 async def events_now(setup: Setup) -> int:
+    await relay_idle(setup.service)
     return len(await read_topic(setup.harness.kafka, setup.harness.topic_prefix + TOPIC))
 
 

@@ -144,6 +144,20 @@ async def consumers_closed(service: RunningService[Any]) -> None:
     )
 
 
+async def relay_idle(service: RunningService[Any]) -> None:
+    """Wait until the service's outbox has nothing pending (everything written is published)."""
+    relay = service.ctx.relay
+    assert relay is not None
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + WITHIN
+    while loop.time() < deadline:
+        if await relay.pending_count() == 0:
+            return
+        relay.wake()
+        await asyncio.sleep(0.05)
+    raise AssertionError("the outbox never drained")
+
+
 async def eventually(check: Callable[[], bool], *, what: str, within: float = WITHIN) -> None:
     """Poll ``check`` (state with no event to wait on) until it holds.
 
