@@ -783,6 +783,31 @@ def test_every_state_change_publishes_exactly_one_event_keyed_by_the_community()
     ]
 
 
+def test_membership_events_carry_the_version_of_the_persons_membership_document() -> None:
+    # Staff events ride on the community document, member events on the membership
+    # document; the outbox orders each document's events only, so the version orders
+    # one person's events for consumers.
+    store = community(Visibility.PRIVATE)
+    store.request(OTTO)
+    store.approve(MO, "otto")
+    store.set_role(OLGA, "otto", Role.MODERATOR)
+    store.leave(OTTO)
+    store.invite(OLGA, "otto", Role.MODERATOR)
+    otto = [e for e in store.published if getattr(e, "person_id", None) == "otto"]
+    assert [e.event_type for e in otto] == [
+        "JoinRequested",
+        "MemberJoined",
+        "RoleChanged",
+        "MemberLeft",
+        "MemberJoined",
+    ]
+    versions = [getattr(e, "membership_version", None) for e in otto]
+    assert versions == [1, 2, 3, 4, 5]
+    final = store.m("otto")
+    assert final is not None
+    assert final.version == versions[-1]
+
+
 def test_no_change_publishes_nothing() -> None:
     store = community(Visibility.OPEN)
     store.join(OTTO)

@@ -306,6 +306,7 @@ def event_message(event: Event, state: object, member_count: int = 0) -> Message
                 path=JOIN_PATH[event.path],
                 actor_id=event.actor_id or "",
                 joined_at=ts(event.occurred_at),
+                membership_version=event.membership_version,
             )
         case MemberLeft():
             return ev.MemberLeft(
@@ -314,6 +315,7 @@ def event_message(event: Event, state: object, member_count: int = 0) -> Message
                 reason=LEAVE_REASON[event.reason],
                 actor_id=event.actor_id or "",
                 left_at=ts(event.occurred_at),
+                membership_version=event.membership_version,
                 role=ROLE[event.role],
             )
         case RoleChanged():
@@ -324,6 +326,7 @@ def event_message(event: Event, state: object, member_count: int = 0) -> Message
                 role=ROLE[event.role],
                 actor_id=event.actor_id or "",
                 changed_at=ts(event.occurred_at),
+                membership_version=event.membership_version,
             )
         case JoinRequested():
             return ev.JoinRequested(
@@ -331,6 +334,7 @@ def event_message(event: Event, state: object, member_count: int = 0) -> Message
                 person_id=event.person_id,
                 message=event.message,
                 requested_at=ts(event.occurred_at),
+                membership_version=event.membership_version,
             )
         case JoinRequestRejected():
             return ev.JoinRequestRejected(
@@ -339,6 +343,7 @@ def event_message(event: Event, state: object, member_count: int = 0) -> Message
                 reason=event.reason,
                 actor_id=event.actor_id or "",
                 rejected_at=ts(event.occurred_at),
+                membership_version=event.membership_version,
             )
         case _:
             return _pinhole_event(event)

@@ -410,6 +410,7 @@ def _joined(
         occurred_at=now,
         actor_id=by,
         person_id=person_id,
+        membership_version=active.version,
         role=role,
         path=path,
     )
@@ -457,7 +458,12 @@ def request_membership(
         request=JoinRequest(message=message, requested_at=now),
     )
     event = JoinRequested(
-        community_id=community.id, occurred_at=now, actor_id=me, person_id=me, message=message
+        community_id=community.id,
+        occurred_at=now,
+        actor_id=me,
+        person_id=me,
+        membership_version=requested.version,
+        message=message,
     )
     return Change(writes=(Write(requested, (event,)),))
 
@@ -494,17 +500,19 @@ def _ended(
 ) -> Change:
     """End a membership. Staff: the membership document first (no event; still staff, so
     still a member), then the staff entry with MemberLeft."""
+    ended = None
+    if membership is not None and membership.status is not MembershipStatus.ENDED:
+        ended = _next(community, person_id, membership, MembershipStatus.ENDED, by=by, now=now)
+    last = ended or membership
     event = MemberLeft(
         community_id=community.id,
         occurred_at=now,
         actor_id=by,
         person_id=person_id,
+        membership_version=0 if last is None else last.version,
         reason=LeaveReason.LEFT if by == person_id else LeaveReason.REMOVED,
         role=role,
     )
-    ended = None
-    if membership is not None and membership.status is not MembershipStatus.ENDED:
-        ended = _next(community, person_id, membership, MembershipStatus.ENDED, by=by, now=now)
     if role is Role.MEMBER:
         assert ended is not None  # a plain member's role comes from an active membership
         return Change(writes=(Write(ended, (event,)),))
@@ -590,7 +598,12 @@ def reject_request(
         ),
     )
     event = JoinRequestRejected(
-        community_id=community.id, occurred_at=now, actor_id=me, person_id=person_id, reason=reason
+        community_id=community.id,
+        occurred_at=now,
+        actor_id=me,
+        person_id=person_id,
+        membership_version=rejected.version,
+        reason=reason,
     )
     return Change(writes=(Write(rejected, (event,)),))
 
@@ -744,14 +757,6 @@ def change_role(
             _guard_staff_room(community)
         staff[person_id] = role
     me = principal.subject
-    event = RoleChanged(
-        community_id=community.id,
-        occurred_at=now,
-        actor_id=me,
-        person_id=person_id,
-        previous_role=previous,
-        role=role,
-    )
     listed = _next(
         community,
         person_id,
@@ -760,6 +765,15 @@ def change_role(
         by=me,
         now=now,
         joined_at=None if target_membership is None else target_membership.joined_at,
+        role=role,
+    )
+    event = RoleChanged(
+        community_id=community.id,
+        occurred_at=now,
+        actor_id=me,
+        person_id=person_id,
+        membership_version=listed.version,
+        previous_role=previous,
         role=role,
     )
     return Change(writes=(Write(listed), Write(_bump(community, now, staff=staff), (event,))))

@@ -6,10 +6,21 @@ message of the same name in ``guildhall.community.v1``: ``ce_type`` is
 ``guildhall.community.v1.<ClassName>``; ``ce_subject`` and the Kafka key are
 :attr:`CommunityEvent.aggregate_id`; ``ce_time`` is ``occurred_at``.
 
-Keys: community and membership events are keyed by the community id, so a
-community's roster changes stay in order; pinhole events by the pinhole id, so
-a pinhole's grants and revocations stay in order (they carry the community id
-as data, and the pinhole's new ``version``, the grant version).
+Keys: community and membership events are keyed by the community id;
+pinhole events by the pinhole id (they carry the community id as data, and
+the pinhole's new ``version``, the grant version).
+
+Order: the events of one *document* are published in the order they were
+written. A community's events come from two kinds of documents — the
+community (created, updated, and the staff: moderators and owners joining,
+leaving, changing role) and each person's membership (members joining and
+leaving, join requests) — and the outbox does not order events of different
+documents with each other. So every event about one person's membership
+carries ``membership_version``: the version of that person's membership
+document the change produced (or, for a moderator added directly, the one it
+leads to). Ordered by it, one person's events are in causal order; a consumer
+keeps, per (community, person), the highest version it applied and ignores
+older ones.
 
 ``actor_id`` is the person who caused the change, or None when the service did
 (a sweeper recording an expired pinhole).
@@ -119,39 +130,42 @@ class CommunityUpdated(_CommunitySnapshot):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class MemberJoined(_CommunityKeyed):
+class _MembershipKeyed(_CommunityKeyed):
     person_id: str
+    membership_version: int
+    """The version of the person's membership document after this change (see the module
+    docstring: the order of one person's events)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MemberJoined(_MembershipKeyed):
     role: Role
     path: JoinPath
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class MemberLeft(_CommunityKeyed):
+class MemberLeft(_MembershipKeyed):
     """The person is no longer a member; ``role`` is the role they held."""
 
-    person_id: str
     reason: LeaveReason
     role: Role
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class RoleChanged(_CommunityKeyed):
-    person_id: str
+class RoleChanged(_MembershipKeyed):
     previous_role: Role
     role: Role
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class JoinRequested(_CommunityKeyed):
+class JoinRequested(_MembershipKeyed):
     """Someone asks to join a private community (the notification service tells its staff)."""
 
-    person_id: str
     message: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class JoinRequestRejected(_CommunityKeyed):
-    person_id: str
+class JoinRequestRejected(_MembershipKeyed):
     reason: str
 
 

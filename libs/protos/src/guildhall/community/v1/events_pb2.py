@@ -26,39 +26,39 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from guildhall.community.v1 import community_pb2 as guildhall_dot_community_dot_v1_dot_community__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#guildhall/community/v1/events.proto\x12\x16guildhall.community.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a&guildhall/community/v1/community.proto\"Z\n\x10\x43ommunityCreated\x12\x34\n\tcommunity\x18\x01 \x01(\x0b\x32!.guildhall.community.v1.Community\x12\x10\n\x08owner_id\x18\x02 \x01(\t\"r\n\x10\x43ommunityUpdated\x12\x34\n\tcommunity\x18\x01 \x01(\x0b\x32!.guildhall.community.v1.Community\x12\x16\n\x0e\x63hanged_fields\x18\x02 \x03(\t\x12\x10\n\x08\x61\x63tor_id\x18\x03 \x01(\t\"\xd4\x01\n\x0cMemberJoined\x12\x14\n\x0c\x63ommunity_id\x18\x01 \x01(\t\x12\x11\n\tperson_id\x18\x02 \x01(\t\x12*\n\x04role\x18\x03 \x01(\x0e\x32\x1c.guildhall.community.v1.Role\x12.\n\x04path\x18\x04 \x01(\x0e\x32 .guildhall.community.v1.JoinPath\x12\x10\n\x08\x61\x63tor_id\x18\x05 \x01(\t\x12-\n\tjoined_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xd5\x01\n\nMemberLeft\x12\x14\n\x0c\x63ommunity_id\x18\x01 \x01(\t\x12\x11\n\tperson_id\x18\x02 \x01(\t\x12\x33\n\x06reason\x18\x03 \x01(\x0e\x32#.guildhall.community.v1.LeaveReason\x12\x10\n\x08\x61\x63tor_id\x18\x04 \x01(\t\x12+\n\x07left_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12*\n\x04role\x18\x06 \x01(\x0e\x32\x1c.guildhall.community.v1.Role\"\xd9\x01\n\x0bRoleChanged\x12\x14\n\x0c\x63ommunity_id\x18\x01 \x01(\t\x12\x11\n\tperson_id\x18\x02 \x01(\t\x12\x33\n\rprevious_role\x18\x03 \x01(\x0e\x32\x1c.guildhall.community.v1.Role\x12*\n\x04role\x18\x04 \x01(\x0e\x32\x1c.guildhall.community.v1.Role\x12\x10\n\x08\x61\x63tor_id\x18\x05 \x01(\t\x12.\n\nchanged_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"{\n\rJoinRequested\x12\x14\n\x0c\x63ommunity_id\x18\x01 \x01(\t\x12\x11\n\tperson_id\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\x12\x30\n\x0crequested_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x91\x01\n\x13JoinRequestRejected\x12\x14\n\x0c\x63ommunity_id\x18\x01 \x01(\t\x12\x11\n\tperson_id\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x10\n\x08\x61\x63tor_id\x18\x04 \x01(\t\x12/\n\x0brejected_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"C\n\x0fPinholeProposed\x12\x30\n\x07pinhole\x18\x01 \x01(\x0b\x32\x1f.guildhall.community.v1.Pinhole\"\xf1\x01\n\rPinholeOpened\x12\x12\n\npinhole_id\x18\x01 \x01(\t\x12\x14\n\x0c\x63ommunity_id\x18\x02 \x01(\t\x12\x10\n\x08\x61\x63tor_id\x18\x03 \x01(\t\x12-\n\topened_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nexpires_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x34\n\x06grants\x18\x06 \x03(\x0b\x32$.guildhall.community.v1.PinholeGrant\x12\x0f\n\x07version\x18\x07 \x01(\x03\"\x8c\x02\n\x0ePinholeGranted\x12\x12\n\npinhole_id\x18\x01 \x01(\t\x12\x14\n\x0c\x63ommunity_id\x18\x02 \x01(\t\x12\x0e\n\x06org_id\x18\x03 \x01(\t\x12\x31\n\x05level\x18\x04 \x01(\x0e\x32\".guildhall.community.v1.GrantLevel\x12:\n\x0eprevious_level\x18\x05 \x01(\x0e\x32\".guildhall.community.v1.GrantLevel\x12\x10\n\x08\x61\x63tor_id\x18\x06 \x01(\t\x12.\n\ngranted_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07version\x18\x08 \x01(\x03\"\x9d\x01\n\x0ePinholeRevoked\x12\x12\n\npinhole_id\x18\x01 \x01(\t\x12\x14\n\x0c\x63ommunity_id\x18\x02 \x01(\t\x12\x0e\n\x06org_id\x18\x03 \x01(\t\x12\x10\n\x08\x61\x63tor_id\x18\x04 \x01(\t\x12.\n\nrevoked_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07version\x18\x06 \x01(\x03\"\xc7\x01\n\rPinholeClosed\x12\x12\n\npinhole_id\x18\x01 \x01(\t\x12\x14\n\x0c\x63ommunity_id\x18\x02 \x01(\t\x12:\n\x06reason\x18\x03 \x01(\x0e\x32*.guildhall.community.v1.PinholeCloseReason\x12\x10\n\x08\x61\x63tor_id\x18\x04 \x01(\t\x12-\n\tclosed_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07version\x18\x06 \x01(\x03*r\n\x08JoinPath\x12\x19\n\x15JOIN_PATH_UNSPECIFIED\x10\x00\x12\x14\n\x10JOIN_PATH_JOINED\x10\x01\x12\x1e\n\x1aJOIN_PATH_REQUEST_APPROVED\x10\x02\x12\x15\n\x11JOIN_PATH_INVITED\x10\x03*\\\n\x0bLeaveReason\x12\x1c\n\x18LEAVE_REASON_UNSPECIFIED\x10\x00\x12\x15\n\x11LEAVE_REASON_LEFT\x10\x01\x12\x18\n\x14LEAVE_REASON_REMOVED\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#guildhall/community/v1/events.proto\x12\x16guildhall.community.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a&guildhall/community/v1/community.proto\"Z\n\x10\x43ommunityCreated\x12\x34\n\tcommunity\x18\x01 \x01(\x0b\x32!.guildhall.community.v1.Community\x12\x10\n\x08owner_id\x18\x02 \x01(\t\"r\n\x10\x43ommunityUpdated\x12\x34\n\tcommunity\x18\x01 \x01(\x0b\x32!.guildhall.community.v1.Community\x12\x16\n\x0e\x63hanged_fields\x18\x02 \x03(\t\x12\x10\n\x08\x61\x63tor_id\x18\x03 \x01(\t\"\xf0\x01\n\x0cMemberJoined\x12\x14\n\x0c\x63ommunity_id\x18\x01 \x01(\t\x12\x11\n\tperson_id\x18\x02 \x01(\t\x12*\n\x04role\x18\x03 \x01(\x0e\x32\x1c.guildhall.community.v1.Role\x12.\n\x04path\x18\x04 \x01(\x0e\x32 .guildhall.community.v1.JoinPath\x12\x10\n\x08\x61\x63tor_id\x18\x05 \x01(\t\x12-\n\tjoined_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1a\n\x12membership_version\x18\x07 \x01(\x03\"\xf1\x01\n\nMemberLeft\x12\x14\n\x0c\x63ommunity_id\x18\x01 \x01(\t\x12\x11\n\tperson_id\x18\x02 \x01(\t\x12\x33\n\x06reason\x18\x03 \x01(\x0e\x32#.guildhall.community.v1.LeaveReason\x12\x10\n\x08\x61\x63tor_id\x18\x04 \x01(\t\x12+\n\x07left_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12*\n\x04role\x18\x06 \x01(\x0e\x32\x1c.guildhall.community.v1.Role\x12\x1a\n\x12membership_version\x18\x07 \x01(\x03\"\xf5\x01\n\x0bRoleChanged\x12\x14\n\x0c\x63ommunity_id\x18\x01 \x01(\t\x12\x11\n\tperson_id\x18\x02 \x01(\t\x12\x33\n\rprevious_role\x18\x03 \x01(\x0e\x32\x1c.guildhall.community.v1.Role\x12*\n\x04role\x18\x04 \x01(\x0e\x32\x1c.guildhall.community.v1.Role\x12\x10\n\x08\x61\x63tor_id\x18\x05 \x01(\t\x12.\n\nchanged_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1a\n\x12membership_version\x18\x07 \x01(\x03\"\x97\x01\n\rJoinRequested\x12\x14\n\x0c\x63ommunity_id\x18\x01 \x01(\t\x12\x11\n\tperson_id\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\x12\x30\n\x0crequested_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1a\n\x12membership_version\x18\x05 \x01(\x03\"\xad\x01\n\x13JoinRequestRejected\x12\x14\n\x0c\x63ommunity_id\x18\x01 \x01(\t\x12\x11\n\tperson_id\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x10\n\x08\x61\x63tor_id\x18\x04 \x01(\t\x12/\n\x0brejected_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1a\n\x12membership_version\x18\x06 \x01(\x03\"C\n\x0fPinholeProposed\x12\x30\n\x07pinhole\x18\x01 \x01(\x0b\x32\x1f.guildhall.community.v1.Pinhole\"\xf1\x01\n\rPinholeOpened\x12\x12\n\npinhole_id\x18\x01 \x01(\t\x12\x14\n\x0c\x63ommunity_id\x18\x02 \x01(\t\x12\x10\n\x08\x61\x63tor_id\x18\x03 \x01(\t\x12-\n\topened_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nexpires_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x34\n\x06grants\x18\x06 \x03(\x0b\x32$.guildhall.community.v1.PinholeGrant\x12\x0f\n\x07version\x18\x07 \x01(\x03\"\x8c\x02\n\x0ePinholeGranted\x12\x12\n\npinhole_id\x18\x01 \x01(\t\x12\x14\n\x0c\x63ommunity_id\x18\x02 \x01(\t\x12\x0e\n\x06org_id\x18\x03 \x01(\t\x12\x31\n\x05level\x18\x04 \x01(\x0e\x32\".guildhall.community.v1.GrantLevel\x12:\n\x0eprevious_level\x18\x05 \x01(\x0e\x32\".guildhall.community.v1.GrantLevel\x12\x10\n\x08\x61\x63tor_id\x18\x06 \x01(\t\x12.\n\ngranted_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07version\x18\x08 \x01(\x03\"\x9d\x01\n\x0ePinholeRevoked\x12\x12\n\npinhole_id\x18\x01 \x01(\t\x12\x14\n\x0c\x63ommunity_id\x18\x02 \x01(\t\x12\x0e\n\x06org_id\x18\x03 \x01(\t\x12\x10\n\x08\x61\x63tor_id\x18\x04 \x01(\t\x12.\n\nrevoked_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07version\x18\x06 \x01(\x03\"\xc7\x01\n\rPinholeClosed\x12\x12\n\npinhole_id\x18\x01 \x01(\t\x12\x14\n\x0c\x63ommunity_id\x18\x02 \x01(\t\x12:\n\x06reason\x18\x03 \x01(\x0e\x32*.guildhall.community.v1.PinholeCloseReason\x12\x10\n\x08\x61\x63tor_id\x18\x04 \x01(\t\x12-\n\tclosed_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07version\x18\x06 \x01(\x03*r\n\x08JoinPath\x12\x19\n\x15JOIN_PATH_UNSPECIFIED\x10\x00\x12\x14\n\x10JOIN_PATH_JOINED\x10\x01\x12\x1e\n\x1aJOIN_PATH_REQUEST_APPROVED\x10\x02\x12\x15\n\x11JOIN_PATH_INVITED\x10\x03*\\\n\x0bLeaveReason\x12\x1c\n\x18LEAVE_REASON_UNSPECIFIED\x10\x00\x12\x15\n\x11LEAVE_REASON_LEFT\x10\x01\x12\x18\n\x14LEAVE_REASON_REMOVED\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'guildhall.community.v1.events_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_JOINPATH']._serialized_start=2214
-  _globals['_JOINPATH']._serialized_end=2328
-  _globals['_LEAVEREASON']._serialized_start=2330
-  _globals['_LEAVEREASON']._serialized_end=2422
+  _globals['_JOINPATH']._serialized_start=2355
+  _globals['_JOINPATH']._serialized_end=2469
+  _globals['_LEAVEREASON']._serialized_start=2471
+  _globals['_LEAVEREASON']._serialized_end=2563
   _globals['_COMMUNITYCREATED']._serialized_start=136
   _globals['_COMMUNITYCREATED']._serialized_end=226
   _globals['_COMMUNITYUPDATED']._serialized_start=228
   _globals['_COMMUNITYUPDATED']._serialized_end=342
   _globals['_MEMBERJOINED']._serialized_start=345
-  _globals['_MEMBERJOINED']._serialized_end=557
-  _globals['_MEMBERLEFT']._serialized_start=560
-  _globals['_MEMBERLEFT']._serialized_end=773
-  _globals['_ROLECHANGED']._serialized_start=776
-  _globals['_ROLECHANGED']._serialized_end=993
-  _globals['_JOINREQUESTED']._serialized_start=995
-  _globals['_JOINREQUESTED']._serialized_end=1118
-  _globals['_JOINREQUESTREJECTED']._serialized_start=1121
-  _globals['_JOINREQUESTREJECTED']._serialized_end=1266
-  _globals['_PINHOLEPROPOSED']._serialized_start=1268
-  _globals['_PINHOLEPROPOSED']._serialized_end=1335
-  _globals['_PINHOLEOPENED']._serialized_start=1338
-  _globals['_PINHOLEOPENED']._serialized_end=1579
-  _globals['_PINHOLEGRANTED']._serialized_start=1582
-  _globals['_PINHOLEGRANTED']._serialized_end=1850
-  _globals['_PINHOLEREVOKED']._serialized_start=1853
-  _globals['_PINHOLEREVOKED']._serialized_end=2010
-  _globals['_PINHOLECLOSED']._serialized_start=2013
-  _globals['_PINHOLECLOSED']._serialized_end=2212
+  _globals['_MEMBERJOINED']._serialized_end=585
+  _globals['_MEMBERLEFT']._serialized_start=588
+  _globals['_MEMBERLEFT']._serialized_end=829
+  _globals['_ROLECHANGED']._serialized_start=832
+  _globals['_ROLECHANGED']._serialized_end=1077
+  _globals['_JOINREQUESTED']._serialized_start=1080
+  _globals['_JOINREQUESTED']._serialized_end=1231
+  _globals['_JOINREQUESTREJECTED']._serialized_start=1234
+  _globals['_JOINREQUESTREJECTED']._serialized_end=1407
+  _globals['_PINHOLEPROPOSED']._serialized_start=1409
+  _globals['_PINHOLEPROPOSED']._serialized_end=1476
+  _globals['_PINHOLEOPENED']._serialized_start=1479
+  _globals['_PINHOLEOPENED']._serialized_end=1720
+  _globals['_PINHOLEGRANTED']._serialized_start=1723
+  _globals['_PINHOLEGRANTED']._serialized_end=1991
+  _globals['_PINHOLEREVOKED']._serialized_start=1994
+  _globals['_PINHOLEREVOKED']._serialized_end=2151
+  _globals['_PINHOLECLOSED']._serialized_start=2154
+  _globals['_PINHOLECLOSED']._serialized_end=2353
 # @@protoc_insertion_point(module_scope)

@@ -79,9 +79,17 @@ class CommunityCreated(_message.Message):
     message per event type. The CloudEvents type is the message's full name
     (for example "guildhall.community.v1.PinholeGranted"). The subject and
     Kafka key is the community id for community and membership events and the
-    pinhole id for pinhole events, so each aggregate's events stay in order.
-    Consumers (the post service's access read model above all) rebuild spaces,
-    memberships and grants from these alone.
+    pinhole id for pinhole events. Consumers (the post service's access read
+    model above all) rebuild spaces, memberships and grants from these alone.
+
+    Order: a pinhole's events, and a community's own events (created,
+    updated), arrive in the order they happened. Events about one person's
+    membership (MemberJoined, MemberLeft, RoleChanged, JoinRequested,
+    JoinRequestRejected) are written with two different stored documents (the
+    community's staff, the person's membership) and may arrive out of order
+    with each other; each carries membership_version, which grows with every
+    change of that person's membership. Keep the highest version applied per
+    (community, person) and ignore events with a lower one.
 
     A community was created; its creator is its first owner. Subject:
     community_id.
@@ -161,6 +169,7 @@ class MemberJoined(_message.Message):
     PATH_FIELD_NUMBER: _builtins.int
     ACTOR_ID_FIELD_NUMBER: _builtins.int
     JOINED_AT_FIELD_NUMBER: _builtins.int
+    MEMBERSHIP_VERSION_FIELD_NUMBER: _builtins.int
     community_id: _builtins.str
     """The community."""
     person_id: _builtins.str
@@ -172,6 +181,10 @@ class MemberJoined(_message.Message):
     actor_id: _builtins.str
     """Who let them in: the approver or inviter; the person themself when
     they joined an open community.
+    """
+    membership_version: _builtins.int
+    """The version of the person's membership after this change (see the
+    file comment on order).
     """
     @_builtins.property
     def joined_at(self) -> _timestamp_pb2.Timestamp:
@@ -186,10 +199,11 @@ class MemberJoined(_message.Message):
         path: Global___JoinPath.ValueType = ...,
         actor_id: _builtins.str = ...,
         joined_at: _timestamp_pb2.Timestamp | None = ...,
+        membership_version: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["joined_at", b"joined_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor_id", b"actor_id", "community_id", b"community_id", "joined_at", b"joined_at", "path", b"path", "person_id", b"person_id", "role", b"role"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor_id", b"actor_id", "community_id", b"community_id", "joined_at", b"joined_at", "membership_version", b"membership_version", "path", b"path", "person_id", b"person_id", "role", b"role"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -207,6 +221,7 @@ class MemberLeft(_message.Message):
     ACTOR_ID_FIELD_NUMBER: _builtins.int
     LEFT_AT_FIELD_NUMBER: _builtins.int
     ROLE_FIELD_NUMBER: _builtins.int
+    MEMBERSHIP_VERSION_FIELD_NUMBER: _builtins.int
     community_id: _builtins.str
     """The community."""
     person_id: _builtins.str
@@ -217,6 +232,8 @@ class MemberLeft(_message.Message):
     """Who ended the membership."""
     role: _community_pb2.Role.ValueType
     """The role they held until then."""
+    membership_version: _builtins.int
+    """The version of the person's membership after this change."""
     @_builtins.property
     def left_at(self) -> _timestamp_pb2.Timestamp:
         """When it ended."""
@@ -230,10 +247,11 @@ class MemberLeft(_message.Message):
         actor_id: _builtins.str = ...,
         left_at: _timestamp_pb2.Timestamp | None = ...,
         role: _community_pb2.Role.ValueType = ...,
+        membership_version: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["left_at", b"left_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor_id", b"actor_id", "community_id", b"community_id", "left_at", b"left_at", "person_id", b"person_id", "reason", b"reason", "role", b"role"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor_id", b"actor_id", "community_id", b"community_id", "left_at", b"left_at", "membership_version", b"membership_version", "person_id", b"person_id", "reason", b"reason", "role", b"role"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -251,6 +269,7 @@ class RoleChanged(_message.Message):
     ROLE_FIELD_NUMBER: _builtins.int
     ACTOR_ID_FIELD_NUMBER: _builtins.int
     CHANGED_AT_FIELD_NUMBER: _builtins.int
+    MEMBERSHIP_VERSION_FIELD_NUMBER: _builtins.int
     community_id: _builtins.str
     """The community."""
     person_id: _builtins.str
@@ -261,6 +280,8 @@ class RoleChanged(_message.Message):
     """The role now."""
     actor_id: _builtins.str
     """Who changed it."""
+    membership_version: _builtins.int
+    """The version of the person's membership after this change."""
     @_builtins.property
     def changed_at(self) -> _timestamp_pb2.Timestamp:
         """When it changed."""
@@ -274,10 +295,11 @@ class RoleChanged(_message.Message):
         role: _community_pb2.Role.ValueType = ...,
         actor_id: _builtins.str = ...,
         changed_at: _timestamp_pb2.Timestamp | None = ...,
+        membership_version: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["changed_at", b"changed_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor_id", b"actor_id", "changed_at", b"changed_at", "community_id", b"community_id", "person_id", b"person_id", "previous_role", b"previous_role", "role", b"role"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor_id", b"actor_id", "changed_at", b"changed_at", "community_id", b"community_id", "membership_version", b"membership_version", "person_id", b"person_id", "previous_role", b"previous_role", "role", b"role"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -295,12 +317,15 @@ class JoinRequested(_message.Message):
     PERSON_ID_FIELD_NUMBER: _builtins.int
     MESSAGE_FIELD_NUMBER: _builtins.int
     REQUESTED_AT_FIELD_NUMBER: _builtins.int
+    MEMBERSHIP_VERSION_FIELD_NUMBER: _builtins.int
     community_id: _builtins.str
     """The community."""
     person_id: _builtins.str
     """Who asks."""
     message: _builtins.str
     """What they wrote to the owners and moderators."""
+    membership_version: _builtins.int
+    """The version of the person's membership after this change."""
     @_builtins.property
     def requested_at(self) -> _timestamp_pb2.Timestamp:
         """When they asked."""
@@ -312,10 +337,11 @@ class JoinRequested(_message.Message):
         person_id: _builtins.str = ...,
         message: _builtins.str = ...,
         requested_at: _timestamp_pb2.Timestamp | None = ...,
+        membership_version: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["requested_at", b"requested_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["community_id", b"community_id", "message", b"message", "person_id", b"person_id", "requested_at", b"requested_at"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["community_id", b"community_id", "membership_version", b"membership_version", "message", b"message", "person_id", b"person_id", "requested_at", b"requested_at"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -334,6 +360,7 @@ class JoinRequestRejected(_message.Message):
     REASON_FIELD_NUMBER: _builtins.int
     ACTOR_ID_FIELD_NUMBER: _builtins.int
     REJECTED_AT_FIELD_NUMBER: _builtins.int
+    MEMBERSHIP_VERSION_FIELD_NUMBER: _builtins.int
     community_id: _builtins.str
     """The community."""
     person_id: _builtins.str
@@ -342,6 +369,8 @@ class JoinRequestRejected(_message.Message):
     """The reason given to the requester; may be empty."""
     actor_id: _builtins.str
     """The owner, moderator or home admin who rejected it."""
+    membership_version: _builtins.int
+    """The version of the person's membership after this change."""
     @_builtins.property
     def rejected_at(self) -> _timestamp_pb2.Timestamp:
         """When."""
@@ -354,10 +383,11 @@ class JoinRequestRejected(_message.Message):
         reason: _builtins.str = ...,
         actor_id: _builtins.str = ...,
         rejected_at: _timestamp_pb2.Timestamp | None = ...,
+        membership_version: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["rejected_at", b"rejected_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor_id", b"actor_id", "community_id", b"community_id", "person_id", b"person_id", "reason", b"reason", "rejected_at", b"rejected_at"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor_id", b"actor_id", "community_id", b"community_id", "membership_version", b"membership_version", "person_id", b"person_id", "reason", b"reason", "rejected_at", b"rejected_at"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
