@@ -452,6 +452,7 @@ class WikiRevised(_message.Message):
     BODY_FIELD_NUMBER: _builtins.int
     SUMMARY_FIELD_NUMBER: _builtins.int
     REVISED_AT_FIELD_NUMBER: _builtins.int
+    TAGS_FIELD_NUMBER: _builtins.int
     page_id: _builtins.str
     """The page."""
     space_id: _builtins.str
@@ -472,6 +473,10 @@ class WikiRevised(_message.Message):
     def revised_at(self) -> _timestamp_pb2.Timestamp:
         """When."""
 
+    @_builtins.property
+    def tags(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Tags of the revision."""
+
     def __init__(
         self,
         *,
@@ -484,10 +489,11 @@ class WikiRevised(_message.Message):
         body: _builtins.str = ...,
         summary: _builtins.str = ...,
         revised_at: _timestamp_pb2.Timestamp | None = ...,
+        tags: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["revised_at", b"revised_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["author_id", b"author_id", "body", b"body", "page_id", b"page_id", "restored_from_revision", b"restored_from_revision", "revised_at", b"revised_at", "revision", b"revision", "space_id", b"space_id", "summary", b"summary", "title", b"title"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["author_id", b"author_id", "body", b"body", "page_id", b"page_id", "restored_from_revision", b"restored_from_revision", "revised_at", b"revised_at", "revision", b"revision", "space_id", b"space_id", "summary", b"summary", "tags", b"tags", "title", b"title"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
