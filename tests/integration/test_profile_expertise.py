@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from guildhall_kit.bus import BusConfig, Event, Producer, load_registry
 from guildhall_kit.service import RunningService
 from guildhall_profile.application import Profiles
 from guildhall_profile.consumers import POST_GROUP, PostEvents
+from guildhall_profile.repository import DIRECTORY_PENDING, EXPERTS, PEOPLE
 from guildhall_profile.settings import ProfileSettings
 from guildhall_profile.testing import Harness, eventually, ids, read_topic, wait_for_events
 
@@ -221,3 +223,24 @@ async def test_a_changed_accepted_answer_moves_the_credit(
     assert [pair for pair in ids(events) if pair[1] == "bob"] == [("ExpertiseEarned", "bob")]
     withdrawn = next(e for e in events if e.type.endswith("ProfileUpdated"))
     assert list(withdrawn.parse(events_pb2.ProfileUpdated).changed_fields) == ["earned_expertise"]
+
+
+async def test_directory_rows_a_crash_left_stale_are_repaired(harness: Harness) -> None:
+    service = await harness.start()
+    api = harness.stub(service)
+    await people(harness, api, "fay")
+    await api.SetDeclaredExpertise(
+        profile_pb2.SetDeclaredExpertiseRequest(tags=["sap-fi"]),
+        metadata=harness.token("fay"),
+        timeout=10,
+    )
+    assert await experts(api, harness, ["sap-fi"]) == [("fay", 0, 1)]
+    # As if the process died after the person write and before the projection:
+    # the marker set in that write is there, the rows are not.
+    db = service.ctx.db
+    await db[EXPERTS].delete_many({"person_id": "fay"})
+    await db[PEOPLE].update_one({"_id": "fay"}, {"$set": {DIRECTORY_PENDING: datetime.now(UTC)}})
+    assert await experts(api, harness, ["sap-fi"]) == []
+    assert await service_profiles(service).repair_directory() == 1
+    assert await experts(api, harness, ["sap-fi"]) == [("fay", 0, 1)]
+    assert await service_profiles(service).repair_directory() == 0

@@ -1,12 +1,12 @@
 """Wiring of the profile service: servicer, indexes, outbox, consumers, background tasks.
 
-Besides the gRPC server the process runs:
+At boot (before serving) the home org is created if it does not exist yet; a
+home org of another id than ``GUILDHALL_HOME_ORG_ID`` fails the boot, since
+there is exactly one. Besides the gRPC server the process runs:
 
 - the outbox relay over ``orgs`` and ``people``, writing through the same
   handle as every other write (see :func:`writer_database`);
 - consumers of the post topic (expertise, authors) and the community topic (hosts);
-- the home org bootstrap: created on first start, retried until MongoDB
-  answers; readiness waits for it;
 - the directory repair loop: re-projects people whose directory rows a crash
   left stale (see :mod:`guildhall_profile.repository`).
 """
@@ -92,29 +92,13 @@ async def build(ctx: ServiceContext[ProfileSettings]) -> ServiceParts:
         settings.community_addr, deadline_seconds=settings.community_deadline_seconds
     )
     servicer = ProfileServicer(profiles, PeopleAccess(repo, community), Gate(settings.home_org_id))
-    home_ready = asyncio.Event()
+    # Like the kit's index creation right after build: needs MongoDB at boot, and
+    # a wrong GUILDHALL_HOME_ORG_ID stops the process here instead of serving.
+    await profiles.bootstrap_home(settings.home_org_name)
 
     def register(server: grpc.aio.Server) -> Sequence[str]:
         profile_pb2_grpc.add_ProfileServiceServicer_to_server(servicer, server)
         return [SERVICE_NAME]
-
-    async def bootstrap_home() -> None:
-        delay = 0.5
-        while True:
-            try:
-                await profiles.bootstrap_home(settings.home_org_name)
-                home_ready.set()
-                return
-            except RuntimeError:
-                raise  # a second home org: a configuration error, not a transient one
-            except Exception as exc:  # noqa: BLE001 - MongoDB not reachable yet; retry
-                _log.warning("home org bootstrap failed; retrying", error=repr(exc), retry_in=delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
-
-    async def home_org_ready() -> None:
-        if not home_ready.is_set():
-            raise RuntimeError("home org not bootstrapped yet")
 
     async def repair_directory() -> None:
         while True:
@@ -135,7 +119,6 @@ async def build(ctx: ServiceContext[ProfileSettings]) -> ServiceParts:
                 group=COMMUNITY_GROUP, topics=[COMMUNITY_TOPIC], handler=CommunityEvents(profiles)
             ),
         ],
-        readiness=[home_org_ready],
-        background=[relay.run, bootstrap_home, repair_directory],
+        background=[relay.run, repair_directory],
         on_stop=[community.close, *([close_writer] if close_writer is not None else [])],
     )

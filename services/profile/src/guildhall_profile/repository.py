@@ -104,6 +104,25 @@ def indexes() -> list[IndexSpec]:
     ]
 
 
+QUERY_SHAPES: Final = (
+    # (collection, fields compared for equality or $in, field ranged and sorted on)
+    (EXPERTS, ("tag",), "key"),
+    (EXPERTS, ("person_id", "tag"), None),
+    (ORGS, (), "list_key"),
+    (PEOPLE, ("department",), "list_key"),
+    (PEOPLE, ("manager_id",), "list_key"),
+    (PEOPLE, ("org_id",), "list_key"),
+    (PEOPLE, (), DIRECTORY_PENDING),
+    (PEOPLE, ("email_key",), None),
+    (HOSTS, ("person_id", "community_id"), None),
+    (AUTHORS, ("person_id", "space_id"), None),
+)
+"""Every query this repository runs other than point reads by ``_id``, as a shape a
+unit test matches against :func:`indexes`: each must be served by an index whose
+leading keys are the equality fields, then the range/sort field. On MongoDB that
+keeps every list and the directory an index range, never a collection scan."""
+
+
 # --- documents <-> domain -----------------------------------------------------------------------
 
 
