@@ -3,11 +3,11 @@
 Method-level checks run first, before any lookup, so a refusal says nothing
 about the objects named in the request (PERMISSION_DENIED):
 
-- :func:`home_admin`            RegisterOrg, SuspendOrg, ReinstateOrg, CreatePerson, UpdatePerson
-- :func:`employee_or_service`   every read of full profiles, lists, the org chart, the directory
-- :func:`employee`              SetDeclaredExpertise (a person acting on their own profile)
-- :func:`person`                GetMyProfile, UpdateMyProfile (a person's own record)
-- :func:`anyone`                GetPersonCard(s), GetOrg (partners see less, see below)
+- ``Gate.home_admin``: RegisterOrg, SuspendOrg, ReinstateOrg, CreatePerson, UpdatePerson
+- ``Gate.employee_or_service``: full profiles, lists, the org chart, the directory
+- ``Gate.employee``: SetDeclaredExpertise (a person acting on their own profile)
+- ``Gate.person``: GetMyProfile, UpdateMyProfile (a person's own record)
+- ``Gate.anyone``: GetPersonCard(s), GetOrg (partners see less, see below)
 
 Service identities (other Guildhall services) read like employees and never
 write. Employees must carry the home org in their token.

@@ -23,7 +23,7 @@ not every expert of the tags.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Final
@@ -449,11 +449,3 @@ class DirectorySearch:
         experts = tuple(ranked[: self._page_size])
         more = len(ranked) > self._page_size
         return DirectoryPage(experts, experts[-1].cursor if more and experts else None)
-
-
-def rows_by_person(rows: Iterable[ExpertRow]) -> Mapping[str, list[ExpertRow]]:
-    """Rows grouped by person id."""
-    grouped: dict[str, list[ExpertRow]] = {}
-    for row in rows:
-        grouped.setdefault(row.person_id, []).append(row)
-    return grouped
