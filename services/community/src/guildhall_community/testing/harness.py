@@ -30,6 +30,7 @@ from guildhall.community.v1 import community_pb2 as pb
 from guildhall.community.v1 import community_pb2_grpc
 from guildhall.profile.v1 import events_pb2 as pev
 from guildhall.profile.v1 import profile_pb2 as ppb
+from guildhall_community.adapters.documents import OUTBOX_COLLECTIONS
 from guildhall_community.app import build
 from guildhall_community.settings import CommunitySettings
 from guildhall_kit.auth import PrincipalKind, mint_token
@@ -228,6 +229,18 @@ class CommunityHarness:
         await wait_until(applied, within=30, what=f"the suspension of {org_id}")
 
     # ------------------------------------------------------------ own events
+
+    async def wait_outbox_drained(self, within: float = 30) -> None:
+        """Wait until the relay has published every pending event (no outbox left)."""
+        db = self.running.ctx.db
+
+        async def drained() -> bool:
+            for name in OUTBOX_COLLECTIONS:
+                if await db[name].count_documents({"_outbox_since": {"$exists": True}}):
+                    return False
+            return True
+
+        await wait_until(drained, within=within, what="the outbox relay to drain")
 
     async def published(self) -> list[Event]:
         """Every event now on the service's topic, in partition then offset order."""
