@@ -22,6 +22,7 @@ import pytest
 
 from guildhall.community.v1 import community_pb2 as cpb
 from guildhall.community.v1 import community_pb2_grpc
+from guildhall.community.v1 import events_pb2 as cevents
 from guildhall.post.v1 import events_pb2 as post_events
 from guildhall.post.v1 import post_pb2
 from guildhall.profile.v1 import profile_pb2 as pb
@@ -33,6 +34,7 @@ from guildhall_kit.bus import BusConfig, Event, Producer, load_registry
 from guildhall_kit.mongo import make_client
 from guildhall_kit.service import RunningService, start_service
 from guildhall_kit.settings import load_settings
+from guildhall_profile.consumers import COMMUNITY_GROUP, CommunityEvents
 from guildhall_profile.repository import AUTHORS, HOSTS
 from guildhall_profile.testing import WITHIN, Harness, consumers_closed
 
@@ -205,7 +207,7 @@ async def world(infra: Any, tmp_path_factory: pytest.TempPathFactory) -> AsyncIt
     db = profile_service.ctx.db
 
     async def read_models_caught_up() -> bool:
-        hosts = await db[HOSTS].count_documents({"community_id": community_id})
+        hosts = await db[HOSTS].count_documents({"community_id": community_id, "host": True})
         authors = await db[AUTHORS].count_documents({"space_id": pinhole_id})
         return hosts == 2 and authors == 1
 
@@ -378,3 +380,34 @@ async def test_employees_see_everyone(world: World) -> None:
         timeout=10,
     )
     assert [c.person_id for c in batch.cards] == ["gus", "vera", "olga"]
+
+
+async def test_late_membership_events_do_not_undo_newer_ones(world: World) -> None:
+    """A person's membership events can arrive out of order; the highest version wins."""
+    handler = next(
+        c.handler for c in world.profile_service.parts.consumers if c.group == COMMUNITY_GROUP
+    )
+
+    def event(message: Any) -> Event:
+        return Event.from_message(message, source="guildhall/community", key="c-late")
+
+    left = cevents.MemberLeft(
+        community_id="c-late", person_id="sam", role=cpb.ROLE_MODERATOR, membership_version=3
+    )
+    promoted = cevents.RoleChanged(
+        community_id="c-late",
+        person_id="sam",
+        previous_role=cpb.ROLE_MEMBER,
+        role=cpb.ROLE_MODERATOR,
+        membership_version=2,
+    )
+    assert isinstance(handler, CommunityEvents)
+    await handler(event(left))
+    await handler(event(promoted))  # older, arrives last: ignored
+    repo = handler.profiles.repo
+    assert await repo.hosts_among(["c-late"], ["sam"]) == set()
+    rejoined = cevents.MemberJoined(
+        community_id="c-late", person_id="sam", role=cpb.ROLE_MODERATOR, membership_version=4
+    )
+    await handler(event(rejoined))
+    assert await repo.hosts_among(["c-late"], ["sam"]) == {("c-late", "sam")}

@@ -515,6 +515,8 @@ class Profiles:
         if space_id and person_id:
             await self._repo.record_author(space_id, person_id, at)
 
-    async def set_host(self, community_id: str, person_id: str, role: str | None) -> None:
+    async def set_host(
+        self, community_id: str, person_id: str, role: str | None, membership_version: int
+    ) -> None:
         if community_id and person_id:
-            await self._repo.set_host(community_id, person_id, role)
+            await self._repo.set_host(community_id, person_id, role, membership_version)

@@ -13,9 +13,10 @@
   community (owners and moderators), for partner visibility.
 
 Handlers are idempotent: the kit skips event ids the group already finished,
-and each effect is one idempotent write (a keyed upsert or delete, or an
-``apply_once`` person update), so a redelivery changes nothing. Ordering:
-one community's events share a key, hence a partition, hence their order.
+and each effect is one idempotent write (a keyed upsert, or an ``apply_once``
+person update), so a redelivery changes nothing. Ordering: one person's
+membership events may arrive out of order (the community contract says so);
+each carries ``membership_version`` and the highest one wins.
 Event types a handler does not use are acknowledged and ignored.
 """
 
@@ -95,21 +96,37 @@ class CommunityEvents:
     def __init__(self, profiles: Profiles) -> None:
         self._profiles = profiles
 
+    @property
+    def profiles(self) -> Profiles:
+        """The use cases it drives (tests replay events through them)."""
+        return self._profiles
+
     async def __call__(self, event: Event) -> None:
         kind = event.type
         if kind == _full_name(community_events.CommunityCreated):
             created = event.parse(community_events.CommunityCreated)
-            await self._profiles.set_host(created.community.community_id, created.owner_id, "owner")
+            # The creator's membership starts at version 1.
+            await self._profiles.set_host(
+                created.community.community_id, created.owner_id, "owner", 1
+            )
         elif kind == _full_name(community_events.MemberJoined):
             joined = event.parse(community_events.MemberJoined)
             await self._profiles.set_host(
-                joined.community_id, joined.person_id, _HOST_ROLES.get(joined.role)
+                joined.community_id,
+                joined.person_id,
+                _HOST_ROLES.get(joined.role),
+                joined.membership_version,
             )
         elif kind == _full_name(community_events.RoleChanged):
             changed = event.parse(community_events.RoleChanged)
             await self._profiles.set_host(
-                changed.community_id, changed.person_id, _HOST_ROLES.get(changed.role)
+                changed.community_id,
+                changed.person_id,
+                _HOST_ROLES.get(changed.role),
+                changed.membership_version,
             )
         elif kind == _full_name(community_events.MemberLeft):
             left = event.parse(community_events.MemberLeft)
-            await self._profiles.set_host(left.community_id, left.person_id, None)
+            await self._profiles.set_host(
+                left.community_id, left.person_id, None, left.membership_version
+            )

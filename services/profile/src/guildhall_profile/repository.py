@@ -485,18 +485,31 @@ class ProfileRepository:
 
     # --- read models from other services' events -----------------------------------------------
 
-    async def set_host(self, community_id: str, person_id: str, role: str | None) -> None:
-        """Record ``person_id`` as owner or moderator of ``community_id`` (``role``), or,
-        with None, as no longer hosting it. Idempotent."""
-        ident = f"{community_id}/{person_id}"
-        if role is None:
-            await self._w_hosts.delete_one({"_id": ident})
-            return
-        await self._w_hosts.update_one(
-            {"_id": ident},
-            {"$set": {"community_id": community_id, "person_id": person_id, "role": role}},
-            upsert=True,
-        )
+    async def set_host(
+        self, community_id: str, person_id: str, role: str | None, membership_version: int
+    ) -> None:
+        """Record ``person_id``'s hosting of ``community_id`` as of ``membership_version``:
+        ``role`` owner or moderator, or None for no longer hosting (member, or left).
+
+        Membership events of one person may arrive out of order (the community
+        service writes them from two documents); the highest membership version
+        wins and older ones are ignored, so the entry is kept (not deleted) when
+        the person stops hosting. Idempotent.
+        """
+        with contextlib.suppress(DuplicateKeyError):  # an equal or newer version is stored
+            await self._w_hosts.update_one(
+                {"_id": f"{community_id}/{person_id}", "version": {"$lt": membership_version}},
+                {
+                    "$set": {
+                        "community_id": community_id,
+                        "person_id": person_id,
+                        "role": role,
+                        "host": role is not None,
+                        "version": membership_version,
+                    }
+                },
+                upsert=True,
+            )
 
     async def hosts_among(
         self, community_ids: Sequence[str], person_ids: Sequence[str]
@@ -505,7 +518,11 @@ class ProfileRepository:
         if not community_ids or not person_ids:
             return set()
         cursor = self._hosts.find(
-            {"person_id": {"$in": list(person_ids)}, "community_id": {"$in": list(community_ids)}}
+            {
+                "person_id": {"$in": list(person_ids)},
+                "community_id": {"$in": list(community_ids)},
+                "host": True,
+            }
         )
         return {(doc["community_id"], doc["person_id"]) async for doc in cursor}
 
