@@ -53,7 +53,7 @@ from guildhall_community.domain import (
     require_employee,
 )
 from guildhall_kit.bus.event import new_event_id
-from guildhall_kit.errors import Aborted, InvalidArgument, NotFound
+from guildhall_kit.errors import Aborted, DomainError, InvalidArgument, NotFound
 from guildhall_kit.logging import get_logger
 
 from .adapters import paging
@@ -123,19 +123,53 @@ class CommunityApp:
 
     # ----------------------------------------------------------------- helpers
 
-    async def _retrying(self, attempt: Callable[[], Awaitable[T]]) -> T:
+    async def _retrying(
+        self,
+        attempt: Callable[[], Awaitable[T]],
+        *,
+        repair: Callable[[], Awaitable[None]] | None = None,
+    ) -> T:
         """Run ``attempt`` (read, decide, write) until no compare-and-set is lost.
+
+        A two-document change whose second write lost leaves its first write
+        behind; the re-run normally completes it. When the re-run is refused
+        instead (or the attempts run out), ``repair`` puts the first write's
+        document back in line before the error goes to the caller.
 
         Raises:
             Aborted: still conflicting after ``write_attempts`` runs.
+            DomainError: the re-run's answer (after ``repair``).
         """
+        conflicted = False
         for n in range(self._attempts):
             try:
                 return await attempt()
             except WriteConflict as conflict:
+                conflicted = True
                 _log.info("write conflict; re-running", document=str(conflict), attempt=n + 1)
                 await asyncio.sleep(random.uniform(0, 0.005 * 2**n))  # noqa: S311 - jitter
+            except DomainError:
+                if conflicted and repair is not None:
+                    await repair()
+                raise
+        if repair is not None:
+            await repair()
         raise Aborted("the object is changing too fast; re-read and retry")
+
+    async def _reconcile(self, community_id: str, person_id: str, by: str) -> None:
+        """Best effort: the person's membership document in line with the staff entry."""
+
+        async def attempt() -> None:
+            view = await self._with_member(community_id, person_id)
+            change = dom.reconcile_membership(
+                view.community, person_id, view.membership, by=by, now=self.now()
+            )
+            await self._commit(change, view.record)
+
+        try:
+            await self._retrying(attempt)
+        except Exception:  # noqa: BLE001 - a later operation on this person repairs it as well
+            _log.warning("membership not reconciled", community=community_id, person=person_id)
 
     async def _commit(self, change: Change, before: CommunityRecord | None = None) -> None:
         if await self.repo.apply(change, before=before):
@@ -376,7 +410,10 @@ class CommunityApp:
             view = await self._with_member(community_id, principal.subject)
             await self._commit(decide(view), view.record)
 
-        await self._retrying(attempt)
+        async def repair() -> None:
+            await self._reconcile(community_id, principal.subject, principal.subject)
+
+        await self._retrying(attempt, repair=repair)
         return await self._with_member(community_id, principal.subject)
 
     async def join(self, principal: Principal, community_id: str) -> MemberView:
@@ -424,7 +461,10 @@ class CommunityApp:
             )
             await self._commit(decide(view, target), view.record)
 
-        await self._retrying(attempt)
+        async def repair() -> None:
+            await self._reconcile(community_id, person_id, principal.subject)
+
+        await self._retrying(attempt, repair=repair)
         return await self._with_member(community_id, person_id)
 
     async def approve_request(

@@ -42,6 +42,7 @@ from guildhall_community.domain import (
     invite,
     join,
     leave,
+    reconcile_membership,
     reject_request,
     remove_member,
     request_membership,
@@ -732,6 +733,34 @@ def test_inviting_staff_without_a_membership_document_writes_it_without_an_event
     assert otto is not None
     assert (otto.status, otto.role) == (MembershipStatus.ACTIVE, Role.MODERATOR)
     assert store.invite(OLGA, "otto", Role.MODERATOR) == NO_CHANGE
+
+
+def test_reconcile_puts_the_membership_document_in_line_with_the_staff_entry() -> None:
+    store = community()
+    # A refused re-run left an owner's document ended (the staff entry still makes them owner).
+    olga = store.m("olga")
+    assert olga is not None
+    store.memberships["olga"] = replace(
+        olga, status=MembershipStatus.ENDED, version=olga.version + 1
+    )
+    change = store.apply(
+        reconcile_membership(store.c, "olga", store.m("olga"), by="olga", now=store.now())
+    )
+    assert change.events == ()
+    restored = store.m("olga")
+    assert restored is not None
+    assert (restored.status, restored.role) == (MembershipStatus.ACTIVE, Role.OWNER)
+    # A promotion whose staff write never happened lists a role nobody gave.
+    mia = store.m("mia")
+    assert mia is not None
+    store.memberships["mia"] = replace(mia, role=Role.MODERATOR, version=mia.version + 1)
+    store.apply(reconcile_membership(store.c, "mia", store.m("mia"), by="olga", now=store.now()))
+    fixed = store.m("mia")
+    assert fixed is not None
+    assert fixed.role is Role.MEMBER
+    # In agreement, or not a member: nothing to do.
+    assert reconcile_membership(store.c, "mia", fixed, by="olga", now=store.now()) == NO_CHANGE
+    assert reconcile_membership(store.c, "otto", None, by="olga", now=store.now()) == NO_CHANGE
 
 
 def test_demoting_staff_restores_a_missing_membership_document_first() -> None:

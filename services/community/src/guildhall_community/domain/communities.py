@@ -646,23 +646,12 @@ def invite(
         access_community(principal, community, facts, Action.ADMINISTER)
     if invitee_kind is not PrincipalKind.EMPLOYEE:
         raise FailedPrecondition("partner users cannot be community members")
-    held = _target(community, person_id, target_membership)
-    if held is not None:
-        if target_membership is not None and target_membership.is_active:
-            return NO_CHANGE
-        # Staff whose membership document is missing or ended (a crash between the two
-        # writes of adding a moderator): write it, so member lists show them. Nothing
-        # changes for anyone's rights, so nothing is published.
-        restored = _next(
-            community,
-            person_id,
-            target_membership,
-            MembershipStatus.ACTIVE,
-            by=principal.subject,
-            now=now,
-            role=held,
+    if _target(community, person_id, target_membership) is not None:
+        # Staff whose membership document a crash left missing or ended get it written
+        # (without an event: nobody's rights change); anyone else is already a member.
+        return reconcile_membership(
+            community, person_id, target_membership, by=principal.subject, now=now
         )
-        return Change(writes=(Write(restored),))
     if role is Role.MODERATOR:
         _guard_staff_room(community)
     me = principal.subject
@@ -777,3 +766,60 @@ def change_role(
         role=role,
     )
     return Change(writes=(Write(listed), Write(_bump(community, now, staff=staff), (event,))))
+
+
+def reconcile_membership(
+    community: Community,
+    person_id: str,
+    membership: Membership | None,
+    *,
+    by: str,
+    now: datetime,
+) -> Change:
+    """Make a person's membership document agree with the community's staff entry.
+
+    Decisions follow the staff entry; member lists and the listed role follow
+    the membership document. Two-document operations write the membership
+    document first, so when their second write loses a compare-and-set and
+    the re-run is refused (two owners leaving at once: one of them is now the
+    last owner), or a process dies in between, the document can disagree:
+    ended for someone still staff, or listing a role the staff entry does not
+    give. This writes it back (no event: nobody's rights change) — restored to
+    active with the staff role, or with the role corrected. No change when
+    they agree, and for people who are not members.
+    """
+    require_aware(now)
+    _check_belongs(community, person_id, membership)
+    staff_role = community.staff.get(person_id)
+    active = membership is not None and membership.is_active
+    if staff_role is not None and not active:
+        restored = _next(
+            community,
+            person_id,
+            membership,
+            MembershipStatus.ACTIVE,
+            by=by,
+            now=now,
+            role=staff_role,
+        )
+        return Change(writes=(Write(restored),))
+    if membership is None or not active:
+        return NO_CHANGE
+    listed = staff_role or Role.MEMBER
+    if membership.role is listed:
+        return NO_CHANGE
+    return Change(
+        writes=(
+            Write(
+                _next(
+                    community,
+                    person_id,
+                    membership,
+                    MembershipStatus.ACTIVE,
+                    by=by,
+                    now=now,
+                    role=listed,
+                )
+            ),
+        )
+    )
