@@ -65,7 +65,7 @@ async def build(ctx: ServiceContext[PostSettings]) -> ServiceParts:
     path = Path(settings.search_index_path) if settings.search_index_path else None
     index = await asyncio.to_thread(SearchIndex.open, path)
     _INDEXES[ctx] = index
-    projection = SearchProjection(index, ctx.bus)
+    projection = SearchProjection(index, ctx.bus, ctx.registry)
     search = SearchService(index, store, funnel, ops)
 
     def register(server: grpc.aio.Server) -> Sequence[str]:

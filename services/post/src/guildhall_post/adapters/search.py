@@ -30,7 +30,15 @@ from aiokafka.errors import KafkaError
 
 from guildhall.post.v1 import events_pb2 as ev
 from guildhall.post.v1 import post_pb2 as pb
-from guildhall_kit.bus import BusConfig, Event, MalformedEvent, from_kafka
+from guildhall_kit.bus import (
+    BusConfig,
+    Event,
+    MalformedEvent,
+    Registry,
+    TopicSetupFailed,
+    ensure_topics,
+    from_kafka,
+)
 from guildhall_kit.errors import InvalidArgument, NotFound
 from guildhall_kit.logging import get_logger
 from guildhall_post.adapters import convert
@@ -250,12 +258,14 @@ class SearchProjection:
         self,
         index: SearchIndex,
         bus: BusConfig,
+        registry: Registry,
         *,
         policy: CommitPolicy | None = None,
         on_batch: Callable[[], None] | None = None,
     ) -> None:
         self.index = index
         self._bus = bus
+        self._registry = registry
         self._topic = bus.topic(POST_TOPIC)
         self._committer = AutoCommitter(
             index, policy or CommitPolicy(max_pending=1000, max_delay=0.5)
@@ -270,7 +280,7 @@ class SearchProjection:
             while True:
                 try:
                     await self._consume()
-                except (KafkaError, OSError) as exc:
+                except (KafkaError, OSError, TopicSetupFailed) as exc:
                     _log.warning("search projection lost Kafka; retrying", error=repr(exc))
                     await asyncio.sleep(1.0)
         finally:
@@ -279,6 +289,8 @@ class SearchProjection:
                 await committer
 
     async def _consume(self) -> None:
+        # The projection may start before the kit has created the topics; creating is idempotent.
+        await ensure_topics(self._bus, self._registry, [POST_TOPIC])
         options = self._bus.consumer_options(self._bus.group("post.search"))
         # Not a group member: every replica reads every partition into its own index.
         options["group_id"] = None
