@@ -319,3 +319,26 @@ async def test_archived_community_is_read_only(h: PostHarness) -> None:
         )
         == grpc.StatusCode.FAILED_PRECONDITION
     )
+
+
+async def test_a_late_older_membership_event_does_not_undo_a_newer_one(h: PostHarness) -> None:
+    secret = _id("c")
+    await h.community(secret, owner="own", visibility="secret")
+    await h.known(communities=[secret])
+    post = await _post(h, "own", secret)
+    # The person left (version 3) before the join (version 2) arrived.
+    await h.membership_event(secret, "late", None, 3)
+    await h.membership_event(secret, "late", "member", 2)
+    # A later event on the same key (same partition): once it is applied, so are both above.
+    await h.membership_event(secret, "sentinel", "member", 1)
+    await h.known(members=[(secret, "sentinel")])
+    doc = await h.db["rm_memberships"].find_one({"_id": f"{secret}:late"})
+    assert (doc["role"], doc["membership_version"]) == ("", 3)
+    assert (
+        await _code(
+            h.stub.GetPost(
+                pb.GetPostRequest(post_id=post.post_id), metadata=h.auth("late"), timeout=10
+            )
+        )
+        == grpc.StatusCode.NOT_FOUND
+    )

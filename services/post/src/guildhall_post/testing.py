@@ -202,6 +202,7 @@ class PostHarness:
             cev.CommunityCreated(community=community, owner_id=owner),
             community_id,
         )
+        self._versions.setdefault(f"{community_id}:{owner}", 1)
         for person, role in (members or {}).items():
             await self._publish(
                 COMMUNITY_TOPIC,
@@ -210,6 +211,7 @@ class PostHarness:
                     person_id=person,
                     role=_ROLE[role],
                     joined_at=_now(),
+                    membership_version=self._next(f"{community_id}:{person}"),
                 ),
                 community_id,
             )
@@ -222,10 +224,37 @@ class PostHarness:
                 community_id,
             )
 
+    async def membership_event(
+        self, community_id: str, person: str, role: str | None, membership_version: int
+    ) -> None:
+        """Publish one membership event with an explicit version (out-of-order tests)."""
+        message: Message
+        if role is None:
+            message = cev.MemberLeft(
+                community_id=community_id,
+                person_id=person,
+                left_at=_now(),
+                membership_version=membership_version,
+            )
+        else:
+            message = cev.MemberJoined(
+                community_id=community_id,
+                person_id=person,
+                role=_ROLE[role],
+                joined_at=_now(),
+                membership_version=membership_version,
+            )
+        await self._publish(COMMUNITY_TOPIC, message, community_id)
+
     async def leave(self, community_id: str, person: str) -> None:
         await self._publish(
             COMMUNITY_TOPIC,
-            cev.MemberLeft(community_id=community_id, person_id=person, left_at=_now()),
+            cev.MemberLeft(
+                community_id=community_id,
+                person_id=person,
+                left_at=_now(),
+                membership_version=self._next(f"{community_id}:{person}"),
+            ),
             community_id,
         )
 
@@ -319,8 +348,14 @@ class PostHarness:
         wanted: list[tuple[str, dict[str, Any], bool]] = [
             *(("rm_communities", {"_id": c}, True) for c in communities),
             *(("rm_pinholes", {"_id": p, "state": "open"}, True) for p in pinholes),
-            *(("rm_memberships", {"_id": f"{c}:{p}"}, True) for c, p in members),
-            *(("rm_memberships", {"_id": f"{c}:{p}"}, False) for c, p in gone_members),
+            *(
+                ("rm_memberships", {"_id": f"{c}:{p}", "role": {"$ne": ""}}, True)
+                for c, p in members
+            ),
+            *(
+                ("rm_memberships", {"_id": f"{c}:{p}", "role": {"$ne": ""}}, False)
+                for c, p in gone_members
+            ),
             *(("rm_people", {"_id": p}, True) for p in people),
             *(("rm_expertise", {"_id": p}, True) for p in expertise),
         ]

@@ -11,14 +11,17 @@ Collections (all in the post service's own database):
 - ``rm_communities``  ``{_id: community_id, visibility, state, name, version}``
 - ``rm_pinholes``     ``{_id: pinhole_id, community_id, state, ever_opened, expires_at,
   grants: {org_id: level}, title, version}``
-- ``rm_memberships``  ``{_id: "<community>:<person>", community_id, person_id, role}``
+- ``rm_memberships``  ``{_id: "<community>:<person>", community_id, person_id, role,
+  membership_version}``; ``role`` is "" once the person left (the document stays, so
+  an older event arriving late cannot bring the membership back)
 - ``rm_people``       ``{_id: person_id, kind, org_id}``
 - ``rm_expertise``    ``{_id: person_id, declared: [tag], earned: [tag]}``
 
 Applying events: community and pinhole documents carry the version of the event
-that last changed them and ignore older ones; memberships follow their
-community's partition order (one key per community), and every handler is an
-idempotent set/unset, so a redelivered event changes nothing.
+that last changed them and ignore older ones; a membership keeps the highest
+``membership_version`` applied (the community contract says one person's
+membership events may arrive out of order). Every handler is an idempotent
+versioned set, so a redelivered or late event changes nothing.
 """
 
 from __future__ import annotations
@@ -165,7 +168,9 @@ class ReadModel:
         if community_ids is not None:
             query["community_id"] = {"$in": sorted(set(community_ids))}
         return {
-            str(d["community_id"]): Role(d["role"]) async for d in self._memberships.find(query)
+            str(d["community_id"]): Role(d["role"])
+            async for d in self._memberships.find(query)
+            if d.get("role")
         }
 
     async def roles_in(self, community_id: str, person_ids: Iterable[str]) -> dict[str, Role]:
@@ -174,7 +179,7 @@ class ReadModel:
         if not ids:
             return {}
         cursor = self._memberships.find({"community_id": community_id, "person_id": {"$in": ids}})
-        return {str(d["person_id"]): Role(d["role"]) async for d in cursor}
+        return {str(d["person_id"]): Role(d["role"]) async for d in cursor if d.get("role")}
 
     async def member_spaces(self, person_id: str, limit: int) -> list[SpaceFacts]:
         """Main spaces of the person's communities and those communities' pinholes (at most
@@ -271,14 +276,16 @@ class ReadModel:
         version: int,
         fields: Document,
         extra: Document | None = None,
+        *,
+        version_field: str = "version",
     ) -> None:
         """Set ``fields`` (and apply ``extra`` operators) unless a newer version is stored."""
-        update: Document = {"$set": {**fields, "version": version}}
+        update: Document = {"$set": {**fields, version_field: version}}
         if extra:
             update.update(extra)
         try:
             await collection.update_one(
-                {"_id": doc_id, "version": {"$lt": version}}, update, upsert=True
+                {"_id": doc_id, version_field: {"$lt": version}}, update, upsert=True
             )
         except DuplicateKeyError:
             # A newer (or the same) version is stored already: this event is old news.
@@ -300,32 +307,55 @@ class ReadModel:
         created = event.parse(cev.CommunityCreated)
         await self._community(created.community)
         if created.owner_id:
-            await self._member(created.community.community_id, created.owner_id, Role.OWNER)
+            # The first owner's membership is created with the community: its version 1.
+            await self._member(created.community.community_id, created.owner_id, Role.OWNER, 1)
 
     async def _on_updated(self, event: Event) -> None:
         await self._community(event.parse(cev.CommunityUpdated).community)
 
-    async def _member(self, community_id: str, person_id: str, role: Role) -> None:
-        await self._memberships.update_one(
-            {"_id": f"{community_id}:{person_id}"},
-            {"$set": {"community_id": community_id, "person_id": person_id, "role": role.value}},
-            upsert=True,
+    async def _member(
+        self, community_id: str, person_id: str, role: Role | None, membership_version: int
+    ) -> None:
+        """Record the membership at ``membership_version`` unless a newer one is applied."""
+        await self._versioned(
+            self._memberships,
+            f"{community_id}:{person_id}",
+            membership_version,
+            {
+                "community_id": community_id,
+                "person_id": person_id,
+                "role": role.value if role else "",
+            },
+            version_field="membership_version",
         )
 
     async def _on_joined(self, event: Event) -> None:
         joined = event.parse(cev.MemberJoined)
-        await self._member(
-            joined.community_id, joined.person_id, _ROLE.get(joined.role, Role.MEMBER)
-        )
+        role = _ROLE.get(joined.role, Role.MEMBER)
+        await self._member(joined.community_id, joined.person_id, role, joined.membership_version)
 
     async def _on_left(self, event: Event) -> None:
         left = event.parse(cev.MemberLeft)
-        await self._memberships.delete_one({"_id": f"{left.community_id}:{left.person_id}"})
+        await self._member(left.community_id, left.person_id, None, left.membership_version)
 
     async def _on_role(self, event: Event) -> None:
         changed = event.parse(cev.RoleChanged)
+        role = _ROLE.get(changed.role, Role.MEMBER)
         await self._member(
-            changed.community_id, changed.person_id, _ROLE.get(changed.role, Role.MEMBER)
+            changed.community_id, changed.person_id, role, changed.membership_version
+        )
+
+    async def _on_requested(self, event: Event) -> None:
+        # A pending request is not a membership, but its version orders what follows.
+        requested = event.parse(cev.JoinRequested)
+        await self._member(
+            requested.community_id, requested.person_id, None, requested.membership_version
+        )
+
+    async def _on_rejected(self, event: Event) -> None:
+        rejected = event.parse(cev.JoinRequestRejected)
+        await self._member(
+            rejected.community_id, rejected.person_id, None, rejected.membership_version
         )
 
     async def _on_proposed(self, event: Event) -> None:
@@ -402,6 +432,8 @@ _COMMUNITY_HANDLERS = {
     cev.MemberJoined.DESCRIPTOR.full_name: ReadModel._on_joined,
     cev.MemberLeft.DESCRIPTOR.full_name: ReadModel._on_left,
     cev.RoleChanged.DESCRIPTOR.full_name: ReadModel._on_role,
+    cev.JoinRequested.DESCRIPTOR.full_name: ReadModel._on_requested,
+    cev.JoinRequestRejected.DESCRIPTOR.full_name: ReadModel._on_rejected,
     cev.PinholeProposed.DESCRIPTOR.full_name: ReadModel._on_proposed,
     cev.PinholeOpened.DESCRIPTOR.full_name: ReadModel._on_opened,
     cev.PinholeGranted.DESCRIPTOR.full_name: ReadModel._on_granted,
