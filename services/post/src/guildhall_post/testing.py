@@ -414,9 +414,20 @@ class PostHarness:
 
 @asynccontextmanager
 async def running_post_service(
-    *, kafka: str, mongo: str, unique: str, tmp: Path, **overrides: Any
+    *,
+    kafka: str,
+    mongo: str,
+    unique: str,
+    tmp: Path,
+    community_addr: str | None = None,
+    topic_prefix: str | None = None,
+    **overrides: Any,
 ) -> AsyncIterator[PostHarness]:
-    """A post service (and community double) for one test module; torn down afterwards."""
+    """A post service (and community double) for one test module; torn down afterwards.
+
+    ``community_addr`` points it at a real community service instead of the double
+    (``topic_prefix`` then shares that service's topics, and ``tmp / "keys"`` its keys).
+    """
     keys = ensure_dev_keys(tmp / "keys")
     double = CommunityDouble()  # type: ignore[abstract]  # serves CheckAccess and ListSpaces only
     server = grpc.aio.server()
@@ -428,10 +439,10 @@ async def running_post_service(
         kafka_bootstrap_servers=kafka,
         mongo_uri=mongo,
         mongo_database=f"post_test_{unique}",
-        topic_prefix=f"t{unique}.",
+        topic_prefix=topic_prefix or f"t{unique}.",
         grpc_port=0,
         jwt_jwks_file=keys.jwks_path,
-        community_addr=f"127.0.0.1:{port}",
+        community_addr=community_addr or f"127.0.0.1:{port}",
         outbox_poll_seconds=0.2,
         **overrides,
     )
