@@ -140,6 +140,7 @@ async def test_a_restart_between_write_and_publish_loses_no_event(harness: Harne
     first = await harness.start()
     relay = first.ctx.relay
     assert relay is not None
+    await relay_idle(first)  # the home org's event is out; nothing is in flight
     relay.stop()  # the write below is stored, but nothing publishes it in this process
     api = harness.stub(first)
     await api.RegisterOrg(
