@@ -4,6 +4,18 @@ Each service owns one database and declares its indexes in code as
 :class:`IndexSpec` values; :func:`ensure_indexes` creates them at start-up
 (idempotently). Only features that both MongoDB 7+ and FerretDB 1.x support are
 used: no multi-document transactions, no change streams, no ``$text``.
+
+FerretDB 1.x applies an update by reading the document and writing it back
+without isolation: two concurrent updates of one document can lose one
+(measured: 200 concurrent ``$inc`` kept 11). MongoDB applies each update
+atomically. So every write of a service, its outbox relay's clears included,
+goes through a *writer* handle: on MongoDB the service's own database, on
+FerretDB a client with a single connection, which FerretDB serves one
+operation at a time (see :func:`guildhall_kit.service.start_service`). Other
+FerretDB 1.x limits seen: ``$pull`` with a condition removes nothing (use
+``$pullAll`` of exact values), ``$elemMatch`` in a filter matches nothing, no
+TTL indexes, and only ``_id`` equality is pushed down to SQLite (other filters
+scan).
 """
 
 from __future__ import annotations
@@ -11,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
@@ -61,3 +74,17 @@ async def ensure_indexes(db: AsyncDatabase[Document], specs: Iterable[IndexSpec]
         if spec.unique:
             options["unique"] = True
         await db[spec.collection].create_index(list(spec.keys), **options)
+
+
+async def is_ferretdb(client: AsyncMongoClient[Document]) -> bool:
+    """Whether the server is FerretDB (its ``buildInfo`` names its own version)."""
+    info = await client.admin.command("buildInfo")
+    return "ferretdbVersion" in info
+
+
+def single_connection_uri(uri: str) -> str:
+    """``uri`` with a connection pool of one (``maxPoolSize=1``)."""
+    parts = urlsplit(uri)
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k.lower() != "maxpoolsize"]
+    query.append(("maxPoolSize", "1"))
+    return urlunsplit(parts._replace(query=urlencode(query)))

@@ -22,6 +22,7 @@ class and its ``build`` function. In order:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -47,7 +48,15 @@ from guildhall_kit.bus import (
 )
 from guildhall_kit.grpc.server import Background, GrpcApp, ReadinessCheck
 from guildhall_kit.logging import configure_logging, get_logger
-from guildhall_kit.mongo import Document, IndexSpec, ensure_indexes, make_client, ping
+from guildhall_kit.mongo import (
+    Document,
+    IndexSpec,
+    ensure_indexes,
+    is_ferretdb,
+    make_client,
+    ping,
+    single_connection_uri,
+)
 from guildhall_kit.outbox import Outbox, OutboxRelay, outbox_indexes
 from guildhall_kit.settings import ConfigError, ServiceSettings, load_settings
 from guildhall_kit.telemetry import setup_telemetry
@@ -85,10 +94,18 @@ class ServiceContext(Generic[S]):
         registry: Registry,
         bus: BusConfig,
         producer: Producer,
+        *,
+        writer: AsyncMongoClient[Document] | None = None,
     ) -> None:
         self.settings = settings
         self.mongo = mongo
         self.db: AsyncDatabase[Document] = mongo[settings.database_name]
+        self.writer_client = writer
+        self.writer_db: AsyncDatabase[Document] = (
+            writer[settings.database_name] if writer is not None else self.db
+        )
+        """The handle every write goes through (the relay's clears too): ``db`` on
+        MongoDB, a single-connection client on FerretDB 1.x (see guildhall_kit.mongo)."""
         self.registry = registry
         self.bus = bus
         self.producer = producer
@@ -113,9 +130,18 @@ class ServiceContext(Generic[S]):
         return self._readiness()
 
     def wake_relay(self) -> None:
-        """Ask the outbox relay to publish now (call after a write that added events)."""
+        """Ask the outbox relay for a full scan now."""
         if self.relay is not None:
             self.relay.wake()
+
+    def hint_relay(self, collection: str, document_id: object) -> None:
+        """That document just got outbox events: publish them now (call after the write).
+
+        Before the Kafka side is up this does nothing; the relay's first scan
+        publishes what was written meanwhile.
+        """
+        if self.relay is not None:
+            self.relay.hint(collection, document_id)
 
 
 @dataclass
@@ -147,8 +173,9 @@ class RunningService(Generic[S]):
             ctx.settings,
             register=parts.register,
             readiness=[self._mongo_ready, self._bus_ready, *parts.readiness],
-            background=[self._bring_up_bus, *parts.background],
+            background=parts.background,
         )
+        self._bus_task: asyncio.Task[None] | None = None
         ctx._readiness = lambda: self.app.ready
 
     @property
@@ -180,7 +207,7 @@ class RunningService(Generic[S]):
         loops: list[Awaitable[None]] = []
         if parts.outbox_collections:
             relay = OutboxRelay(
-                ctx.db,
+                ctx.writer_db,
                 parts.outbox_collections,
                 ctx.producer,
                 poll_seconds=ctx.settings.outbox_poll_seconds,
@@ -215,14 +242,33 @@ class RunningService(Generic[S]):
         for consumer in self.consumers:
             await consumer.wait_assigned(within)
 
+    async def start(self) -> None:
+        """Start serving; the Kafka side comes up in the background."""
+        await self.app.start()
+        self._bus_task = asyncio.create_task(self._bring_up_bus(), name="kafka-side")
+
     async def stop(self, drain_s: float | None = None) -> None:
-        """Drain the server, stop consumers and relay, flush the producer, close Mongo."""
+        """Drain the server, then stop consumers and relay (waiting for them to commit,
+        publish and leave their groups), flush the producer, close Mongo. Blocks up to
+        about twice ``drain_s``."""
+        drain = self.ctx.settings.drain_seconds if drain_s is None else drain_s
+        await self.app.stop(drain)
         for consumer in self.consumers:
             consumer.stop()
         if self.ctx.relay is not None:
             self.ctx.relay.stop()
-        await self.app.stop(drain_s)
+        task, self._bus_task = self._bus_task, None
+        if task is not None:
+            if not self.bus_ready.is_set():
+                task.cancel()
+            done, _ = await asyncio.wait({task}, timeout=max(drain, 10.0))
+            if not done:
+                task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
         hooks = [*self.parts.on_stop, self.ctx.producer.stop, self.ctx.mongo.close]
+        if self.ctx.writer_client is not None:
+            hooks.append(self.ctx.writer_client.close)
         for hook in hooks:
             try:
                 await hook()
@@ -248,10 +294,17 @@ async def start_service(settings: S, build: Build[S]) -> RunningService[S]:
     mongo: AsyncMongoClient[Document] = make_client(
         settings.mongo_uri, app_name=f"guildhall-{settings.service_name}"
     )
+    writer: AsyncMongoClient[Document] | None = None
+    if await is_ferretdb(mongo):
+        _log.info("FerretDB detected: writes go through one connection")
+        writer = make_client(
+            single_connection_uri(settings.mongo_uri),
+            app_name=f"guildhall-{settings.service_name}-writer",
+        )
     registry = load_registry()
     bus = BusConfig.from_settings(settings)
     producer = Producer(bus, registry=registry)
-    ctx = ServiceContext(settings, mongo, registry, bus, producer)
+    ctx = ServiceContext(settings, mongo, registry, bus, producer, writer=writer)
     parts = await build(ctx)
     indexes = list(parts.indexes)
     for name in parts.outbox_collections:
@@ -260,7 +313,7 @@ async def start_service(settings: S, build: Build[S]) -> RunningService[S]:
         indexes.extend(ProcessedEvents.indexes(PROCESSED_COLLECTION))
     await ensure_indexes(ctx.db, indexes)
     running = RunningService(ctx, parts)
-    await running.app.start()
+    await running.start()
     return running
 
 

@@ -219,6 +219,36 @@ async def test_wake_publishes_without_waiting_for_the_poll(
     assert [e.id for e in await topic_events(config)] == [event.id]
 
 
+async def test_a_hint_publishes_that_document_without_a_scan(
+    config: BusConfig, db: AsyncDatabase[Document], producer: Producer, outbox: Outbox
+) -> None:
+    relay = OutboxRelay(db, ["things"], producer, poll_seconds=60)
+    task = asyncio.create_task(relay.run())
+    try:
+        await asyncio.sleep(0.2)  # the start-up scan has run; the next one is 60 s away
+        first = outbox.event(text("hinted"), key="h")
+        await db["things"].insert_one({"_id": "h", **outbox.fields(first)})
+        second = outbox.event(text("not hinted"), key="n")
+        await db["things"].insert_one({"_id": "n", **outbox.fields(second)})
+        relay.hint("things", "h")
+        pending_h = {"_id": "h", "_outbox_since": {"$exists": True}}
+        async with asyncio.timeout(10):
+            while await db["things"].count_documents(pending_h):  # noqa: ASYNC110 - polls the db
+                await asyncio.sleep(0.02)
+        # Only the hinted document went out: the other waits for a scan.
+        assert (
+            await db["things"].count_documents({"_id": "n", "_outbox_since": {"$exists": True}})
+            == 1
+        )
+        with pytest.raises(ValueError, match="does not watch"):
+            relay.hint("elsewhere", "x")
+    finally:
+        relay.stop()
+        async with asyncio.timeout(WITHIN):
+            await task
+    assert [e.id for e in await topic_events(config)] == [first.id]
+
+
 async def test_concurrent_relays_corrupt_nothing(
     config: BusConfig, db: AsyncDatabase[Document], producer: Producer, outbox: Outbox
 ) -> None:
