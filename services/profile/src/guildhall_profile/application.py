@@ -52,7 +52,7 @@ from guildhall_profile.domain.people import (
     update_my_profile,
     update_person,
 )
-from guildhall_profile.repository import AnswerCredit, ProfileRepository
+from guildhall_profile.repository import ORGS, PEOPLE, AnswerCredit, ProfileRepository
 
 _log = get_logger(__name__)
 
@@ -86,13 +86,13 @@ class Profiles:
         outbox: Outbox,
         *,
         home_org_id: str,
-        wake: Callable[[], None],
+        notify: Callable[[str, str], None],
         clock: Callable[[], datetime] = now_ms,
     ) -> None:
         self._repo = repo
         self._outbox = outbox
         self.home_org_id = home_org_id
-        self._wake = wake
+        self._notify = notify
         self._now = clock
         self._org_names: dict[str, str] = {}
 
@@ -157,7 +157,7 @@ class Profiles:
         change = home_org(self.home_org_id, display_name, self._now())
         assert change.event is not None
         await self._repo.insert_org(change.org, [await self._event(change.event)])
-        self._wake()
+        self._notify(ORGS, change.org.org_id)
         _log.info("home org created", org_id=self.home_org_id)
         return change.org
 
@@ -169,7 +169,7 @@ class Profiles:
         assert change.event is not None
         await self._repo.insert_org(change.org, [await self._event(change.event)])
         self._org_names[change.org.org_id] = change.org.display_name
-        self._wake()
+        self._notify(ORGS, change.org.org_id)
         return change.org
 
     async def get_org(self, org_id: str) -> Org:
@@ -194,7 +194,7 @@ class Profiles:
                 return change.org
             event = await self._event(change.event)
             if await self._repo.update_org(before.version, change.org, [event]):
-                self._wake()
+                self._notify(ORGS, org_id)
                 return change.org
         raise Aborted(f"org {org_id} kept changing; try again")
 
@@ -244,7 +244,7 @@ class Profiles:
         )
         assert change.event is not None
         await self._repo.insert_person(change.person, [await self._event(change.event)])
-        self._wake()
+        self._notify(PEOPLE, change.person.person_id)
         return change.person
 
     async def get_person(self, person_id: str) -> Person:
@@ -266,7 +266,7 @@ class Profiles:
             if await self._repo.update_person(
                 before.version, change.person, [event], directory=directory
             ):
-                self._wake()
+                self._notify(PEOPLE, person_id)
                 if directory:
                     await self._project(person_id)
                 return change.person
@@ -504,7 +504,7 @@ class Profiles:
             if await self._repo.update_person(
                 person.version, change.person, [event], directory=True, applied=mark
             ):
-                self._wake()
+                self._notify(PEOPLE, person_id)
                 await self._project(person_id)
                 return
             if await self._repo.has_applied(person_id, mark):
