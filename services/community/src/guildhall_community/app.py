@@ -13,12 +13,13 @@ from guildhall.community.v1 import community_pb2, community_pb2_grpc
 from guildhall_community.adapters.documents import OUTBOX_COLLECTIONS
 from guildhall_community.adapters.grpc_service import CommunityServicer
 from guildhall_community.adapters.profile_facts import GROUP, TOPIC, ProfileFacts
+from guildhall_community.adapters.relay import HintedRelay
 from guildhall_community.adapters.repository import Repository, indexes
 from guildhall_community.application import CommunityApp
 from guildhall_community.settings import CommunitySettings
 from guildhall_kit.logging import get_logger
 from guildhall_kit.mongo import Document, make_client
-from guildhall_kit.outbox import OutboxRelay, outbox_indexes
+from guildhall_kit.outbox import outbox_indexes
 from guildhall_kit.service import ConsumerSpec, ServiceContext, ServiceParts
 
 SERVICE_NAME = community_pb2.DESCRIPTOR.services_by_name["CommunityService"].full_name
@@ -73,17 +74,18 @@ async def run_sweeper(app: CommunityApp, every_s: float) -> None:
 async def build(ctx: ServiceContext[CommunitySettings]) -> ServiceParts:
     settings = ctx.settings
     writer, close_writer = await writer_database(ctx)
-    # The service runs its own relay, over the writer, instead of the kit's (which
-    # would clear outboxes through the pooled client, racing state writes on FerretDB).
-    relay = OutboxRelay(
-        writer, OUTBOX_COLLECTIONS, ctx.producer, poll_seconds=settings.outbox_poll_seconds
+    # The service runs its own relay, over the writer: told which documents got events,
+    # it publishes those at once and scans for leftovers only every outbox_scan_seconds
+    # (a scan reads every document on FerretDB), and its clears never race state writes.
+    relay = HintedRelay(
+        writer, OUTBOX_COLLECTIONS, ctx.producer, scan_seconds=settings.outbox_scan_seconds
     )
     repository = Repository(ctx.db, ctx.outbox(), writer=writer)
     app = CommunityApp(
         repository,
         policy=settings.pinhole_open_policy,
         write_attempts=settings.write_attempts,
-        on_events=relay.wake,
+        on_events=relay.hint,
     )
     servicer = CommunityServicer(app)
 

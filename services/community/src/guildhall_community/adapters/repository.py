@@ -228,22 +228,33 @@ class Repository:
         )
 
     async def space(self, space_id: str) -> tuple[CommunityRecord, Pinhole | None] | None:
-        """The space ``space_id`` names: a community (main space) or a pinhole with its community.
+        """The space ``space_id`` names: a pinhole with its community, or a community's main space.
 
-        Community and pinhole ids share one id space, so both are read at once;
-        a pinhole's community is one more point read.
+        Community and pinhole ids share one id space. The pinhole is read
+        first (pinholes are few, so a miss is cheap on every server), then the
+        community: two point reads.
         """
-        community_doc, pinhole_doc = await asyncio.gather(
-            self.communities.find_one({"_id": space_id}),
-            self.pinholes.find_one({"_id": space_id}),
-        )
-        if community_doc is not None:
-            return _record(community_doc), None
-        if pinhole_doc is None:
-            return None
-        pinhole = d.pinhole_from(pinhole_doc)
-        record = await self.community(pinhole.community_id)
+        pinhole = await self.pinhole(space_id)
+        record = await self.community(space_id if pinhole is None else pinhole.community_id)
         return None if record is None else (record, pinhole)
+
+    async def communities_by_id(self, community_ids: Sequence[str]) -> list[CommunityRecord]:
+        """The communities with these ids that exist (one query by ``_id``)."""
+        if not community_ids:
+            return []
+        cursor = self.communities.find({"_id": {"$in": list(community_ids)}})
+        return [_record(doc) async for doc in cursor]
+
+    async def memberships_of(
+        self, person_id: str, community_ids: Sequence[str]
+    ) -> dict[str, Membership]:
+        """The person's membership documents in these communities, by community id."""
+        if not community_ids:
+            return {}
+        keys = [d.membership_id(c, person_id) for c in community_ids]
+        cursor = self.memberships.find({"_id": {"$in": keys}})
+        found = [d.membership_from(doc) async for doc in cursor]
+        return {m.community_id: m for m in found}
 
     # ---------------------------------------------------------------- queries
 
@@ -392,8 +403,10 @@ class Repository:
 
     # ---------------------------------------------------------------- writes
 
-    async def apply(self, change: Change, *, before: CommunityRecord | None = None) -> bool:
-        """Apply ``change``'s writes in order; True if any write carried events.
+    async def apply(
+        self, change: Change, *, before: CommunityRecord | None = None
+    ) -> list[tuple[str, str]]:
+        """Apply ``change``'s writes in order; the (collection, id) of each write with events.
 
         ``before`` is the community as read for the operation (None when the
         change creates it or is about a pinhole); it tells who joins or leaves
@@ -403,7 +416,7 @@ class Repository:
             WriteConflict: a compare-and-set lost; nothing after it was written.
         """
         if not change.writes:
-            return False
+            return []
         old = None if before is None else before.community
         community = change.community or old
         gaining, losing = _index_changes(change, old)
@@ -413,7 +426,7 @@ class Repository:
         # Membership changes made before their community exists (the creator's, on
         # create) have no document to count on yet; the insert starts from them.
         uncounted = 0
-        published = False
+        with_events: list[tuple[str, str]] = []
         for write in change.writes:
             state = write.state
             if isinstance(state, Community) and state.version == 1:
@@ -421,11 +434,12 @@ class Repository:
                 uncounted = 0
             else:
                 uncounted += await self._write(write, count)
-            published = published or bool(write.events)
+            if write.events:
+                with_events.append(_address(state))
         await self._index_add(gaining, cid)
         for person in losing:
             await self._index_remove_checked(person, cid)
-        return published
+        return with_events
 
     def _events(self, write: Write, member_count: int) -> list[Any]:
         return [
@@ -549,6 +563,17 @@ class Repository:
             {"$addToSet": {"communities": {"$each": sorted(set(community_ids))}}},
             upsert=True,
         )
+
+
+def _address(state: object) -> tuple[str, str]:
+    """The (collection, ``_id``) a domain document is stored at."""
+    if isinstance(state, Community):
+        return d.COMMUNITIES, state.id
+    if isinstance(state, Membership):
+        return d.MEMBERSHIPS, d.membership_id(state.community_id, state.person_id)
+    if isinstance(state, Pinhole):
+        return d.PINHOLES, state.id
+    raise TypeError(f"not a stored document: {type(state).__name__}")
 
 
 def _record(doc: Mapping[str, Any]) -> CommunityRecord:

@@ -112,7 +112,6 @@ class CommunityHarness:
             "topic_prefix": f"t{unique}.",
             "grpc_port": 0,
             "jwt_jwks_file": keys.jwks_path,
-            "outbox_poll_seconds": 0.2,
             "drain_seconds": 0,
             **overrides,
         }
