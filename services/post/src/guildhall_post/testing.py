@@ -353,6 +353,10 @@ class PostHarness:
                 for c, p in members
             ),
             *(
+                ("rm_person_communities", {"_id": p, f"communities.{c}": {"$exists": True}}, True)
+                for c, p in members
+            ),
+            *(
                 ("rm_memberships", {"_id": f"{c}:{p}", "role": {"$ne": ""}}, False)
                 for c, p in gone_members
             ),
@@ -443,8 +447,7 @@ async def running_post_service(
         grpc_port=0,
         jwt_jwks_file=keys.jwks_path,
         community_addr=community_addr or f"127.0.0.1:{port}",
-        outbox_poll_seconds=0.2,
-        **overrides,
+        **{"outbox_poll_seconds": 0.2, **overrides},
     )
     service = await start_service(settings, build)
     await service.app.wait_ready(60)

@@ -160,18 +160,20 @@ class AccessFunnel:
         """Every space whose content the caller may read now (the search access filter).
 
         Employees: every open community, their own communities, and those
-        communities' readable pinholes, from the read model. Partner users: what
-        ListSpaces answers now.
+        communities' readable pinholes, from the read model (a home admin's
+        governance reach beyond their memberships is not searched: search is for
+        reading, not moderation). Partner users: what ListSpaces answers now.
         """
         if caller.is_partner:
             listed = await self._community.list_spaces(caller.principal, caller.token, Action.READ)
             return set(listed)
         roles = await self._rm.roles(caller.person_id)
-        community_ids = set(roles) | set(await self._rm.open_community_ids())
-        spaces = list((await self._rm.spaces(community_ids)).values())
-        spaces.extend(await self._rm.pinholes_of(community_ids))
+        open_ids = set(await self._rm.open_community_ids())
+        # Every employee reads every open community's main space (active or archived).
+        out = set(open_ids)
+        spaces = list((await self._rm.spaces(set(roles) - open_ids)).values())
+        spaces.extend(await self._rm.pinholes_of(open_ids | set(roles)))
         now = now_ms()
-        out = set()
         for space in spaces:
             view = employee_view(
                 is_admin=caller.principal.is_home_admin,

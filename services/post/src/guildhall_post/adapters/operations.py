@@ -9,6 +9,7 @@ NOT_FOUND exactly like missing ones.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Final
@@ -562,18 +563,15 @@ class PostOperations:
         self, caller: Caller, question: Mapping[str, Any], docs: Sequence[Mapping[str, Any]]
     ) -> list[pb.Answer]:
         ids = [str(d["_id"]) for d in docs]
-        ups = {
-            str(d["_id"])
-            async for d in self._store.coll(Kind.ANSWER).find(
-                {"_id": {"$in": ids}, "up": caller.person_id}, projection={"_id": 1}
-            )
-        }
-        downs = {
-            str(d["_id"])
-            async for d in self._store.coll(Kind.ANSWER).find(
-                {"_id": {"$in": ids}, "down": caller.person_id}, projection={"_id": 1}
-            )
-        }
+        me = caller.person_id
+        up_flags = await asyncio.gather(
+            *(self._store.has_member(Kind.ANSWER, i, "up", me) for i in ids)
+        )
+        down_flags = await asyncio.gather(
+            *(self._store.has_member(Kind.ANSWER, i, "down", me) for i in ids)
+        )
+        ups = {i for i, f in zip(ids, up_flags, strict=True) if f}
+        downs = {i for i, f in zip(ids, down_flags, strict=True) if f}
         shaping = await self.shaping(caller, [str(d["body"]) for d in docs])
         accepted = str(question.get("accepted_answer_id", ""))
         return [

@@ -14,6 +14,8 @@ Collections (all in the post service's own database):
 - ``rm_memberships``  ``{_id: "<community>:<person>", community_id, person_id, role,
   membership_version}``; ``role`` is "" once the person left (the document stays, so
   an older event arriving late cannot bring the membership back)
+- ``rm_person_communities``  ``{_id: person_id, communities: {community_id: role}}``, the
+  memberships of one person in one document (their home feed reads it with one point read)
 - ``rm_people``       ``{_id: person_id, kind, org_id}``
 - ``rm_expertise``    ``{_id: person_id, declared: [tag], earned: [tag]}``
 
@@ -26,7 +28,9 @@ versioned set, so a redelivered or late event changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import asyncio
+import time
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -42,6 +46,7 @@ from guildhall_kit.bus import Event
 from guildhall_kit.logging import get_logger
 from guildhall_kit.mongo import Document, IndexSpec
 from guildhall_post.adapters.clock import aware
+from guildhall_post.adapters.locks import DocumentLocks
 from guildhall_post.domain.access import (
     CommunityFacts,
     CommunityState,
@@ -59,6 +64,8 @@ PINHOLES: Final = "rm_pinholes"
 MEMBERSHIPS: Final = "rm_memberships"
 PEOPLE: Final = "rm_people"
 EXPERTISE: Final = "rm_expertise"
+PERSON_COMMUNITIES: Final = "rm_person_communities"
+OPEN_CACHE_S: Final = 10.0
 
 _VISIBILITY = {
     cpb.COMMUNITY_VISIBILITY_OPEN: Visibility.OPEN,
@@ -82,10 +89,15 @@ _ROLE = {
 _GRANT = {cpb.GRANT_LEVEL_VIEWER: "viewer", cpb.GRANT_LEVEL_CONTRIBUTOR: "contributor"}
 
 
+async def _each(collection: Any, ids: Sequence[str]) -> list[Document | None]:
+    """One point read per id, concurrently, in the order of ``ids``."""
+    return list(await asyncio.gather(*(collection.find_one({"_id": i}) for i in ids)))
+
+
 def read_model_indexes() -> list[IndexSpec]:
     return [
-        IndexSpec(MEMBERSHIPS, [("person_id", 1)], name="person"),
         IndexSpec(PINHOLES, [("community_id", 1)], name="community"),
+        IndexSpec(COMMUNITIES, [("visibility", 1)], name="visibility"),
     ]
 
 
@@ -126,35 +138,33 @@ class ReadModel:
         self._memberships = db[MEMBERSHIPS]
         self._people = db[PEOPLE]
         self._expertise = db[EXPERTISE]
+        self._person_index = db[PERSON_COMMUNITIES]
+        self._open_cache: tuple[float, list[str]] | None = None
+        self._person_locks = DocumentLocks()
 
     # ------------------------------------------------------------------ queries
 
     async def spaces(self, space_ids: Iterable[str]) -> dict[str, SpaceFacts]:
         """The known spaces among ``space_ids`` (main spaces and pinholes), by id.
 
-        Two indexed reads (``$in`` on ids), whatever the number of ids.
+        Point reads by ``_id`` only, concurrently: the one query shape FerretDB 1.x
+        answers without scanning the collection (and MongoDB from its primary key).
         """
         ids = sorted(set(space_ids))
         if not ids:
             return {}
-        communities = {
-            str(d["_id"]): _community_facts(d)
-            async for d in self._communities.find({"_id": {"$in": ids}})
+        communities = dict(zip(ids, await _each(self._communities, ids), strict=True))
+        found: dict[str, SpaceFacts] = {
+            i: SpaceFacts(_community_facts(d)) for i, d in communities.items() if d is not None
         }
-        found: dict[str, SpaceFacts] = {cid: SpaceFacts(c) for cid, c in communities.items()}
         rest = [i for i in ids if i not in found]
-        if rest:
-            pinholes = [
-                _pinhole_facts(d) async for d in self._pinholes.find({"_id": {"$in": rest}})
-            ]
-            parent_ids = {p.community_id for p in pinholes} - set(communities)
-            if parent_ids:
-                async for d in self._communities.find({"_id": {"$in": sorted(parent_ids)}}):
-                    communities[str(d["_id"])] = _community_facts(d)
-            for pinhole in pinholes:
-                community = communities.get(pinhole.community_id)
-                if community is not None:
-                    found[pinhole.pinhole_id] = SpaceFacts(community, pinhole)
+        pinholes = [_pinhole_facts(d) for d in await _each(self._pinholes, rest) if d is not None]
+        parents = sorted({p.community_id for p in pinholes})
+        parent_docs = dict(zip(parents, await _each(self._communities, parents), strict=True))
+        for pinhole in pinholes:
+            parent = parent_docs.get(pinhole.community_id)
+            if parent is not None:
+                found[pinhole.pinhole_id] = SpaceFacts(_community_facts(parent), pinhole)
         return found
 
     async def space(self, space_id: str) -> SpaceFacts | None:
@@ -163,50 +173,59 @@ class ReadModel:
     async def roles(
         self, person_id: str, community_ids: Iterable[str] | None = None
     ) -> dict[str, Role]:
-        """The person's role in each community they belong to (or only in ``community_ids``)."""
-        query: dict[str, Any] = {"person_id": person_id}
-        if community_ids is not None:
-            query["community_id"] = {"$in": sorted(set(community_ids))}
-        return {
-            str(d["community_id"]): Role(d["role"])
-            async for d in self._memberships.find(query)
-            if d.get("role")
-        }
+        """The person's role in each community they belong to (or only in ``community_ids``).
+
+        With ``community_ids``: one point read per community. Without: the person's
+        own index document (one point read).
+        """
+        if community_ids is None:
+            doc = await self._person_index.find_one({"_id": person_id})
+            held = (doc or {}).get("communities") or {}
+            return {str(c): Role(r) for c, r in held.items() if r}
+        ids = sorted(set(community_ids))
+        docs = await _each(self._memberships, [f"{c}:{person_id}" for c in ids])
+        return {c: Role(d["role"]) for c, d in zip(ids, docs, strict=True) if d and d.get("role")}
 
     async def roles_in(self, community_id: str, person_ids: Iterable[str]) -> dict[str, Role]:
         """The role of each of ``person_ids`` who belongs to the community."""
         ids = sorted(set(person_ids))
-        if not ids:
-            return {}
-        cursor = self._memberships.find({"community_id": community_id, "person_id": {"$in": ids}})
-        return {str(d["person_id"]): Role(d["role"]) async for d in cursor if d.get("role")}
+        docs = await _each(self._memberships, [f"{community_id}:{p}" for p in ids])
+        return {p: Role(d["role"]) for p, d in zip(ids, docs, strict=True) if d and d.get("role")}
 
     async def member_spaces(self, person_id: str, limit: int) -> list[SpaceFacts]:
         """Main spaces of the person's communities and those communities' pinholes (at most
         ``limit`` spaces; main spaces first)."""
         roles = await self.roles(person_id)
-        ids = sorted(roles)
-        spaces = list((await self.spaces(ids)).values())
-        if ids and len(spaces) < limit:
-            cursor = self._pinholes.find({"community_id": {"$in": ids}}).limit(limit - len(spaces))
-            pinhole_ids = [str(d["_id"]) async for d in cursor]
-            spaces.extend((await self.spaces(pinhole_ids)).values())
+        spaces = list((await self.spaces(sorted(roles))).values())
+        if roles and len(spaces) < limit:
+            spaces.extend(await self.pinholes_of(roles))
         return spaces[:limit]
 
     async def open_community_ids(self) -> list[str]:
-        """Every active or archived open community (their main spaces are readable by every
-        employee). Used for employees' search; one indexed scan."""
-        cursor = self._communities.find(
-            {"visibility": Visibility.OPEN.value}, projection={"_id": 1}
-        )
-        return [str(d["_id"]) async for d in cursor]
+        """Every open community (their main spaces are readable by every employee).
+
+        A scan of the communities, cached for :data:`OPEN_CACHE_S` seconds: it feeds
+        employees' search only, and a community's visibility reaches the read model
+        through the same lag anyway.
+        """
+        now = time.monotonic()
+        if self._open_cache is None or now - self._open_cache[0] > OPEN_CACHE_S:
+            cursor = self._communities.find(
+                {"visibility": Visibility.OPEN.value}, projection={"_id": 1}
+            )
+            self._open_cache = (now, [str(d["_id"]) async for d in cursor])
+        return list(self._open_cache[1])
 
     async def pinholes_of(self, community_ids: Iterable[str]) -> list[SpaceFacts]:
-        ids = sorted(set(community_ids))
+        """The pinholes of these communities (one read of the small pinhole collection)."""
+        ids = set(community_ids)
         if not ids:
             return []
-        cursor = self._pinholes.find({"community_id": {"$in": ids}}, projection={"_id": 1})
-        pinhole_ids = [str(d["_id"]) async for d in cursor]
+        if len(ids) == 1:
+            cursor = self._pinholes.find({"community_id": next(iter(ids))}, projection={"_id": 1})
+        else:
+            cursor = self._pinholes.find({}, projection={"_id": 1, "community_id": 1})
+        pinhole_ids = [str(d["_id"]) async for d in cursor if d.get("community_id", "") in ids]
         return list((await self.spaces(pinhole_ids)).values())
 
     async def person(self, person_id: str) -> Person | None:
@@ -217,11 +236,11 @@ class ReadModel:
 
     async def people(self, person_ids: Iterable[str]) -> dict[str, Person]:
         ids = sorted(set(person_ids))
-        if not ids:
-            return {}
+        docs = await _each(self._people, ids)
         return {
-            str(d["_id"]): Person(str(d["_id"]), d.get("kind") == "partner", str(d["org_id"]))
-            async for d in self._people.find({"_id": {"$in": ids}})
+            i: Person(i, d.get("kind") == "partner", str(d["org_id"]))
+            for i, d in zip(ids, docs, strict=True)
+            if d is not None
         }
 
     async def expertise(self, person_id: str) -> list[str]:
@@ -316,7 +335,12 @@ class ReadModel:
     async def _member(
         self, community_id: str, person_id: str, role: Role | None, membership_version: int
     ) -> None:
-        """Record the membership at ``membership_version`` unless a newer one is applied."""
+        """Record the membership at ``membership_version`` unless a newer one is applied.
+
+        The person's index document follows the membership document: it is rewritten
+        from the stored membership (not from this event), so a stale event cannot
+        put an old role into it.
+        """
         await self._versioned(
             self._memberships,
             f"{community_id}:{person_id}",
@@ -328,6 +352,16 @@ class ReadModel:
             },
             version_field="membership_version",
         )
+        # Events of different communities are handled concurrently (one per partition)
+        # and FerretDB 1.x loses concurrent updates of one document: one writer per person.
+        async with self._person_locks.hold(person_id):
+            stored = await self._memberships.find_one({"_id": f"{community_id}:{person_id}"})
+            current = str((stored or {}).get("role") or "")
+            if current:
+                update: Document = {"$set": {f"communities.{community_id}": current}}
+            else:
+                update = {"$unset": {f"communities.{community_id}": ""}}
+            await self._person_index.update_one({"_id": person_id}, update, upsert=True)
 
     async def _on_joined(self, event: Event) -> None:
         joined = event.parse(cev.MemberJoined)

@@ -55,6 +55,7 @@ from guildhall_kit.errors import Aborted
 from guildhall_kit.mongo import Document, IndexSpec
 from guildhall_kit.outbox import OUTBOX_FIELD, OUTBOX_SINCE_FIELD, Outbox
 from guildhall_post.adapters.clock import aware
+from guildhall_post.adapters.locks import DocumentLocks
 from guildhall_post.domain.revisions import RevisionData
 
 
@@ -75,27 +76,6 @@ PUBLIC: Final[dict[str, int]] = dict.fromkeys(HIDDEN_FIELDS, 0)
 DRAIN_WAIT_S: Final = 2.0
 """Longest wait for the relay to drain a document before writing anyway (Kafka may be down,
 and then the relay does not touch the document)."""
-
-
-class DocumentLocks:
-    """One asyncio lock per document id, created on demand and dropped when unused."""
-
-    def __init__(self) -> None:
-        self._locks: dict[str, asyncio.Lock] = {}
-        self._users: dict[str, int] = {}
-
-    @asynccontextmanager
-    async def hold(self, key: str) -> AsyncIterator[None]:
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        self._users[key] = self._users.get(key, 0) + 1
-        try:
-            async with lock:
-                yield
-        finally:
-            self._users[key] -= 1
-            if not self._users[key]:
-                del self._users[key]
-                del self._locks[key]
 
 
 def store_indexes() -> list[IndexSpec]:
@@ -186,10 +166,12 @@ class Store:
         return await self.coll(kind).find_one({"_id": item_id}, projection=None if full else PUBLIC)
 
     async def get_many(self, kind: Kind, ids: Sequence[str]) -> dict[str, Document]:
-        if not ids:
-            return {}
-        cursor = self.coll(kind).find({"_id": {"$in": sorted(set(ids))}}, projection=PUBLIC)
-        return {str(d["_id"]): d async for d in cursor}
+        """Items by id: one point read each, concurrently (FerretDB 1.x scans for ``$in``)."""
+        wanted = sorted(set(ids))
+        docs = await asyncio.gather(
+            *(self.coll(kind).find_one({"_id": i}, projection=PUBLIC) for i in wanted)
+        )
+        return {i: d for i, d in zip(wanted, docs, strict=True) if d is not None}
 
     async def find(
         self, kind: Kind, query: Mapping[str, Any], sort: Sequence[tuple[str, int]], limit: int
