@@ -48,7 +48,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -133,20 +133,22 @@ async def finds(client: Any) -> int:
 
 @dataclass(frozen=True)
 class Figures:
-    """Latencies of one scenario, in milliseconds."""
+    """Latencies of one scenario, in milliseconds, and the calls that failed."""
 
     name: str
     samples: list[float]
+    errors: dict[str, int] = field(default_factory=dict)
 
     def line(self, extra: str = "") -> str:
+        failed = "".join(f", {n} failed with {code}" for code, n in sorted(self.errors.items()))
         if not self.samples:
-            return f"  {self.name:<44} no samples"
+            return f"  {self.name:<44} no successful calls{failed}"
         ordered = sorted(self.samples)
         p50 = statistics.median(ordered)
         p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
         return (
             f"  {self.name:<44} p50 {p50:6.2f}  p99 {p99:6.2f}  max {ordered[-1]:7.2f} ms"
-            f"  (n={len(ordered)}){extra}"
+            f"  (n={len(ordered)}){extra}{failed}"
         )
 
 
@@ -167,14 +169,18 @@ async def _timed(
 ) -> tuple[Figures, list[Any]]:
     samples: list[float] = []
     results: list[Any] = []
+    errors: dict[str, int] = {}
     deadline = time.monotonic() + budget
     for call in calls:
         started = time.perf_counter()
-        results.append(await call())
-        samples.append((time.perf_counter() - started) * 1000)
+        try:
+            results.append(await call())
+            samples.append((time.perf_counter() - started) * 1000)
+        except grpc.aio.AioRpcError as err:
+            errors[err.code().name] = errors.get(err.code().name, 0) + 1
         if time.monotonic() > deadline:
             break
-    return Figures(name, samples), results
+    return Figures(name, samples, errors), results
 
 
 class Service:
@@ -313,6 +319,7 @@ async def _concurrent(
     calls: list[Callable[[], Awaitable[Any]]], concurrency: int, budget: float
 ) -> tuple[Figures, float]:
     samples: list[float] = []
+    errors: dict[str, int] = {}
     queue = list(reversed(calls))
     deadline = time.monotonic() + budget
 
@@ -320,13 +327,17 @@ async def _concurrent(
         while queue and time.monotonic() < deadline:
             call = queue.pop()
             started = time.perf_counter()
-            await call()
-            samples.append((time.perf_counter() - started) * 1000)
+            try:
+                await call()
+                samples.append((time.perf_counter() - started) * 1000)
+            except grpc.aio.AioRpcError as err:
+                errors[err.code().name] = errors.get(err.code().name, 0) + 1
 
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     elapsed = time.perf_counter() - started
-    return Figures(f"CheckAccess mixed, {concurrency} in flight", samples), len(samples) / elapsed
+    name = f"CheckAccess mixed, {concurrency} in flight"
+    return Figures(name, samples, errors), len(samples) / elapsed
 
 
 async def _wait_drained(mongo: str, database: str, budget: float) -> float | None:
@@ -357,7 +368,8 @@ async def _measure(
     async def report(
         name: str, calls: list[Callable[[], Awaitable[Any]]], what: Callable[[list[Any]], str]
     ) -> None:
-        await calls[0]()  # warm the connection and the path
+        with contextlib.suppress(grpc.aio.AioRpcError):
+            await calls[0]()  # warm the connection and the path
         before = await finds(client)
         figures, answers = await _timed(name, calls, args.budget)
         after = await finds(client)
@@ -379,7 +391,9 @@ async def _measure(
         listing: list[Callable[[], Awaitable[Any]]] = [
             functools.partial(svc.list_spaces, who, org) for who, org in picks
         ]
-        await report(name, listing, lambda a: f"{statistics.mean(a):.0f} spaces on average")
+        await report(
+            name, listing, lambda a: f"{statistics.mean(a) if a else 0:.0f} spaces on average"
+        )
 
     mixed = [c for calls in _scenarios(svc, enterprise, rng, args.requests).values() for c in calls]
     rng.shuffle(mixed)
