@@ -48,8 +48,10 @@ def search_index_of(service: RunningService[PostSettings]) -> SearchIndex:
 async def build(ctx: ServiceContext[PostSettings]) -> ServiceParts:
     settings = ctx.settings
     outbox = ctx.outbox()
-    store = Store(ctx.db, outbox)
-    read_model = ReadModel(ctx.db)
+    # Writes (and the relay's clears) go through the kit's writer handle: one connection
+    # on FerretDB 1.x, whose updates are not isolated from each other.
+    store = Store(ctx.db, outbox, writer=ctx.writer_db, hint=ctx.hint_relay)
+    read_model = ReadModel(ctx.db, writer=ctx.writer_db)
     community = CommunityAccess(
         settings.community_addr, deadline_s=settings.community_deadline_seconds
     )
@@ -59,7 +61,6 @@ async def build(ctx: ServiceContext[PostSettings]) -> ServiceParts:
         funnel,
         read_model,
         EventFactory(outbox),
-        ctx.wake_relay,
         home_feed_max_spaces=settings.home_feed_max_spaces,
     )
     path = Path(settings.search_index_path) if settings.search_index_path else None

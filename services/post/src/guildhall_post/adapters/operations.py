@@ -10,7 +10,7 @@ NOT_FOUND exactly like missing ones.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Final
 
@@ -77,7 +77,6 @@ class PostOperations:
         funnel: AccessFunnel,
         read_model: ReadModel,
         events: EventFactory,
-        wake_relay: Callable[[], None],
         *,
         home_feed_max_spaces: int = 2000,
     ) -> None:
@@ -85,7 +84,6 @@ class PostOperations:
         self._funnel = funnel
         self._rm = read_model
         self._events = events
-        self._wake = wake_relay
         self._home_max = home_feed_max_spaces
 
     # ------------------------------------------------------------------ helpers
@@ -267,7 +265,6 @@ class PostOperations:
             )
         )
         await self._store.insert(Kind.POST, doc, events)
-        self._wake()
         return (await self.shape_posts(caller, [doc]))[0]
 
     async def get_post(self, caller: Caller, post_id: str) -> pb.GetPostResponse:
@@ -364,7 +361,6 @@ class PostOperations:
             )
         )
         after = await self._store.revise(Kind.POST, doc, changes, events)
-        self._wake()
         return (await self.shape_posts(caller, [after]))[0]
 
     async def delete_post(self, caller: Caller, post_id: str) -> pb.Post:
@@ -387,7 +383,6 @@ class PostOperations:
             },
             [self._events.post_deleted(doc, caller.person_id, at)],
         )
-        self._wake()
         if after is None:  # deleted meanwhile by someone else: same outcome
             after = await self._store.get(Kind.POST, post_id)
             assert after is not None
@@ -522,7 +517,6 @@ class PostOperations:
             )
         )
         after = await self._store.revise(Kind.POST, doc, changes, events)
-        self._wake()
         return (await self.shape_posts(caller, [after]))[0]
 
     async def edit_wiki_page(self, caller: Caller, req: pb.EditWikiPageRequest) -> pb.Post:
@@ -622,7 +616,6 @@ class PostOperations:
             )
         )
         await self._store.insert(Kind.ANSWER, doc, events)
-        self._wake()
         await self._store.bump(Kind.POST, req.question_id, {"answer_count": 1, "comment_count": 1})
         return (await self._answers_out(caller, question, [doc]))[0]
 
@@ -675,7 +668,6 @@ class PostOperations:
             )
         )
         after = await self._store.revise(Kind.ANSWER, answer, changes, events)
-        self._wake()
         return (await self._answers_out(caller, question, [after]))[0]
 
     async def delete_answer(self, caller: Caller, answer_id: str) -> pb.Answer:
@@ -697,7 +689,6 @@ class PostOperations:
             },
             [self._events.answer_deleted(answer, caller.person_id, was_accepted, at)],
         )
-        self._wake()
         if after is None:
             after = await self._store.get(Kind.ANSWER, answer_id)
             assert after is not None
@@ -785,7 +776,6 @@ class PostOperations:
                 ],
             )
             if after is not None:
-                self._wake()
                 question = after
                 break
             # Someone accepted meanwhile: decide again against what is stored now.
@@ -830,7 +820,6 @@ class PostOperations:
             update["$pull" if req.withdraw else "$addToSet"] = {"voters": me}
             after = await self._store.update(Kind.POST, query, update, [event])
             if after is not None:
-                self._wake()
                 return pb.VoteIdeaResponse(
                     post=(await self.shape_posts(caller, [after]))[0], voted=not req.withdraw
                 )
@@ -865,7 +854,6 @@ class PostOperations:
         )
         if after is None:
             raise Aborted("the idea's status changed concurrently; re-read it and retry")
-        self._wake()
         return (await self.shape_posts(caller, [after]))[0]
 
     # ------------------------------------------------------------------ comments
@@ -929,7 +917,6 @@ class PostOperations:
             )
         )
         await self._store.insert(Kind.COMMENT, doc, events)
-        self._wake()
         await self._store.bump(Kind.POST, req.post_id, {"comment_count": 1})
         if req.answer_id:
             await self._store.bump(Kind.ANSWER, req.answer_id, {"comment_count": 1})
@@ -1002,7 +989,6 @@ class PostOperations:
                 )
             )
             comment = await self._store.revise(Kind.COMMENT, comment, changes, events)
-            self._wake()
         shaping = await self.shaping(caller, [str(comment["body"])])
         return convert.comment(comment, shaping, show_body=True)
 
@@ -1023,7 +1009,6 @@ class PostOperations:
                 },
                 [self._events.comment_deleted(comment, caller.person_id, at)],
             )
-            self._wake()
             if after is not None:
                 comment = after
                 await self._store.bump(Kind.POST, str(comment["post_id"]), {"comment_count": -1})
@@ -1077,8 +1062,6 @@ class PostOperations:
             after = await self._store.get(target_kind, target_id)
             if after is None:
                 raise post_not_found(post_id)
-        elif events:
-            self._wake()
         return convert.reactions(after)
 
     # ------------------------------------------------------------------ feeds

@@ -46,7 +46,6 @@ from guildhall_kit.bus import Event
 from guildhall_kit.logging import get_logger
 from guildhall_kit.mongo import Document, IndexSpec
 from guildhall_post.adapters.clock import aware
-from guildhall_post.adapters.locks import DocumentLocks
 from guildhall_post.domain.access import (
     CommunityFacts,
     CommunityState,
@@ -132,15 +131,18 @@ def _pinhole_facts(doc: Mapping[str, Any]) -> PinholeFacts:
 class ReadModel:
     """Queries and event handlers over the read-model collections."""
 
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
+    def __init__(
+        self, db: AsyncDatabase[Document], *, writer: AsyncDatabase[Document] | None = None
+    ) -> None:
+        """``db`` for reads, ``writer`` for the event handlers' writes (default ``db``)."""
         self._communities = db[COMMUNITIES]
         self._pinholes = db[PINHOLES]
         self._memberships = db[MEMBERSHIPS]
         self._people = db[PEOPLE]
         self._expertise = db[EXPERTISE]
         self._person_index = db[PERSON_COMMUNITIES]
+        self._w = writer if writer is not None else db
         self._open_cache: tuple[float, list[str]] | None = None
-        self._person_locks = DocumentLocks()
 
     # ------------------------------------------------------------------ queries
 
@@ -266,7 +268,7 @@ class ReadModel:
             await self._person(event.parse(pev.ProfileUpdated).person)
         elif event.type == pev.ExpertiseDeclared.DESCRIPTOR.full_name:
             declared = event.parse(pev.ExpertiseDeclared)
-            await self._expertise.update_one(
+            await self._w[EXPERTISE].update_one(
                 {"_id": declared.person_id},
                 {"$set": {"declared": sorted(set(declared.tags))}},
                 upsert=True,
@@ -274,7 +276,7 @@ class ReadModel:
         elif event.type == pev.ExpertiseEarned.DESCRIPTOR.full_name:
             earned = event.parse(pev.ExpertiseEarned)
             if earned.tags:
-                await self._expertise.update_one(
+                await self._w[EXPERTISE].update_one(
                     {"_id": earned.person_id},
                     {"$addToSet": {"earned": {"$each": sorted(set(earned.tags))}}},
                     upsert=True,
@@ -282,7 +284,7 @@ class ReadModel:
 
     async def _person(self, person: ppb.Person) -> None:
         kind = "partner" if person.kind == ppb.PERSON_KIND_PARTNER_USER else "employee"
-        await self._people.update_one(
+        await self._w[PEOPLE].update_one(
             {"_id": person.person_id},
             {"$set": {"kind": kind, "org_id": person.org_id}},
             upsert=True,
@@ -303,7 +305,7 @@ class ReadModel:
         if extra:
             update.update(extra)
         try:
-            await collection.update_one(
+            await self._w[collection.name].update_one(
                 {"_id": doc_id, version_field: {"$lt": version}}, update, upsert=True
             )
         except DuplicateKeyError:
@@ -352,16 +354,15 @@ class ReadModel:
             },
             version_field="membership_version",
         )
-        # Events of different communities are handled concurrently (one per partition)
-        # and FerretDB 1.x loses concurrent updates of one document: one writer per person.
-        async with self._person_locks.hold(person_id):
-            stored = await self._memberships.find_one({"_id": f"{community_id}:{person_id}"})
-            current = str((stored or {}).get("role") or "")
-            if current:
-                update: Document = {"$set": {f"communities.{community_id}": current}}
-            else:
-                update = {"$unset": {f"communities.{community_id}": ""}}
-            await self._person_index.update_one({"_id": person_id}, update, upsert=True)
+        # Events of different communities are handled concurrently (one per partition);
+        # each update below is one operation on the writer handle, so none is lost.
+        stored = await self._memberships.find_one({"_id": f"{community_id}:{person_id}"})
+        current = str((stored or {}).get("role") or "")
+        if current:
+            update: Document = {"$set": {f"communities.{community_id}": current}}
+        else:
+            update = {"$unset": {f"communities.{community_id}": ""}}
+        await self._w[PERSON_COMMUNITIES].update_one({"_id": person_id}, update, upsert=True)
 
     async def _on_joined(self, event: Event) -> None:
         joined = event.parse(cev.MemberJoined)

@@ -14,17 +14,16 @@ outbox), so an event is published if and only if its change was stored. Counters
 on a parent (a question's answer count, an item's comment count) are a second,
 best-effort write: they may lag after a crash, the events never do.
 
-FerretDB 1.x (our local and test database) applies an update as a read followed
-by a write of the whole document, not atomically: two concurrent updates of one
-document can lose one of them, and a conditional update can "win" twice. The
-kit's outbox relay clears published entries with such updates, so a state change
-written while the relay clears the same document can be lost. Every update here
-therefore runs under a per-document lock (one writer per document in this
-process) and first waits until the document has no pending outbox entries (the
-relay leaves a drained document alone). On MongoDB both are harmless and the
-conditional filters are the guarantee; on FerretDB they make one replica's
-writes correct. Several replicas on FerretDB remain unsafe (not a production
-set-up).
+Reads use the service's pooled handle; every write uses the kit's writer handle
+(``ServiceContext.writer_db``), which is the same handle on MongoDB and a
+single-connection client on FerretDB 1.x. FerretDB 1.x applies an update as a
+read followed by a write of the whole document without isolation (two
+concurrent updates of one document can lose one; a conditional update can
+"win" twice); through one connection it serves this process's writes, the
+outbox relay's clears included, one at a time, so the conditional filters below
+hold. Several replicas on one FerretDB would still race: it is the local and
+test database only. After a write that added events the store hints the relay
+with the document, which publishes it at once without a scan.
 
 Revisions survive a crash without transactions: the item's document always holds
 its current revision, so the history is "stored revisions + the current one"
@@ -40,9 +39,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
-import time
-from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 from pymongo import ReturnDocument
@@ -55,7 +52,6 @@ from guildhall_kit.errors import Aborted
 from guildhall_kit.mongo import Document, IndexSpec
 from guildhall_kit.outbox import OUTBOX_FIELD, OUTBOX_SINCE_FIELD, Outbox
 from guildhall_post.adapters.clock import aware
-from guildhall_post.adapters.locks import DocumentLocks
 from guildhall_post.domain.revisions import RevisionData
 
 
@@ -73,9 +69,6 @@ OUTBOX_COLLECTIONS: Final = (Kind.POST.value, Kind.ANSWER.value, Kind.COMMENT.va
 HIDDEN_FIELDS: Final = ("voters", "up", "down", "reactors", OUTBOX_FIELD, OUTBOX_SINCE_FIELD)
 """Never returned by list reads: per-person arrays and pending events."""
 PUBLIC: Final[dict[str, int]] = dict.fromkeys(HIDDEN_FIELDS, 0)
-DRAIN_WAIT_S: Final = 2.0
-"""Longest wait for the relay to drain a document before writing anyway (Kafka may be down,
-and then the relay does not touch the document)."""
 
 
 def store_indexes() -> list[IndexSpec]:
@@ -152,11 +145,21 @@ def _revision_from(doc: Mapping[str, Any]) -> RevisionData:
 class Store:
     """Reads and writes of item documents; no access decisions here."""
 
-    def __init__(self, db: AsyncDatabase[Document], outbox: Outbox) -> None:
+    def __init__(
+        self,
+        db: AsyncDatabase[Document],
+        outbox: Outbox,
+        *,
+        writer: AsyncDatabase[Document] | None = None,
+        hint: Callable[[str, Any], None] | None = None,
+    ) -> None:
+        """``db`` for reads, ``writer`` for writes (default ``db``); ``hint(collection, id)``
+        tells the outbox relay a document has new events."""
         self.db = db
         self.outbox = outbox
+        self._writer = writer if writer is not None else db
         self._revisions = db[REVISIONS]
-        self._locks = DocumentLocks()
+        self._hint = hint
 
     def coll(self, kind: Kind) -> AsyncCollection[Document]:
         return self.db[kind.value]
@@ -182,27 +185,10 @@ class Store:
     async def insert(self, kind: Kind, doc: Document, events: Sequence[Event]) -> None:
         """Insert a new item with its first revision's copy; ``events`` travel in the same write."""
         fields = self.outbox.fields(*events) if events else {}
-        await self.coll(kind).insert_one({**doc, **fields})
+        await self._writer[kind.value].insert_one({**doc, **fields})
+        if events:
+            self._hinted(kind, doc["_id"])
         await self.keep_revision(current_revision(doc))
-
-    async def _drained(self, kind: Kind, item_id: Any) -> None:
-        """Wait (bounded) until the relay has no pending entries on the document."""
-        deadline = time.monotonic() + DRAIN_WAIT_S
-        pause = 0.002
-        while time.monotonic() < deadline:
-            pending = await self.coll(kind).find_one(
-                {"_id": item_id, OUTBOX_SINCE_FIELD: {"$exists": True}}, projection={"_id": 1}
-            )
-            if pending is None:
-                return
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, 0.02)
-
-    @asynccontextmanager
-    async def _writing(self, kind: Kind, item_id: Any) -> AsyncIterator[None]:
-        async with self._locks.hold(f"{kind.value}:{item_id}"):
-            await self._drained(kind, item_id)
-            yield
 
     async def update(
         self,
@@ -213,8 +199,7 @@ class Store:
     ) -> Document | None:
         """Apply ``update`` (plus ``events``) to the document matching ``query`` (which names
         its ``_id``); the document after the change, or None when nothing matched."""
-        async with self._writing(kind, query["_id"]):
-            return await self._update(kind, query, update, events)
+        return await self._update(kind, query, update, events)
 
     async def _update(
         self,
@@ -226,22 +211,27 @@ class Store:
         full = self.outbox.update(update, *events) if events else dict(update)
         full.setdefault("$inc", {})["version"] = 1
         # FerretDB 1.x's findAndModify takes no projection: drop the hidden fields here.
-        after = await self.coll(kind).find_one_and_update(
+        after = await self._writer[kind.value].find_one_and_update(
             dict(query), full, return_document=ReturnDocument.AFTER
         )
         if after is None:
             return None
+        if events:
+            self._hinted(kind, after["_id"])
         return {k: v for k, v in after.items() if k not in HIDDEN_FIELDS}
+
+    def _hinted(self, kind: Kind, item_id: Any) -> None:
+        if self._hint is not None:
+            self._hint(kind.value, item_id)
 
     async def bump(self, kind: Kind, item_id: str, counters: Mapping[str, int]) -> None:
         """Best-effort counter change on a parent (see the module docstring)."""
-        async with self._writing(kind, item_id):
-            await self.coll(kind).update_one({"_id": item_id}, {"$inc": dict(counters)})
+        await self._writer[kind.value].update_one({"_id": item_id}, {"$inc": dict(counters)})
 
     async def keep_revision(self, rev: RevisionData) -> None:
         """Store ``rev``'s copy unless it is stored already (idempotent)."""
         try:
-            await self._revisions.insert_one(_revision_doc(rev))
+            await self._writer[REVISIONS].insert_one(_revision_doc(rev))
         except DuplicateKeyError:
             return
 
@@ -260,13 +250,12 @@ class Store:
         """
         base = int(doc["revision"])
         await self.keep_revision(current_revision(doc))
-        async with self._writing(kind, doc["_id"]):
-            after = await self._update(
-                kind,
-                {"_id": doc["_id"], "revision": base, "state": "published"},
-                {"$set": {**new_fields, "revision": base + 1}},
-                events,
-            )
+        after = await self._update(
+            kind,
+            {"_id": doc["_id"], "revision": base, "state": "published"},
+            {"$set": {**new_fields, "revision": base + 1}},
+            events,
+        )
         if after is None:
             raise Aborted(f"the item changed since revision {base} was read; re-read it and retry")
         await self.keep_revision(current_revision(after))
