@@ -170,7 +170,14 @@ async def test_partner_sees_its_pinhole_and_nothing_else_until_revoked(
         home = await posts.ListHomeFeed(post_pb2.ListHomeFeedRequest(), **md(vera))
         assert [p.post_id for p in home.posts] == [shared.post.post_id]
         # Search finds the shared post and never the internal one with the same words.
-        hits = await settled(posts.Search, post_pb2.SearchRequest(query="incoterms"), vera)
+        # (The index follows the post topic; wait until it holds both posts.)
+        everything = post_pb2.SearchRequest(query="incoterms")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + SETTLE
+        while len((await posts.Search(everything, **md(admin))).hits) < 2:
+            assert loop.time() < deadline, "the search index never caught up"
+            await asyncio.sleep(0.2)
+        hits = await posts.Search(everything, **md(vera))
         assert [h.post.post_id for h in hits.hits] == [shared.post.post_id]
         # Everything outside the pinhole looks missing, exactly like a missing id.
         get_internal = post_pb2.GetPostRequest(post_id=internal.post.post_id)
