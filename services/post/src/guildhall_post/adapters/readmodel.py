@@ -224,7 +224,9 @@ class ReadModel:
         if not ids:
             return []
         if len(ids) == 1:
-            cursor = self._pinholes.find({"community_id": next(iter(ids))}, projection={"_id": 1})
+            cursor = self._pinholes.find(
+                {"community_id": next(iter(ids))}, projection={"_id": 1, "community_id": 1}
+            )
         else:
             cursor = self._pinholes.find({}, projection={"_id": 1, "community_id": 1})
         pinhole_ids = [str(d["_id"]) async for d in cursor if d.get("community_id", "") in ids]
