@@ -24,6 +24,7 @@ from guildhall.post.v1 import post_pb2, post_pb2_grpc
 from guildhall.profile.v1 import profile_pb2, profile_pb2_grpc
 from guildhall_kit.auth import PrincipalKind, mint_token
 from guildhall_kit.auth.devkeys import ensure_dev_keys
+from guildhall_kit.testing import bearer, settled
 
 HOME = os.environ.get("GUILDHALL_HOME_ORG_ID", "home")
 DEADLINE = 10.0
@@ -40,28 +41,8 @@ def _token(subject: str, kind: PrincipalKind, org: str, roles: list[str] | None 
     )
 
 
-_SETTLING = (
-    grpc.StatusCode.NOT_FOUND,
-    grpc.StatusCode.PERMISSION_DENIED,
-    grpc.StatusCode.FAILED_PRECONDITION,
-)
-
-
-async def _settled(call: Any, request: Any, token: str, within: float = 20.0) -> Any:
-    """``call`` retried while the services' read models catch up with earlier events."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while True:
-        try:
-            return await call(request, **_as(token))
-        except grpc.aio.AioRpcError as exc:
-            if exc.code() not in _SETTLING or loop.time() > deadline:
-                raise
-            await asyncio.sleep(0.25)
-
-
 def _as(token: str) -> dict[str, Any]:
-    return {"metadata": (("authorization", f"Bearer {token}"),), "timeout": DEADLINE}
+    return bearer(token, DEADLINE)
 
 
 async def seed() -> dict[str, str]:
@@ -122,7 +103,7 @@ async def seed() -> dict[str, str]:
         await community.JoinCommunity(
             community_pb2.JoinCommunityRequest(community_id=community_id), **_as(bob)
         )
-        await _settled(
+        await settled(
             posts.CreatePost,
             post_pb2.CreatePostRequest(
                 space_id=community_id,
@@ -145,7 +126,7 @@ async def seed() -> dict[str, str]:
         await community.OpenPinhole(
             community_pb2.OpenPinholeRequest(pinhole_id=pinhole_id), **_as(admin)
         )
-        await _settled(
+        await settled(
             community.GrantPinhole,
             community_pb2.GrantPinholeRequest(
                 pinhole_id=pinhole_id,
@@ -154,7 +135,7 @@ async def seed() -> dict[str, str]:
             ),
             admin,
         )
-        await _settled(
+        await settled(
             posts.CreatePost,
             post_pb2.CreatePostRequest(
                 space_id=pinhole_id,

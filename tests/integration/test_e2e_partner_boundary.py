@@ -19,34 +19,16 @@ from guildhall.community.v1 import community_pb2, community_pb2_grpc
 from guildhall.post.v1 import post_pb2, post_pb2_grpc
 from guildhall.profile.v1 import profile_pb2, profile_pb2_grpc
 from guildhall_kit.auth import PrincipalKind
-from guildhall_kit.testing import Platform
+from guildhall_kit.testing import Platform, bearer, settled
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 HOME = "home"
-SETTLE = 30.0  # seconds the read models may take to follow earlier events
+SETTLE = 30.0  # seconds the search index may take to follow the post topic
 
 
 def md(token: str) -> dict[str, Any]:
-    return {"metadata": (("authorization", f"Bearer {token}"),), "timeout": 10}
-
-
-async def settled(call: Any, request: Any, token: str) -> Any:
-    """Retry while a read model follows earlier events (employee and setup calls only)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + SETTLE
-    while True:
-        try:
-            return await call(request, **md(token))
-        except grpc.aio.AioRpcError as exc:
-            retry = exc.code() in (
-                grpc.StatusCode.NOT_FOUND,
-                grpc.StatusCode.PERMISSION_DENIED,
-                grpc.StatusCode.FAILED_PRECONDITION,
-            )
-            if not retry or loop.time() > deadline:
-                raise
-            await asyncio.sleep(0.2)
+    return bearer(token)
 
 
 async def refused(call: Any, request: Any, token: str) -> grpc.StatusCode:

@@ -138,3 +138,36 @@ async def start_platform(
         for name in services:
             await client.drop_database(f"platform_{unique}_{name}")
         await client.close()
+
+
+SETTLING_CODES = (
+    grpc.StatusCode.NOT_FOUND,
+    grpc.StatusCode.PERMISSION_DENIED,
+    grpc.StatusCode.FAILED_PRECONDITION,
+)
+"""What a call answers while a service's read model has not yet followed earlier events."""
+
+
+def bearer(token: str, timeout_s: float = 10.0) -> dict[str, Any]:
+    """Keyword arguments for a stub call as the bearer of ``token``, with a deadline."""
+    return {"metadata": (("authorization", f"Bearer {token}"),), "timeout": timeout_s}
+
+
+async def settled(call: Any, request: Any, token: str, within: float = 30.0) -> Any:
+    """``call(request)`` as ``token``, retried while it answers a :data:`SETTLING_CODES` code.
+
+    For set-up steps and employee reads that follow earlier writes through
+    events. Never use it for a partner check that must be refused at once.
+
+    Raises:
+        grpc.aio.AioRpcError: any other code, or a settling code after ``within`` seconds.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
+        try:
+            return await call(request, **bearer(token))
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() not in SETTLING_CODES or loop.time() > deadline:
+                raise
+            await asyncio.sleep(0.2)

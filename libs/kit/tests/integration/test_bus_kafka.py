@@ -55,26 +55,6 @@ WITHIN = 30.0  # seconds any single wait in these tests may take before it fails
 
 
 @pytest.fixture
-async def config(infra: Any, unique: str) -> AsyncIterator[BusConfig]:
-    bus = BusConfig(
-        bootstrap_servers=infra.kafka_bootstrap_servers,
-        topic_prefix=f"t{unique}.",
-        client_id="test",
-        linger_ms=0,
-    )
-    yield bus
-    # The broker outlives the test run: remove this test's topics (and dead-letter topics).
-    admin = AIOKafkaAdminClient(bootstrap_servers=bus.bootstrap_servers)
-    await admin.start()
-    try:
-        mine = [t for t in await admin.list_topics() if t.startswith(bus.topic_prefix)]
-        if mine:
-            await admin.delete_topics(mine)
-    finally:
-        await admin.close()
-
-
-@pytest.fixture
 async def db(infra: Any, unique: str) -> AsyncIterator[AsyncDatabase[Document]]:
     client = make_client(infra.mongo_uri, app_name="test-bus")
     database = client[f"test_bus_{unique}"]

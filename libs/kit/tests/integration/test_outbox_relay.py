@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from google.protobuf import wrappers_pb2
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -57,26 +56,6 @@ REGISTRY = Registry(
 PROC = Path(__file__).parent / "_procs" / "outbox_relay.py"
 KIT_SRC = Path(__file__).parents[2] / "src"
 WITHIN = 30.0
-
-
-@pytest.fixture
-async def config(infra: Any, unique: str) -> AsyncIterator[BusConfig]:
-    bus = BusConfig(
-        bootstrap_servers=infra.kafka_bootstrap_servers,
-        topic_prefix=f"t{unique}.",
-        client_id="test",
-        linger_ms=0,
-    )
-    yield bus
-    # The broker outlives the test run: remove this test's topics (and dead-letter topics).
-    admin = AIOKafkaAdminClient(bootstrap_servers=bus.bootstrap_servers)
-    await admin.start()
-    try:
-        mine = [t for t in await admin.list_topics() if t.startswith(bus.topic_prefix)]
-        if mine:
-            await admin.delete_topics(mine)
-    finally:
-        await admin.close()
 
 
 @pytest.fixture
