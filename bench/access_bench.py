@@ -459,7 +459,7 @@ async def run(args: argparse.Namespace) -> int:
         if client is not None:
             if args.keep:
                 print(f"kept database {database}")
-            else:
+            elif ferret is None:  # a private FerretDB goes with its directory
                 await client.drop_database(database)
             await client.close()
         if ferret is not None:
@@ -480,7 +480,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--events", action="store_true", help="seed outbox events and time the relay"
     )
-    parser.add_argument("--keep", action="store_true", help="keep the seeded database")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the seeded database (with --mongo)"
+    )
     parser.add_argument(
         "--mongo", default="", help="MongoDB URI to use instead of a private FerretDB"
     )
