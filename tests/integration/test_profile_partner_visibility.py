@@ -147,27 +147,28 @@ async def world(infra: Any, tmp_path_factory: pytest.TempPathFactory) -> AsyncIt
     )
     community_id = created.community.community_id
 
-    async def community_knows_people() -> bool:
-        try:
-            await community.InviteMember(
-                cpb.InviteMemberRequest(
-                    community_id=community_id, person_id="mo", role=cpb.ROLE_MODERATOR
-                ),
-                metadata=olga,
-                timeout=10,
-            )
-        except grpc.aio.AioRpcError as exc:
-            if exc.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.FAILED_PRECONDITION):
-                return False
-            raise
-        return True
+    def invited(person_id: str, role: Any) -> Callable[[], Awaitable[bool]]:
+        # People reach the community service as events, each person's on its own
+        # key: one being known says nothing about another, so wait for each.
+        async def attempt() -> bool:
+            try:
+                await community.InviteMember(
+                    cpb.InviteMemberRequest(
+                        community_id=community_id, person_id=person_id, role=role
+                    ),
+                    metadata=olga,
+                    timeout=10,
+                )
+            except grpc.aio.AioRpcError as exc:
+                if exc.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.FAILED_PRECONDITION):
+                    return False
+                raise
+            return True
 
-    await until(community_knows_people, "the community service to learn profile's people")
-    await community.InviteMember(
-        cpb.InviteMemberRequest(community_id=community_id, person_id="mem", role=cpb.ROLE_MEMBER),
-        metadata=olga,
-        timeout=10,
-    )
+        return attempt
+
+    await until(invited("mo", cpb.ROLE_MODERATOR), "the community service to learn of mo")
+    await until(invited("mem", cpb.ROLE_MEMBER), "the community service to learn of mem")
     proposed = await community.ProposePinhole(
         cpb.ProposePinholeRequest(
             community_id=community_id, title="Forecasts", purpose="Share demand forecasts"

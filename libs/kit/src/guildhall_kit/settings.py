@@ -88,8 +88,10 @@ class ServiceSettings(BaseSettings):
     default_deadline_seconds: Annotated[float, Field(gt=0, le=600)] = 10.0
     """Deadline applied to an incoming RPC that arrives without one."""
 
-    outbox_poll_seconds: Annotated[float, Field(gt=0, le=60)] = 0.5
-    """How often the outbox relay looks for pending events it was not woken for."""
+    outbox_poll_seconds: Annotated[float, Field(gt=0, le=600)] = 0.5
+    """How often the outbox relay scans for pending events no hint named (a backstop:
+    writes hint the relay, which publishes those documents at once). On FerretDB a
+    scan reads every document of the outbox collections, so keep it seconds apart."""
 
     @field_validator("grpc_host")
     @classmethod
