@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+import pymongo
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -67,13 +68,21 @@ async def ping(db: AsyncDatabase[Document]) -> None:
     await db.command("ping")
 
 
-async def ensure_indexes(db: AsyncDatabase[Document], specs: Iterable[IndexSpec]) -> None:
-    """Create every declared index; existing ones with the same name are left as they are."""
+async def ensure_indexes(
+    db: AsyncDatabase[Document], specs: Iterable[IndexSpec], *, timeout_s: float = 600.0
+) -> None:
+    """Create every declared index; existing ones with the same name are left as they are.
+
+    Building an index on a large collection takes far longer than the client's
+    socket timeout, so each build runs under its own operation timeout
+    (``timeout_s``); an existing index returns at once.
+    """
     for spec in specs:
         options: dict[str, Any] = {"name": spec.name, **spec.extra}
         if spec.unique:
             options["unique"] = True
-        await db[spec.collection].create_index(list(spec.keys), **options)
+        with pymongo.timeout(timeout_s):
+            await db[spec.collection].create_index(list(spec.keys), **options)
 
 
 async def is_ferretdb(client: AsyncMongoClient[Document]) -> bool:
