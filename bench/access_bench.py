@@ -201,7 +201,7 @@ class Service:
             GUILDHALL_LOG_LEVEL="WARNING",
             GUILDHALL_DRAIN_SECONDS="1",
             GUILDHALL_PINHOLE_SWEEP_SECONDS="3600",
-            GUILDHALL_OUTBOX_SCAN_SECONDS="3600",
+            GUILDHALL_OUTBOX_POLL_SECONDS="3600",
         )
         with log.open("wb") as out:
             self.proc = subprocess.Popen(

@@ -3,60 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from collections.abc import Sequence
 
 import grpc
-from pymongo.asynchronous.database import AsyncDatabase
 
 from guildhall.community.v1 import community_pb2, community_pb2_grpc
 from guildhall_community.adapters.documents import OUTBOX_COLLECTIONS
 from guildhall_community.adapters.grpc_service import CommunityServicer
 from guildhall_community.adapters.profile_facts import GROUP, TOPIC, ProfileFacts
-from guildhall_community.adapters.relay import HintedRelay
 from guildhall_community.adapters.repository import Repository, indexes
 from guildhall_community.application import CommunityApp
 from guildhall_community.settings import CommunitySettings
 from guildhall_kit.logging import get_logger
-from guildhall_kit.mongo import Document, make_client
-from guildhall_kit.outbox import outbox_indexes
 from guildhall_kit.service import ConsumerSpec, ServiceContext, ServiceParts
 
 SERVICE_NAME = community_pb2.DESCRIPTOR.services_by_name["CommunityService"].full_name
 
 _log = get_logger(__name__)
-
-
-def single_connection(uri: str) -> str:
-    """``uri`` with a connection pool of one (``maxPoolSize=1``)."""
-    parts = urlsplit(uri)
-    query = [(k, v) for k, v in parse_qsl(parts.query) if k.lower() != "maxpoolsize"]
-    query.append(("maxPoolSize", "1"))
-    return urlunsplit(parts._replace(query=urlencode(query)))
-
-
-async def writer_database(
-    ctx: ServiceContext[CommunitySettings],
-) -> tuple[AsyncDatabase[Document], Callable[[], Awaitable[None]] | None]:
-    """The database handle every write of this service goes through, and how to close it.
-
-    On MongoDB, the service's own handle: each update is atomic there. On
-    FerretDB 1.x, whose updates read the document and write it back without
-    isolation, a handle on a client with a single connection, which FerretDB
-    serves one operation at a time — so this process's compare-and-set writes
-    and its outbox relay's clears never interleave. (Several replicas against
-    one FerretDB would still race: FerretDB is the local and test backend.)
-    """
-    info = await ctx.mongo.admin.command("buildInfo")
-    if "ferretdbVersion" not in info:
-        return ctx.db, None
-    _log.info(
-        "FerretDB detected: writes go through one connection", ferretdb=info["ferretdbVersion"]
-    )
-    client = make_client(
-        single_connection(ctx.settings.mongo_uri), app_name="guildhall-community-writer"
-    )
-    return client[ctx.settings.database_name], client.close
 
 
 async def run_sweeper(app: CommunityApp, every_s: float) -> None:
@@ -73,19 +36,20 @@ async def run_sweeper(app: CommunityApp, every_s: float) -> None:
 
 async def build(ctx: ServiceContext[CommunitySettings]) -> ServiceParts:
     settings = ctx.settings
-    writer, close_writer = await writer_database(ctx)
-    # The service runs its own relay, over the writer: told which documents got events,
-    # it publishes those at once and scans for leftovers only every outbox_scan_seconds
-    # (a scan reads every document on FerretDB), and its clears never race state writes.
-    relay = HintedRelay(
-        writer, OUTBOX_COLLECTIONS, ctx.producer, scan_seconds=settings.outbox_scan_seconds
-    )
-    repository = Repository(ctx.db, ctx.outbox(), writer=writer)
+    # Writes go through the kit's writer handle (serialised on FerretDB) and hint the
+    # kit's relay with the documents that got events; it scans only every
+    # outbox_poll_seconds (a scan reads every document on FerretDB).
+    repository = Repository(ctx.db, ctx.outbox(), writer=ctx.writer_db)
+
+    def hint(written: Sequence[tuple[str, str]]) -> None:
+        for collection, document_id in written:
+            ctx.hint_relay(collection, document_id)
+
     app = CommunityApp(
         repository,
         policy=settings.pinhole_open_policy,
         write_attempts=settings.write_attempts,
-        on_events=relay.hint,
+        on_events=hint,
     )
     servicer = CommunityServicer(app)
 
@@ -98,10 +62,10 @@ async def build(ctx: ServiceContext[CommunitySettings]) -> ServiceParts:
 
     return ServiceParts(
         register=register,
-        indexes=[*indexes(), *(i for c in OUTBOX_COLLECTIONS for i in outbox_indexes(c))],
+        indexes=indexes(),
+        outbox_collections=OUTBOX_COLLECTIONS,
         consumers=[
             ConsumerSpec(group=GROUP, topics=[TOPIC], handler=ProfileFacts(repository).handle)
         ],
-        background=[relay.run, sweeper],
-        on_stop=[close_writer] if close_writer is not None else [],
+        background=[sweeper],
     )

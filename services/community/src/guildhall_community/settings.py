@@ -24,11 +24,12 @@ class CommunitySettings(ServiceSettings):
     (expired, or of an archived community) as closed. Bookkeeping only: a lapsed
     pinhole is closed for every decision the moment it lapses."""
 
-    outbox_scan_seconds: Annotated[float, Field(gt=0, le=86_400)] = 60.0
-    """``GUILDHALL_OUTBOX_SCAN_SECONDS``: how often the outbox relay scans for events no
-    write told it about (a failed publish, a process that died). Writes hand their
-    documents to the relay directly, so this is the safety net, not the normal path;
-    on FerretDB a scan reads every stored document."""
+    outbox_poll_seconds: Annotated[float, Field(gt=0, le=86_400)] = 60.0
+    """``GUILDHALL_OUTBOX_POLL_SECONDS``: how often the kit's outbox relay scans for
+    events no write told it about (a failed publish, a process that died). Writes hint
+    their documents to the relay, so this is the safety net, not the normal path; on
+    FerretDB a scan reads every stored document, hence a minute rather than the kit's
+    default."""
 
     write_attempts: Annotated[int, Field(ge=1, le=20)] = 5
     """``GUILDHALL_WRITE_ATTEMPTS``: how often an operation that lost a compare-and-set

@@ -30,7 +30,7 @@ them — a compare-and-set included, and the outbox relay's clearing of a
 document's published events included. Against FerretDB the service
 therefore sends every write (its own and its relay's) through one
 connection, which FerretDB serves one operation at a time (``writer``;
-see ``guildhall_community.app.writer_database`` and docs/adr/0009).
+the kit's ``ServiceContext.writer_db``, and docs/adr/0009).
 
 Beside the domain's documents the repository keeps two derived things:
 
@@ -165,7 +165,7 @@ class Repository:
 
     ``db`` serves reads; ``writer`` every write (the same database, through a
     handle that serialises writes where the server needs it — see
-    :func:`guildhall_community.app.writer_database`). Default: ``db`` for both.
+    ``guildhall_kit.service.ServiceContext.writer_db``). Default: ``db`` for both.
     """
 
     def __init__(
