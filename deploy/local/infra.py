@@ -69,6 +69,7 @@ KAFKA_PROPERTIES = KAFKA_HOME / "config" / "server.properties"
 KAFKA_DATA = DATA_DIR / "kafka"
 KAFKA_FORMAT_RECORD = KAFKA_DATA / "guildhall-format.json"
 
+FERRETDB_PATCHES = ROOT / "deploy" / "local" / "ferretdb"
 FERRETDB_BIN = LOCAL / "bin" / "ferretdb"
 FERRETDB_STAMP = LOCAL / "bin" / "ferretdb.stamp"
 FERRETDB_DATA = DATA_DIR / "ferretdb"
@@ -602,13 +603,27 @@ def kafka_server() -> Server:
 # --- FerretDB ------------------------------------------------------------------
 
 
+def ferretdb_patches() -> list[Path]:
+    """The patches applied to the FerretDB source before it is built, in order."""
+    return sorted(FERRETDB_PATCHES.glob("*.patch"))
+
+
+def ferretdb_build_id() -> str:
+    """The pinned version and a digest of the patches: a change to either rebuilds."""
+    digest = hashlib.sha256()
+    for patch in ferretdb_patches():
+        digest.update(patch.name.encode())
+        digest.update(patch.read_bytes())
+    return f"{FERRETDB_VERSION}+patches.{digest.hexdigest()[:12]}"
+
+
 def ferretdb_built() -> bool:
-    """True if the binary for the pinned version is in place."""
+    """True if the binary for the pinned version and patches is in place."""
     try:
         stamp = FERRETDB_STAMP.read_text().strip()
     except FileNotFoundError:
         return False
-    return stamp == FERRETDB_VERSION and FERRETDB_BIN.is_file()
+    return stamp == ferretdb_build_id() and FERRETDB_BIN.is_file()
 
 
 def build_ferretdb() -> None:
@@ -640,6 +655,7 @@ def build_ferretdb() -> None:
     for path in [source, *source.rglob("*")]:
         path.chmod(path.stat().st_mode | 0o200)
     (source / "build" / "version" / "version.txt").write_text(f"{FERRETDB_VERSION}\n")
+    apply_ferretdb_patches(source, log)
     staging = FERRETDB_BIN.with_name("ferretdb.tmp")
     staging.parent.mkdir(parents=True, exist_ok=True)
     run_logged(
@@ -652,9 +668,28 @@ def build_ferretdb() -> None:
     if f"version: {FERRETDB_VERSION}" not in reported:
         raise InfraError(f"the built FerretDB reports an unexpected version:\n{reported}")
     staging.rename(FERRETDB_BIN)
-    FERRETDB_STAMP.write_text(f"{FERRETDB_VERSION}\n")
+    FERRETDB_STAMP.write_text(f"{ferretdb_build_id()}\n")
     _remove_tree(source)
     say(f"    FerretDB {FERRETDB_VERSION}: built in {time.monotonic() - started:.1f}s")
+
+
+def apply_ferretdb_patches(source: Path, log: Path) -> None:
+    """Apply deploy/local/ferretdb/*.patch to the copied module source, in order.
+
+    docs/adr/0010-ferretdb-id-index.md says what they change and why. ``git
+    apply`` runs with the source's parent as the ceiling, so it patches the
+    copy as plain files instead of looking for the checkout's repository.
+    """
+    git = which("git", "install git")
+    env = {**os.environ, "GIT_CEILING_DIRECTORIES": str(source.parent)}
+    for patch in ferretdb_patches():
+        run_logged(
+            [git, "apply", "-p1", str(patch)],
+            label=f"patching FerretDB ({patch.name})",
+            log=log,
+            cwd=source,
+            env=env,
+        )
 
 
 def _remove_tree(path: Path) -> None:
