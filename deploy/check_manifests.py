@@ -7,13 +7,17 @@ distinct native gRPC probes (``guildhall.liveness`` and ``""``) on the
 container's gRPC port; the pod runs non-root with a read-only root
 filesystem, no capabilities and no privilege escalation; requests and limits
 are set; the grace period covers preStop plus the drain; every ConfigMap,
-volume and environment variable a container needs is there.
+volume and environment variable a container needs is there; every setting a
+service declares itself is written out in its configuration (so an operator
+sees each knob), and every ``GUILDHALL_*`` variable a container gets is one
+its service reads (so a misspelt variable cannot be silently ignored).
 
 Prints each problem and exits 1 if there is any; ``make deploy-check`` runs it.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -118,6 +122,49 @@ def env_names(
         if problems.check(ref in config_maps, where, f"envFrom names unknown ConfigMap {ref}"):
             names |= set((config_maps[ref].get("data") or {}).keys())
     return names
+
+
+def declared_settings(name: str) -> tuple[set[str], set[str]]:
+    """The variables service ``name`` reads, and those its own settings class declares.
+
+    A setting "declared by the service" is a field written in the body of its
+    settings class (a new one or a kit default it overrides); the rest come from
+    the kit's ``ServiceSettings`` with the same default for every service.
+    """
+    module = importlib.import_module(f"guildhall_{name}.settings")
+    kit = importlib.import_module("guildhall_kit.settings")
+    base = kit.ServiceSettings
+    cls: Any
+    (cls,) = [
+        c
+        for c in vars(module).values()
+        if isinstance(c, type) and issubclass(c, base) and c is not base
+    ]
+    prefix = str(cls.model_config.get("env_prefix") or "")
+
+    def env(field: str) -> str:
+        return f"{prefix}{field}".upper()
+
+    everything = {env(f) for f in cls.model_fields}
+    own = {env(f) for f in vars(cls).get("__annotations__", {}) if f in cls.model_fields}
+    return everything, own
+
+
+def check_settings(
+    name: str, names: set[str], merged: dict[str, str], where: str, problems: Problems
+) -> None:
+    """Own settings written out; no variable the service does not read."""
+    everything, own = declared_settings(name)
+    unwritten = sorted(own - set(merged) - names)
+    problems.check(
+        not unwritten, where, f"write out the service's own settings: {', '.join(unwritten)}"
+    )
+    # The shared ConfigMap also carries the other services' addresses.
+    shared_addresses = {n for n in names if n.endswith("_ADDR")}
+    unknown = sorted(
+        n for n in names if n.startswith("GUILDHALL_") and n not in everything | shared_addresses
+    )
+    problems.check(not unknown, where, f"variables the service does not read: {', '.join(unknown)}")
 
 
 def check_probes(container: Doc, port: int, where: str, problems: Problems) -> None:
@@ -287,6 +334,7 @@ def check_service_objects(
     problems.check(
         merged.get("GUILDHALL_GRPC_PORT") == str(port), where, f"GUILDHALL_GRPC_PORT must be {port}"
     )
+    check_settings(name, names, merged, where, problems)
     check_probes(container, port, where, problems)
     check_security(pod, container, where, problems)
     check_resources(container, where, problems)
