@@ -126,6 +126,8 @@ class _Writer:
         self.pending: dict[str, list[Document]] = {}
         self.counts: dict[str, int] = {}
         self.events = 0
+        self.pinhole_index: dict[str, set[str]] = {}
+        """``pinhole_index`` entries, written by the last flush (pinholes are few)."""
 
     def doc(self, state: Any, events: Sequence[dom.Event], **extra: Any) -> None:
         if isinstance(state, Community):
@@ -135,6 +137,8 @@ class _Writer:
             name, doc = d.MEMBERSHIPS, {"_id": key, **d.membership_fields(state)}
         elif isinstance(state, Pinhole):
             name, doc = d.PINHOLES, {"_id": state.id, **d.pinhole_fields(state)}
+            for key in d.pinhole_index_keys(state.community_id, doc["grant_orgs"]):
+                self.pinhole_index.setdefault(key, set()).add(state.id)
         else:
             raise TypeError(type(state).__name__)
         doc.update(extra)
@@ -153,6 +157,10 @@ class _Writer:
         self.pending.setdefault(collection, []).append(doc)
 
     async def flush(self, *, force: bool = False) -> None:
+        if force and self.pinhole_index:
+            for key, ids in sorted(self.pinhole_index.items()):
+                self.add(d.PINHOLE_INDEX, {"_id": key, "pinholes": sorted(ids)})
+            self.pinhole_index = {}
         for name, docs in list(self.pending.items()):
             if docs and (force or len(docs) >= BATCH):
                 await self.db[name].insert_many(docs, ordered=False)

@@ -12,6 +12,7 @@ import grpc
 import pytest
 
 from guildhall.community.v1 import community_pb2 as pb
+from guildhall_community.adapters.repository import Repository
 from guildhall_community.testing.harness import CommunityHarness, Person, employee, partner
 
 pytestmark = pytest.mark.integration
@@ -317,3 +318,60 @@ async def test_admin_only_policy_keeps_opening_and_granting_for_home_admins(
         await call(h, "ClosePinhole", pb.ClosePinholeRequest(pinhole_id=pid))
     finally:
         await h.stop()
+
+
+async def test_pinhole_listings_read_the_pinhole_index_and_start_up_repairs_it(
+    h: CommunityHarness,
+) -> None:
+    """ListSpaces finds pinholes through ``pinhole_index`` (``_id`` reads), never lists a
+    pinhole the index names but the pinhole document does not back, and the start-up
+    repair restores entries a document was stored without."""
+    cid = await create(h, "Indexed pinholes")
+    granted, other = [
+        (
+            await call(
+                h,
+                "ProposePinhole",
+                pb.ProposePinholeRequest(community_id=cid, title=title, purpose="Work."),
+            )
+        ).pinhole.pinhole_id
+        for title in ("Granted", "Not granted")
+    ]
+    await call(
+        h,
+        "GrantPinhole",
+        pb.GrantPinholeRequest(pinhole_id=granted, org_id="rp-acme", level=pb.GRANT_LEVEL_VIEWER),
+    )
+    for pid in (granted, other):
+        await call(h, "OpenPinhole", pb.OpenPinholeRequest(pinhole_id=pid))
+
+    async def partner_spaces() -> list[str]:
+        reply = await call(
+            h,
+            "ListSpaces",
+            pb.ListSpacesRequest(principal=ACME.principal, action=pb.ACTION_READ, page_size=100),
+            ACME,
+        )
+        return [s.space.space_id for s in reply.spaces if s.space.space_id in (granted, other)]
+
+    async def owner_pinholes() -> list[str]:
+        reply = await call(h, "ListPinholes", pb.ListPinholesRequest(community_id=cid))
+        return sorted(p.pinhole_id for p in reply.pinholes)
+
+    assert await partner_spaces() == [granted]
+    assert await owner_pinholes() == sorted([granted, other])
+
+    index = h.running.ctx.db["pinhole_index"]
+    # A stale entry (the org never had a grant on `other`) shows nothing.
+    await index.update_one({"_id": "org:rp-acme"}, {"$addToSet": {"pinholes": other}})
+    assert await partner_spaces() == [granted]
+
+    # Documents stored without their entries are invisible to the listings ...
+    await index.delete_many({"_id": {"$in": ["org:rp-acme", f"community:{cid}"]}})
+    assert await partner_spaces() == []
+    assert await owner_pinholes() == []
+    # ... until the repair the service runs at start-up adds them back.
+    repo = Repository(h.running.ctx.db, h.running.ctx.outbox())
+    assert await repo.repair_pinhole_index() >= 2
+    assert await partner_spaces() == [granted]
+    assert await owner_pinholes() == sorted([granted, other])

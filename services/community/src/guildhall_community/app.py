@@ -58,6 +58,8 @@ async def build(ctx: ServiceContext[CommunitySettings]) -> ServiceParts:
         return [SERVICE_NAME]
 
     async def sweeper() -> None:
+        repaired = await repository.repair_pinhole_index()
+        _log.info("pinhole index checked", pinholes=repaired)
         await run_sweeper(app, settings.pinhole_sweep_seconds)
 
     return ServiceParts(

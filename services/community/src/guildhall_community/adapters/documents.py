@@ -23,7 +23,7 @@ is lossless).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -51,6 +51,9 @@ COMMUNITY_NAMES = "community_names"
 """``_id`` = case-folded name of an active community -> ``community_id``: the name claim."""
 MEMBER_INDEX = "member_index"
 """``_id`` = person id -> ``communities``: every community the person may belong to."""
+PINHOLE_INDEX = "pinhole_index"
+"""``_id`` = ``community:<id>`` or ``org:<id>`` -> ``pinholes``: every pinhole of that
+community, every pinhole that ever granted that org (a superset; see the repository)."""
 ORGS = "orgs"
 """Read model of profile events: ``_id`` = org id -> ``kind``, ``suspended``, ``version``."""
 PEOPLE = "people"
@@ -58,6 +61,21 @@ PEOPLE = "people"
 
 OUTBOX_COLLECTIONS = (COMMUNITIES, MEMBERSHIPS, PINHOLES)
 """The collections whose documents carry outbox entries."""
+
+
+def community_pinholes_key(community_id: str) -> str:
+    """The ``pinhole_index`` entry listing a community's pinholes."""
+    return f"community:{community_id}"
+
+
+def org_pinholes_key(org_id: str) -> str:
+    """The ``pinhole_index`` entry listing the pinholes that granted an org."""
+    return f"org:{org_id}"
+
+
+def pinhole_index_keys(community_id: str, org_ids: Iterable[str]) -> list[str]:
+    """Every ``pinhole_index`` entry a pinhole of ``community_id`` granting ``org_ids`` is in."""
+    return [community_pinholes_key(community_id), *sorted({org_pinholes_key(o) for o in org_ids})]
 
 
 def membership_id(community_id: str, person_id: str) -> str:

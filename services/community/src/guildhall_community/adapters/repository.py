@@ -45,6 +45,13 @@ Beside the domain's documents the repository keeps two derived things:
   before (and again after) a write that makes someone a member, and removed
   only after a write that ends it, followed by a re-check that puts the entry
   back if a concurrent join won. See docs/adr/0009.
+- ``pinhole_index``: per community and per partner org, the ids of its
+  pinholes (for an org: every pinhole that ever granted it) — again a
+  superset, written before the pinhole document and never shrunk, so "the
+  pinholes of these communities" and "the pinholes granted to this org" are
+  ``_id`` reads too; each pinhole read is checked against the filter it
+  stands for. :meth:`Repository.repair_pinhole_index` adds what a document
+  written without it (a back-up restored, an older version) lacks.
 """
 
 from __future__ import annotations
@@ -136,8 +143,6 @@ def indexes() -> list[IndexSpec]:
             [("community_id", 1), ("request.state", 1), ("request.requested_at", 1)],
             "join_requests",
         ),
-        IndexSpec(d.PINHOLES, [("community_id", 1), ("proposed_at", -1)], "by_community"),
-        IndexSpec(d.PINHOLES, [("grant_orgs", 1)], "by_grant_org"),
         IndexSpec(d.PINHOLES, [("state", 1), ("expires_at", 1)], "live"),
     ]
 
@@ -156,6 +161,7 @@ class _Collections:
         self.pinholes = coll(d.PINHOLES)
         self.names = coll(d.COMMUNITY_NAMES)
         self.member_index = coll(d.MEMBER_INDEX)
+        self.pinhole_index = coll(d.PINHOLE_INDEX)
         self.orgs = coll(d.ORGS)
         self.people = coll(d.PEOPLE)
 
@@ -186,6 +192,7 @@ class Repository:
         self.pinholes = read.pinholes
         self.names = read.names
         self.member_index = read.member_index
+        self.pinhole_index = read.pinhole_index
         self.orgs = read.orgs
         self.people = read.people
 
@@ -264,19 +271,28 @@ class Repository:
         return sorted({str(c) for c in (doc or {}).get("communities") or ()})
 
     async def pinholes_of(self, community_ids: Sequence[str]) -> list[Pinhole]:
-        """Every pinhole of the given communities."""
-        if not community_ids:
-            return []
-        query: Document = (
-            {"community_id": community_ids[0]}
-            if len(community_ids) == 1
-            else {"community_id": {"$in": list(community_ids)}}
-        )
-        return [d.pinhole_from(doc) async for doc in self.pinholes.find(query)]
+        """Every pinhole of the given communities (through the pinhole index)."""
+        wanted = set(community_ids)
+        keys = [d.community_pinholes_key(c) for c in sorted(wanted)]
+        return [p for p in await self._indexed_pinholes(keys) if p.community_id in wanted]
 
     async def pinholes_granted_to(self, org_id: str) -> list[Pinhole]:
         """Every pinhole with a grant for ``org_id``, whatever its state."""
-        return [d.pinhole_from(doc) async for doc in self.pinholes.find({"grant_orgs": org_id})]
+        found = await self._indexed_pinholes([d.org_pinholes_key(org_id)])
+        return [p for p in found if org_id in p.grants]
+
+    async def _indexed_pinholes(self, keys: Sequence[str]) -> list[Pinhole]:
+        """The pinholes the index entries ``keys`` list, by ``_id`` (two reads)."""
+        if not keys:
+            return []
+        entries = self.pinhole_index.find(
+            {"_id": keys[0] if len(keys) == 1 else {"$in": list(keys)}}
+        )
+        ids = sorted({str(i) async for entry in entries for i in entry.get("pinholes") or ()})
+        if not ids:
+            return []
+        found = self.pinholes.find({"_id": ids[0] if len(ids) == 1 else {"$in": ids}})
+        return [d.pinhole_from(doc) async for doc in found]
 
     async def live_pinholes(self, after: str, limit: int) -> list[Pinhole]:
         """Proposed and open pinholes after ``after``, in ``_id`` order (for the sweeper)."""
@@ -500,6 +516,10 @@ class Repository:
         if isinstance(state, Pinhole):
             events = self._events(write, member_count)
             fields = d.pinhole_fields(state)
+            # The index first: it must list the pinhole before the pinhole says so.
+            await self._pinhole_index_add(
+                state.id, d.pinhole_index_keys(state.community_id, fields["grant_orgs"])
+            )
             if state.version == 1:
                 await self._insert(self.w.pinholes, {"_id": state.id, **fields}, events)
             else:
@@ -530,6 +550,32 @@ class Repository:
         )
         if result.matched_count == 0:
             raise WriteConflict(key)
+
+    # ----------------------------------------------------------- pinhole index
+
+    async def _pinhole_index_add(self, pinhole_id: str, keys: Iterable[str]) -> None:
+        await asyncio.gather(
+            *(
+                self.w.pinhole_index.update_one(
+                    {"_id": key}, {"$addToSet": {"pinholes": pinhole_id}}, upsert=True
+                )
+                for key in keys
+            )
+        )
+
+    async def repair_pinhole_index(self) -> int:
+        """Add every index entry a stored pinhole needs; how many pinholes were read.
+
+        Idempotent, and cheap because pinholes are few: the service runs it once
+        at start-up so documents written without the index (an older version, a
+        restored back-up) are found like the others.
+        """
+        seen = 0
+        async for doc in self.pinholes.find({}, projection={"community_id": 1, "grant_orgs": 1}):
+            keys = d.pinhole_index_keys(str(doc["community_id"]), doc.get("grant_orgs") or ())
+            await self._pinhole_index_add(str(doc["_id"]), keys)
+            seen += 1
+        return seen
 
     # ------------------------------------------------------------ member index
 
