@@ -4,6 +4,7 @@
 the search index, wires the operations to their adapters and declares:
 
 - indexes of the content collections and the read models;
+- the one-off back-fill of the feeds' timeline (a point read once it has run);
 - the outbox collections (posts, answers, comments) the relay publishes;
 - consumers: ``post.access`` (community topic -> access read model) and
   ``post.profile`` (profile topic -> people and expertise);
@@ -21,6 +22,7 @@ from pathlib import Path
 import grpc
 
 from guildhall.post.v1 import post_pb2, post_pb2_grpc
+from guildhall_kit.logging import get_logger
 from guildhall_kit.service import ConsumerSpec, RunningService, ServiceContext, ServiceParts
 from guildhall_post.adapters.community import CommunityAccess
 from guildhall_post.adapters.events import EventFactory
@@ -33,9 +35,14 @@ from guildhall_post.adapters.store import OUTBOX_COLLECTIONS, Store, store_index
 from guildhall_post.search import SearchIndex
 from guildhall_post.settings import PostSettings
 
+_log = get_logger(__name__)
+
 SERVICE_NAME = post_pb2.DESCRIPTOR.services_by_name["PostService"].full_name
 
 _INDEXES: weakref.WeakKeyDictionary[ServiceContext[PostSettings], SearchIndex] = (
+    weakref.WeakKeyDictionary()
+)
+_STORES: weakref.WeakKeyDictionary[ServiceContext[PostSettings], Store] = (
     weakref.WeakKeyDictionary()
 )
 
@@ -45,12 +52,22 @@ def search_index_of(service: RunningService[PostSettings]) -> SearchIndex:
     return _INDEXES[service.ctx]
 
 
+def store_of(service: RunningService[PostSettings]) -> Store:
+    """The content store of a running post service (tests and benchmarks seed through it)."""
+    return _STORES[service.ctx]
+
+
 async def build(ctx: ServiceContext[PostSettings]) -> ServiceParts:
     settings = ctx.settings
     outbox = ctx.outbox()
     # Writes (and the relay's clears) go through the kit's writer handle: one connection
     # on FerretDB 1.x, whose updates are not isolated from each other.
     store = Store(ctx.db, outbox, writer=ctx.writer_db, hint=ctx.hint_relay)
+    _STORES[ctx] = store
+    # Before serving: posts stored before the timeline existed get their entries (ADR 0006).
+    backfilled = await store.backfill_timeline()
+    if backfilled is not None:
+        _log.info("feed timeline back-filled", posts=backfilled)
     read_model = ReadModel(ctx.db, writer=ctx.writer_db)
     community = CommunityAccess(
         settings.community_addr, deadline_s=settings.community_deadline_seconds

@@ -44,8 +44,11 @@ from guildhall_kit.bus import BusConfig, Event, Producer, from_kafka, load_regis
 from guildhall_kit.mongo import make_client
 from guildhall_kit.service import RunningService, start_service
 from guildhall_kit.settings import load_settings
+from guildhall_post.adapters.clock import new_id
 from guildhall_post.adapters.search import assign_all
-from guildhall_post.app import build
+from guildhall_post.adapters.store import post_document
+from guildhall_post.app import build, store_of
+from guildhall_post.domain.content import PostType, normalise_tags
 from guildhall_post.settings import PostSettings
 
 COMMUNITY_TOPIC = "guildhall.community.v1"
@@ -138,6 +141,20 @@ class CommunityDouble(community_pb2_grpc.CommunityServiceServicer):
         return cpb.ListSpacesResponse(spaces=out)
 
 
+@dataclass(frozen=True)
+class SeedPost:
+    """A post for :meth:`PostHarness.seed_posts`: what a CreatePost request would carry."""
+
+    space_id: str
+    author_id: str
+    at: datetime
+    """Its creation time (its id is minted from it, so it decides its place in feeds)."""
+    post_type: PostType = PostType.DISCUSSION
+    title: str = "Seeded"
+    body: str = "Seeded body"
+    tags: tuple[str, ...] = ()
+
+
 @dataclass
 class PostHarness:
     """A running post service, its community double, and helpers to drive both."""
@@ -168,6 +185,36 @@ class PostHarness:
             roles=["admin"] if admin else [],
         )
         return (("authorization", f"Bearer {token}"),)
+
+    # ------------------------------------------------------------------ content
+
+    async def seed_posts(self, posts: Sequence[SeedPost]) -> list[str]:
+        """Store ``posts`` in bulk, as CreatePost leaves them once its events are published:
+        the same documents and timeline entries, through the service's own store. No event
+        is published (the search index and other services never see them). Their ids, in
+        order.
+        """
+        docs = []
+        for p in posts:
+            at = p.at.replace(microsecond=p.at.microsecond // 1000 * 1000)  # what BSON keeps
+            docs.append(
+                post_document(
+                    post_id=new_id(at),
+                    space_id=p.space_id,
+                    post_type=p.post_type,
+                    title=p.title,
+                    body=p.body,
+                    tags=normalise_tags(p.tags),
+                    mentions=[],
+                    quoted_post_id="",
+                    author_id=p.author_id,
+                    pinned=False,
+                    summary="",
+                    at=at,
+                )
+            )
+        await store_of(self.service).insert_posts(docs)
+        return [str(d["_id"]) for d in docs]
 
     # ------------------------------------------------------------------ events
 

@@ -27,7 +27,7 @@ from guildhall_post.adapters.clock import new_id, now_ms
 from guildhall_post.adapters.events import EventFactory
 from guildhall_post.adapters.funnel import AccessFunnel, Caller
 from guildhall_post.adapters.readmodel import ReadModel
-from guildhall_post.adapters.store import Kind, Store
+from guildhall_post.adapters.store import Kind, Store, post_document
 from guildhall_post.domain import cursor
 from guildhall_post.domain.access import Action, PinholeState, View, check_item, employee_view
 from guildhall_post.domain.content import (
@@ -56,6 +56,13 @@ from guildhall_post.domain.content import (
 )
 from guildhall_post.domain.links import MAX_LINKS, linked_ids
 from guildhall_post.domain.revisions import diff, require_base, require_revision
+from guildhall_post.domain.timeline import (
+    FeedFilter,
+    FeedLimits,
+    FeedWalk,
+    FetchItems,
+    ReadBuckets,
+)
 
 DEFAULT_PAGE: Final = 20
 OPTIMISTIC_ATTEMPTS: Final = 10
@@ -79,12 +86,14 @@ class PostOperations:
         events: EventFactory,
         *,
         home_feed_max_spaces: int = 2000,
+        feed_limits: FeedLimits | None = None,
     ) -> None:
         self._store = store
         self._funnel = funnel
         self._rm = read_model
         self._events = events
         self._home_max = home_feed_max_spaces
+        self._feed_limits = feed_limits or FeedLimits()
 
     # ------------------------------------------------------------------ helpers
 
@@ -228,33 +237,20 @@ class PostOperations:
         await self._require_quotable(caller, req.quoted_post_id)
         at = now_ms()
         post_id = new_id(at)
-        doc: dict[str, Any] = {
-            "_id": post_id,
-            "space_id": req.space_id,
-            "type": post_type.value,
-            "title": req.title,
-            "body": req.body,
-            "tags": normalise_tags(req.tags),
-            "mentions": list(req.mentioned_person_ids),
-            "quoted_post_id": req.quoted_post_id,
-            "author_id": caller.person_id,
-            "state": ItemState.PUBLISHED.value,
-            "pinned": bool(req.pinned),
-            "idea_status": IdeaStatus.NEW.value if post_type is PostType.IDEA else "",
-            "accepted_answer_id": "",
-            "revision": 1,
-            "revision_summary": req.summary,
-            "edited_by": caller.person_id,
-            "comment_count": 0,
-            "answer_count": 0,
-            "vote_count": 0,
-            "voters": [],
-            "reactors": {},
-            "reaction_counts": {},
-            "created_at": at,
-            "updated_at": at,
-            "version": 1,
-        }
+        doc = post_document(
+            post_id=post_id,
+            space_id=req.space_id,
+            post_type=post_type,
+            title=req.title,
+            body=req.body,
+            tags=normalise_tags(req.tags),
+            mentions=list(req.mentioned_person_ids),
+            quoted_post_id=req.quoted_post_id,
+            author_id=caller.person_id,
+            pinned=bool(req.pinned),
+            summary=req.summary,
+            at=at,
+        )
         events = [self._events.post_created(doc)]
         if post_type is PostType.WIKI_PAGE:
             events.append(self._events.wiki_revised(doc, at))
@@ -296,30 +292,35 @@ class PostOperations:
         await self._funnel.access_space(caller, req.space_id, Action.READ)
         scope = f"space|{req.space_id}|{req.type}|{req.tag}|{req.pinned_only}"
         after = cursor.position_id(cursor.decode(req.page_token, scope))
-        query: dict[str, Any] = {"space_id": req.space_id, "state": ItemState.PUBLISHED.value}
-        if req.type:
-            query["type"] = convert.post_type_in(req.type).value
-        if req.tag:
-            query["tags"] = str(req.tag)
-        if req.pinned_only:
-            query["pinned"] = True
-        docs, token = await self._page(query, after, _page_size(req.page_size), scope)
+        flt = FeedFilter(
+            spaces=frozenset([req.space_id]),
+            post_type=convert.post_type_in(req.type).value if req.type else "",
+            tag=str(req.tag),
+            pinned_only=req.pinned_only,
+        )
+        docs, token = await self._feed_page(flt, after, _page_size(req.page_size), scope)
         return pb.ListSpaceFeedResponse(
             posts=await self.shape_posts(caller, docs), next_page_token=token
         )
 
-    async def _page(
-        self, query: dict[str, Any], after: str | None, size: int, scope: str
+    async def _feed_page(
+        self, flt: FeedFilter, after: str | None, size: int, scope: str
     ) -> tuple[list[dict[str, Any]], str]:
-        """Newest first by id (ULIDs sort by creation), keyset after ``after``."""
-        if after is not None:
-            query["_id"] = {"$lt": after}
-        docs = await self._store.find(Kind.POST, query, [("_id", -1)], size + 1)
-        token = ""
-        if len(docs) > size:
-            docs = docs[:size]
-            token = cursor.encode(scope, {"after": str(docs[-1]["_id"])})
-        return docs, token
+        """Newest first by id (ULIDs sort by creation), keyset after ``after``, read from the
+        spaces' timelines by ``_id`` only (ADR 0006): the work is bounded by the page and
+        :class:`FeedLimits`, not by the content stored."""
+        days = await self._store.timeline_days(flt.spaces)
+        walk = FeedWalk(days, flt, before=after, size=size, limits=self._feed_limits)
+        while True:
+            step = walk.next_step()
+            if isinstance(step, ReadBuckets):
+                walk.buckets_read(await self._store.timeline_buckets(step.ids))
+            elif isinstance(step, FetchItems):
+                walk.items_fetched(await self._store.get_many(Kind.POST, step.ids))
+            else:
+                break
+        token = "" if step.position is None else cursor.encode(scope, {"after": step.position})
+        return [dict(d) for d in step.items], token
 
     async def edit_post(self, caller: Caller, req: pb.EditPostRequest) -> pb.Post:
         doc, view = await self._load_post(caller, req.post_id, Action.READ, Action.POST)
@@ -386,6 +387,8 @@ class PostOperations:
         if after is None:  # deleted meanwhile by someone else: same outcome
             after = await self._store.get(Kind.POST, post_id)
             assert after is not None
+        else:
+            await self._store.timeline_remove(after)
         return (await self.shape_posts(caller, [after]))[0]
 
     async def pin_post(self, caller: Caller, req: pb.PinPostRequest) -> pb.Post:
@@ -1075,10 +1078,11 @@ class PostOperations:
         after = cursor.position_id(cursor.decode(req.page_token, scope))
         if not spaces:
             return pb.ListHomeFeedResponse()
-        query: dict[str, Any] = {"space_id": {"$in": spaces}, "state": ItemState.PUBLISHED.value}
-        if req.type:
-            query["type"] = convert.post_type_in(req.type).value
-        docs, token = await self._page(query, after, _page_size(req.page_size), scope)
+        flt = FeedFilter(
+            spaces=frozenset(spaces),
+            post_type=convert.post_type_in(req.type).value if req.type else "",
+        )
+        docs, token = await self._feed_page(flt, after, _page_size(req.page_size), scope)
         return pb.ListHomeFeedResponse(
             posts=await self.shape_posts(caller, docs), next_page_token=token
         )

@@ -7,7 +7,15 @@ Collections of the post service's own database:
 - ``answers``    one document per answer (score, up/down voters, current revision);
 - ``comments``   one document per comment (thread id, reactions, current revision);
 - ``revisions``  ``{_id: "<item id>:<revision, 10 digits>", item_id, revision, title,
-  body, tags, author_id, created_at, summary, restored_from}``.
+  body, tags, author_id, created_at, summary, restored_from}``;
+- ``feed_buckets`` and ``feed_days``: each space's timeline, one bucket of post entries
+  per UTC day and the list of its days (:mod:`guildhall_post.domain.timeline`), from
+  which the feeds are read by ``_id`` only (docs/adr/0006-feeds-fan-out.md);
+- ``migrations``   one document per one-off data step that has completed.
+
+Timeline entries are a superset of the published posts: a post's entry is written
+before the post (so a post is never stored without one) and removed after the post
+is deleted (a crash in between leaves an entry that the feed reads rule out).
 
 Every state change and its events are one single-document write (the kit's
 outbox), so an event is published if and only if its change was stored. Counters
@@ -39,20 +47,26 @@ from __future__ import annotations
 
 import asyncio
 import enum
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any, Final
 
-from pymongo import ReturnDocument
+from pymongo import ReturnDocument, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from guildhall_kit.bus import Event
 from guildhall_kit.errors import Aborted
+from guildhall_kit.logging import get_logger
 from guildhall_kit.mongo import Document, IndexSpec
 from guildhall_kit.outbox import OUTBOX_FIELD, OUTBOX_SINCE_FIELD, Outbox
-from guildhall_post.adapters.clock import aware
+from guildhall_post.adapters.clock import aware, now_ms
+from guildhall_post.domain.content import IdeaStatus, ItemState, PostType
 from guildhall_post.domain.revisions import RevisionData
+from guildhall_post.domain.timeline import TimelineItem, group_writes
+
+_log = get_logger(__name__)
 
 
 class Kind(enum.StrEnum):
@@ -64,6 +78,15 @@ class Kind(enum.StrEnum):
 
 
 REVISIONS: Final = "revisions"
+FEED_BUCKETS: Final = "feed_buckets"
+FEED_DAYS: Final = "feed_days"
+MIGRATIONS: Final = "migrations"
+TIMELINE_BACKFILL: Final = "feed_timeline_backfill"
+"""The ``migrations`` document of the one-off back-fill (:meth:`Store.backfill_timeline`)."""
+ID_BATCH: Final = 500
+"""Most ids in one ``{_id: {$in: ...}}`` read (FerretDB's ``_id`` pushdown takes 1,000)."""
+WRITE_BATCH: Final = 1000
+"""Most documents or updates in one bulk write."""
 OUTBOX_COLLECTIONS: Final = (Kind.POST.value, Kind.ANSWER.value, Kind.COMMENT.value)
 
 HIDDEN_FIELDS: Final = ("voters", "up", "down", "reactors", OUTBOX_FIELD, OUTBOX_SINCE_FIELD)
@@ -72,13 +95,8 @@ PUBLIC: Final[dict[str, int]] = dict.fromkeys(HIDDEN_FIELDS, 0)
 
 
 def store_indexes() -> list[IndexSpec]:
+    # The feeds read the timeline by _id only (ADR 0006): no feed index on posts.
     return [
-        IndexSpec(Kind.POST, [("space_id", 1), ("state", 1), ("_id", -1)], name="space_feed"),
-        IndexSpec(
-            Kind.POST,
-            [("space_id", 1), ("state", 1), ("type", 1), ("_id", -1)],
-            name="space_feed_by_type",
-        ),
         IndexSpec(
             Kind.POST,
             [("type", 1), ("state", 1), ("accepted_answer_id", 1), ("tags", 1), ("_id", -1)],
@@ -92,6 +110,56 @@ def store_indexes() -> list[IndexSpec]:
         ),
         IndexSpec(REVISIONS, [("item_id", 1), ("revision", -1)], name="by_item"),
     ]
+
+
+def post_document(
+    *,
+    post_id: str,
+    space_id: str,
+    post_type: PostType,
+    title: str,
+    body: str,
+    tags: Sequence[str],
+    mentions: Sequence[str],
+    quoted_post_id: str,
+    author_id: str,
+    pinned: bool,
+    summary: str,
+    at: datetime,
+) -> Document:
+    """A new post's document as CreatePost stores it (its events are added by the write)."""
+    return {
+        "_id": post_id,
+        "space_id": space_id,
+        "type": post_type.value,
+        "title": title,
+        "body": body,
+        "tags": list(tags),
+        "mentions": list(mentions),
+        "quoted_post_id": quoted_post_id,
+        "author_id": author_id,
+        "state": ItemState.PUBLISHED.value,
+        "pinned": pinned,
+        "idea_status": IdeaStatus.NEW.value if post_type is PostType.IDEA else "",
+        "accepted_answer_id": "",
+        "revision": 1,
+        "revision_summary": summary,
+        "edited_by": author_id,
+        "comment_count": 0,
+        "answer_count": 0,
+        "vote_count": 0,
+        "voters": [],
+        "reactors": {},
+        "reaction_counts": {},
+        "created_at": at,
+        "updated_at": at,
+        "version": 1,
+    }
+
+
+def timeline_item(doc: Mapping[str, Any]) -> TimelineItem:
+    """The timeline's view of a post document."""
+    return TimelineItem(str(doc["space_id"]), str(doc["_id"]), str(doc["type"]))
 
 
 def revision_id(item_id: str, revision: int) -> str:
@@ -168,13 +236,26 @@ class Store:
         """One item document; without ``full`` the per-person arrays are left out."""
         return await self.coll(kind).find_one({"_id": item_id}, projection=None if full else PUBLIC)
 
-    async def get_many(self, kind: Kind, ids: Sequence[str]) -> dict[str, Document]:
-        """Items by id: one point read each, concurrently (FerretDB 1.x scans for ``$in``)."""
+    async def get_many(self, kind: Kind, ids: Iterable[str]) -> dict[str, Document]:
+        """Items by id (missing ones left out), without the per-person arrays."""
+        docs = await self._by_ids(kind.value, ids, PUBLIC)
+        return {str(d["_id"]): d for d in docs}
+
+    async def _by_ids(
+        self, collection: str, ids: Iterable[str], projection: Mapping[str, int] | None = None
+    ) -> list[Document]:
+        """Documents by ``_id``: one ``$in`` read per :data:`ID_BATCH` ids, concurrently."""
         wanted = sorted(set(ids))
-        docs = await asyncio.gather(
-            *(self.coll(kind).find_one({"_id": i}, projection=PUBLIC) for i in wanted)
+        chunks = [wanted[i : i + ID_BATCH] for i in range(0, len(wanted), ID_BATCH)]
+        found = await asyncio.gather(
+            *(
+                self.db[collection]
+                .find({"_id": {"$in": chunk}}, projection=projection)
+                .to_list(length=None)
+                for chunk in chunks
+            )
         )
-        return {i: d for i, d in zip(wanted, docs, strict=True) if d is not None}
+        return [doc for docs in found for doc in docs]
 
     async def find(
         self, kind: Kind, query: Mapping[str, Any], sort: Sequence[tuple[str, int]], limit: int
@@ -183,7 +264,12 @@ class Store:
         return await cursor.to_list(length=limit)
 
     async def insert(self, kind: Kind, doc: Document, events: Sequence[Event]) -> None:
-        """Insert a new item with its first revision's copy; ``events`` travel in the same write."""
+        """Insert a new item with its first revision's copy; ``events`` travel in the same write.
+
+        A post's timeline entry is written first, so a post is never stored without one.
+        """
+        if kind is Kind.POST:
+            await self.timeline_add([timeline_item(doc)])
         fields = self.outbox.fields(*events) if events else {}
         await self._writer[kind.value].insert_one({**doc, **fields})
         if events:
@@ -219,6 +305,124 @@ class Store:
         if events:
             self._hinted(kind, after["_id"])
         return {k: v for k, v in after.items() if k not in HIDDEN_FIELDS}
+
+    async def insert_posts(self, docs: Sequence[Document]) -> None:
+        """Bulk insert of new posts (built by :func:`post_document`) without events: their
+        timeline entries first, then the posts and their first revisions' copies -- what
+        CreatePost leaves once the relay has published and cleared its events.
+
+        For seeding benchmarks: no event is published, so the search index and the other
+        services never learn of these posts.
+        """
+        await self.timeline_add(
+            [timeline_item(d) for d in docs if d.get("state") == ItemState.PUBLISHED.value]
+        )
+        for start in range(0, len(docs), WRITE_BATCH):
+            chunk = docs[start : start + WRITE_BATCH]
+            await self._writer[Kind.POST.value].insert_many([dict(d) for d in chunk])
+            await self._writer[REVISIONS].insert_many(
+                [_revision_doc(current_revision(d)) for d in chunk]
+            )
+
+    # ------------------------------------------------------------------ timeline
+
+    async def timeline_add(self, items: Sequence[TimelineItem]) -> None:
+        """Add the posts' entries to their spaces' timelines: the days, then the buckets, each
+        an idempotent upsert by ``_id`` (``$addToSet``), so a retry or a repeated back-fill
+        adds nothing twice."""
+        if not items:
+            return
+        days, buckets = group_writes(items)
+        await self._bulk_upsert(
+            FEED_DAYS,
+            [
+                UpdateOne({"_id": s}, {"$addToSet": {"days": {"$each": d}}}, upsert=True)
+                for s, d in days.items()
+            ],
+        )
+        await self._bulk_upsert(
+            FEED_BUCKETS,
+            [
+                UpdateOne(
+                    {"_id": b.bucket_id},
+                    {
+                        "$addToSet": {"entries": {"$each": b.entries}},
+                        "$setOnInsert": {"space_id": b.space_id, "day": b.day},
+                    },
+                    upsert=True,
+                )
+                for b in buckets
+            ],
+        )
+
+    async def _bulk_upsert(self, collection: str, ops: Sequence[UpdateOne]) -> None:
+        for start in range(0, len(ops), WRITE_BATCH):
+            chunk = list(ops[start : start + WRITE_BATCH])
+            try:
+                await self._writer[collection].bulk_write(chunk, ordered=False)
+            except BulkWriteError as exc:
+                # Two first upserts of one _id can race on MongoDB; the loser finds the
+                # document on a retry, and repeating the others is harmless (idempotent).
+                errors = exc.details.get("writeErrors", [])
+                if not errors or any(e.get("code") != 11000 for e in errors):
+                    raise
+                await self._writer[collection].bulk_write(chunk, ordered=False)
+
+    async def timeline_remove(self, doc: Mapping[str, Any]) -> None:
+        """Best-effort removal of a deleted post's entry, by exact value (FerretDB 1.x's
+        ``$pull`` with a condition removes nothing). The day stays listed."""
+        item = timeline_item(doc)
+        await self._writer[FEED_BUCKETS].update_one(
+            {"_id": item.bucket}, {"$pullAll": {"entries": [item.entry]}}
+        )
+
+    async def timeline_days(self, space_ids: Iterable[str]) -> dict[str, list[str]]:
+        """The days each space has a bucket for (spaces without any are left out)."""
+        docs = await self._by_ids(FEED_DAYS, space_ids, {"days": 1})
+        return {str(d["_id"]): [str(x) for x in d.get("days") or ()] for d in docs}
+
+    async def timeline_buckets(self, ids: Iterable[str]) -> list[Document]:
+        """Bucket documents by ``_id`` (missing buckets left out)."""
+        return await self._by_ids(FEED_BUCKETS, ids)
+
+    async def backfill_timeline(self) -> int | None:
+        """Once per database: give every published post its timeline entry.
+
+        For a database written before the timeline existed. Returns how many posts it
+        added, or None when it had run already (one point read). Idempotent and safe to
+        interrupt: entries are added with ``$addToSet`` and the marker is written last. It
+        reads the posts collection once in full, so it must run before any reader relies on
+        old posts and while no process writes posts without entries (every version since
+        the timeline writes them first).
+        """
+        if await self.db[MIGRATIONS].find_one({"_id": TIMELINE_BACKFILL}) is not None:
+            return None
+        added = 0
+        batch: list[TimelineItem] = []
+        cursor = self.coll(Kind.POST).find(
+            {"state": ItemState.PUBLISHED.value},
+            projection={"_id": 1, "space_id": 1, "type": 1},
+            batch_size=WRITE_BATCH,
+        )
+        async for doc in cursor:
+            try:
+                item = timeline_item(doc)
+                _ = item.day  # an id that is not a ULID has no day
+            except (KeyError, ValueError):
+                _log.warning("timeline back-fill skipped a post", post_id=str(doc.get("_id")))
+                continue
+            batch.append(item)
+            if len(batch) >= WRITE_BATCH:
+                await self.timeline_add(batch)
+                added, batch = added + len(batch), []
+        await self.timeline_add(batch)
+        added += len(batch)
+        await self._writer[MIGRATIONS].update_one(
+            {"_id": TIMELINE_BACKFILL},
+            {"$set": {"done_at": now_ms(), "posts": added}},
+            upsert=True,
+        )
+        return added
 
     def _hinted(self, kind: Kind, item_id: Any) -> None:
         if self._hint is not None:

@@ -8,4 +8,5 @@ Pure: no I/O, no clock (callers pass ``now``), no protobuf. Adapters in
 - :mod:`.links`      links between items and their shaping per reader
 - :mod:`.revisions`  revision history and diffs
 - :mod:`.cursor`     page tokens (keyset positions)
+- :mod:`.timeline`   per-space day buckets of post entries and the bounded walk that reads feeds
 """
