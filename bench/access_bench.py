@@ -13,7 +13,8 @@ Run: ``.venv/bin/python -m bench.access_bench [--full] [--requests N] [--budget 
    a time: CheckAccess for an employee in one of their communities, in
    someone else's, in a pinhole, and for partner users with and without a
    grant; ListSpaces for the busiest employees (50 communities), regular
-   employees and partner users. Then CheckAccess with ``--concurrency``
+   employees and partner users; ListMembers of the largest community and of
+   a small one. Then CheckAccess with ``--concurrency``
    calls in flight, for throughput. Each figure is p50 / p99 / max in ms.
 
 The callers authenticate as another Guildhall service asking on behalf of
@@ -26,9 +27,11 @@ SQLite backend, a temporary directory, its own port), so nothing else on the
 machine shares its counters; beside each latency the benchmark prints the
 database reads each call made (``find`` commands counted by the server),
 which is what the design bounds. ``--mongo URI`` runs against another server
-instead, e.g. a MongoDB 7. Note that FerretDB 1.x answers every query,
-``_id`` look-ups included, by scanning the collection (docs/adr/0009), so its
-latencies grow with the collection sizes; the number of reads does not.
+instead, e.g. a MongoDB 7. The local FerretDB answers ``_id`` reads from its
+``_id`` index (built with deploy/local/ferretdb/*.patch, docs/adr/0010) but
+scans the collection for any other query, so decisions (``_id`` reads only)
+cost the same at every scale there, while ListMembers (memberships by
+community) grows with all memberships stored.
 """
 
 from __future__ import annotations
@@ -252,6 +255,22 @@ class Service:
         )
         return len(reply.spaces)
 
+    async def list_members(self, person: str, community_id: str) -> int:
+        """The first page (50) of a community's members, as employee ``person``."""
+        token = mint_token(
+            self.keys.private_key_pem,
+            kid=self.keys.kid,
+            subject=person,
+            kind=PrincipalKind.EMPLOYEE,
+            org_id="home",
+        )
+        reply = await self.stub.ListMembers(
+            pb.ListMembersRequest(community_id=community_id, page_size=50),
+            metadata=(("authorization", f"Bearer {token}"),),
+            timeout=30,
+        )
+        return len(reply.memberships)
+
     async def stop(self) -> None:
         await self.channel.close()
         if self.proc.poll() is None:
@@ -394,6 +413,18 @@ async def _measure(
         await report(
             name, listing, lambda a: f"{statistics.mean(a) if a else 0:.0f} spaces on average"
         )
+
+    # Listings of one community read its memberships by a secondary field: an index
+    # range on MongoDB, a scan of every membership on FerretDB (docs/adr/0009).
+    reader = enterprise.busiest[0]
+    for name, community in (
+        ("ListMembers largest community, first page", enterprise.largest[0][0]),
+        ("ListMembers a reader's community, first page", enterprise.memberships_of[reader][-1]),
+    ):
+        members: list[Callable[[], Awaitable[Any]]] = [
+            functools.partial(svc.list_members, reader, community) for _ in range(5)
+        ]
+        await report(name, members, lambda a: f"{statistics.mean(a) if a else 0:.0f} listed")
 
     mixed = [c for calls in _scenarios(svc, enterprise, rng, args.requests).values() for c in calls]
     rng.shuffle(mixed)
