@@ -54,6 +54,7 @@ from guildhall_community.domain import (
     Community,
     GrantLevel,
     Membership,
+    MembershipStatus,
     PartnerOrg,
     Pinhole,
     PinholeOpenPolicy,
@@ -127,6 +128,8 @@ class _Writer:
         self.counts: dict[str, int] = {}
         self.events = 0
         self.pinhole_index: dict[str, set[str]] = {}
+        self.roster: dict[str, set[str]] = {}
+        """``roster`` and ``roster_days`` entries, written by the last flush."""
         """``pinhole_index`` entries, written by the last flush (pinholes are few)."""
 
     def doc(self, state: Any, events: Sequence[dom.Event], **extra: Any) -> None:
@@ -135,6 +138,9 @@ class _Writer:
         elif isinstance(state, Membership):
             key = d.membership_id(state.community_id, state.person_id)
             name, doc = d.MEMBERSHIPS, {"_id": key, **d.membership_fields(state)}
+            if state.status is MembershipStatus.ACTIVE and state.joined_at is not None:
+                day, entry = d.roster_entry(state.joined_at, state.person_id)
+                self.roster.setdefault(d.roster_key(state.community_id, day), set()).add(entry)
         elif isinstance(state, Pinhole):
             name, doc = d.PINHOLES, {"_id": state.id, **d.pinhole_fields(state)}
             for key in d.pinhole_index_keys(state.community_id, doc["grant_orgs"]):
@@ -157,10 +163,17 @@ class _Writer:
         self.pending.setdefault(collection, []).append(doc)
 
     async def flush(self, *, force: bool = False) -> None:
-        if force and self.pinhole_index:
+        if force:
             for key, ids in sorted(self.pinhole_index.items()):
                 self.add(d.PINHOLE_INDEX, {"_id": key, "pinholes": sorted(ids)})
-            self.pinhole_index = {}
+            days: dict[str, list[str]] = {}
+            for key, entries in sorted(self.roster.items()):
+                self.add(d.ROSTER, {"_id": key, "members": sorted(entries)})
+                community, day = key.rsplit(":", 1)
+                days.setdefault(community, []).append(day)
+            for community, listed in days.items():
+                self.add(d.ROSTER_DAYS, {"_id": community, "days": listed})
+            self.pinhole_index, self.roster = {}, {}
         for name, docs in list(self.pending.items()):
             if docs and (force or len(docs) >= BATCH):
                 await self.db[name].insert_many(docs, ordered=False)

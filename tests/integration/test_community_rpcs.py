@@ -375,3 +375,51 @@ async def test_pinhole_listings_read_the_pinhole_index_and_start_up_repairs_it(
     assert await repo.repair_pinhole_index() >= 2
     assert await partner_spaces() == [granted]
     assert await owner_pinholes() == sorted([granted, other])
+
+
+async def test_member_lists_read_the_roster_and_start_up_builds_a_missing_one(
+    h: CommunityHarness,
+) -> None:
+    """ListMembers pages through the roster (``_id`` reads): a member who left and came
+    back is listed once, at the new join time; an entry no active membership backs is
+    never listed; a database without a roster gets one at start-up."""
+    cid = await create(h, "Rostered")
+    crowd = CROWD[10:16]
+    for person in crowd:
+        await call(h, "JoinCommunity", pb.JoinCommunityRequest(community_id=cid), person)
+    await call(h, "LeaveCommunity", pb.LeaveCommunityRequest(community_id=cid), crowd[0])
+    await call(h, "JoinCommunity", pb.JoinCommunityRequest(community_id=cid), crowd[0])
+
+    async def listed() -> list[str]:
+        people: list[str] = []
+        token = ""
+        while True:
+            page = await call(
+                h,
+                "ListMembers",
+                pb.ListMembersRequest(community_id=cid, page_size=2, page_token=token),
+            )
+            people.extend(m.person_id for m in page.memberships)
+            token = page.next_page_token
+            if not token:
+                return people
+
+    expected = [OWNER.subject, *(p.subject for p in crowd[1:])]
+    expected.append(crowd[0].subject)  # re-joined last
+    assert await listed() == expected
+
+    db = h.running.ctx.db
+    days = await db["roster_days"].find_one({"_id": cid})
+    assert days is not None
+    day = days["days"][-1]
+    stale = f"{0:013d}|{OUTSIDER.subject}"
+    await db["roster"].update_one({"_id": f"{cid}:{day}"}, {"$addToSet": {"members": stale}})
+    assert await listed() == expected
+
+    await db["roster"].delete_many({})
+    await db["roster_days"].delete_many({})
+    assert await listed() == []
+    repo = Repository(db, h.running.ctx.outbox())
+    assert await repo.repair_roster() >= len(expected)
+    assert await listed() == expected
+    assert await repo.repair_roster() == 0  # only ever fills an empty roster

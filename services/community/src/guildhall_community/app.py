@@ -62,6 +62,11 @@ async def build(ctx: ServiceContext[CommunitySettings]) -> ServiceParts:
         _log.info("pinhole index checked", pinholes=repaired)
         await run_sweeper(app, settings.pinhole_sweep_seconds)
 
+    async def roster() -> None:
+        added = await repository.repair_roster()
+        if added:
+            _log.info("roster built from existing memberships", memberships=added)
+
     return ServiceParts(
         register=register,
         indexes=indexes(),
@@ -69,5 +74,5 @@ async def build(ctx: ServiceContext[CommunitySettings]) -> ServiceParts:
         consumers=[
             ConsumerSpec(group=GROUP, topics=[TOPIC], handler=ProfileFacts(repository).handle)
         ],
-        background=[sweeper],
+        background=[sweeper, roster],
     )

@@ -54,6 +54,11 @@ MEMBER_INDEX = "member_index"
 PINHOLE_INDEX = "pinhole_index"
 """``_id`` = ``community:<id>`` or ``org:<id>`` -> ``pinholes``: every pinhole of that
 community, every pinhole that ever granted that org (a superset; see the repository)."""
+ROSTER = "roster"
+"""``_id`` = ``<community id>:<YYYYMMDD>`` -> ``members``: ``"<joined ms, 13 digits>|<person>"``
+of the people who joined the community that UTC day (a superset; see the repository)."""
+ROSTER_DAYS = "roster_days"
+"""``_id`` = community id -> ``days``: every ``YYYYMMDD`` with a ``roster`` document."""
 ORGS = "orgs"
 """Read model of profile events: ``_id`` = org id -> ``kind``, ``suspended``, ``version``."""
 PEOPLE = "people"
@@ -61,6 +66,18 @@ PEOPLE = "people"
 
 OUTBOX_COLLECTIONS = (COMMUNITIES, MEMBERSHIPS, PINHOLES)
 """The collections whose documents carry outbox entries."""
+
+
+def roster_entry(joined_at: datetime, person_id: str) -> tuple[str, str]:
+    """The roster day and entry of a membership that began at ``joined_at``."""
+    ms = int(joined_at.timestamp() * 1000)
+    day = datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y%m%d")
+    return day, f"{ms:013d}|{person_id}"
+
+
+def roster_key(community_id: str, day: str) -> str:
+    """The ``roster`` document of one community and day."""
+    return f"{community_id}:{day}"
 
 
 def community_pinholes_key(community_id: str) -> str:

@@ -52,6 +52,14 @@ Beside the domain's documents the repository keeps two derived things:
   ``_id`` reads too; each pinhole read is checked against the filter it
   stands for. :meth:`Repository.repair_pinhole_index` adds what a document
   written without it (a back-up restored, an older version) lacks.
+- ``roster`` / ``roster_days``: per community and UTC day, the people who
+  joined that day as ``"<joined ms>|<person>"`` — so a page of ListMembers is
+  a few ``_id`` reads (the days, that day's entries, the memberships they
+  name) instead of a query on ``memberships.community_id``, which FerretDB
+  answers by scanning every membership. A superset kept like the member
+  index (added before and after a write that makes someone active, removed
+  after one that ends it, then re-checked); an entry counts only if its
+  membership is active with that very join time.
 """
 
 from __future__ import annotations
@@ -119,6 +127,23 @@ class PersonFacts:
     org_id: str
 
 
+_ROSTER_DAYS_PER_READ: Final = 31
+"""Roster days read in one ``$in`` while walking a member list."""
+
+
+def _roster_moved(old: Membership, new: Membership) -> bool:
+    """Whether ``new`` has another roster entry than ``old`` (a new join time)."""
+    if old.joined_at is None or new.joined_at is None:
+        return old.joined_at is not new.joined_at
+    return d.roster_entry(old.joined_at, old.person_id) != d.roster_entry(
+        new.joined_at, new.person_id
+    )
+
+
+def _chunks(items: Sequence[str], size: int) -> list[Sequence[str]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
 def indexes() -> list[IndexSpec]:
     """Every secondary index the service reads through (created at start-up).
 
@@ -128,16 +153,6 @@ def indexes() -> list[IndexSpec]:
     """
     return [
         IndexSpec(d.COMMUNITIES, [("name_key", 1), ("_id", 1)], "by_name"),
-        IndexSpec(
-            d.MEMBERSHIPS,
-            [("community_id", 1), ("status", 1), ("joined_at", 1), ("person_id", 1)],
-            "by_community",
-        ),
-        IndexSpec(
-            d.MEMBERSHIPS,
-            [("community_id", 1), ("role", 1), ("status", 1), ("joined_at", 1)],
-            "by_community_role",
-        ),
         IndexSpec(
             d.MEMBERSHIPS,
             [("community_id", 1), ("request.state", 1), ("request.requested_at", 1)],
@@ -162,6 +177,8 @@ class _Collections:
         self.names = coll(d.COMMUNITY_NAMES)
         self.member_index = coll(d.MEMBER_INDEX)
         self.pinhole_index = coll(d.PINHOLE_INDEX)
+        self.roster = coll(d.ROSTER)
+        self.roster_days = coll(d.ROSTER_DAYS)
         self.orgs = coll(d.ORGS)
         self.people = coll(d.PEOPLE)
 
@@ -193,6 +210,8 @@ class Repository:
         self.names = read.names
         self.member_index = read.member_index
         self.pinhole_index = read.pinhole_index
+        self.roster = read.roster
+        self.roster_days = read.roster_days
         self.orgs = read.orgs
         self.people = read.people
 
@@ -311,20 +330,62 @@ class Repository:
         after: tuple[datetime, str] | None,
         limit: int,
     ) -> list[Membership]:
-        """Active memberships of a community by join time, then person id, after ``after``."""
-        query: Document = {"community_id": community_id, "status": MembershipStatus.ACTIVE.value}
-        if role is not None:
-            query["role"] = role.value
+        """Active memberships of a community by join time, then person id, after ``after``.
+
+        Walks the roster day by day from the position: each day's entries sort
+        by join time and person; only the entries that may reach the page are
+        verified against their membership documents (one ``$in`` per batch).
+        """
+        days_doc = await self.roster_days.find_one({"_id": community_id})
+        days = sorted(str(x) for x in (days_doc or {}).get("days") or ())
+        position = "" if after is None else d.roster_entry(after[0], after[1])[1]
         if after is not None:
-            joined, person = after
-            query["$or"] = [
-                {"joined_at": {"$gt": joined}},
-                {"joined_at": joined, "person_id": {"$gt": person}},
-            ]
-        cursor = (
-            self.memberships.find(query).sort([("joined_at", 1), ("person_id", 1)]).limit(limit)
-        )
-        return [d.membership_from(doc) async for doc in cursor]
+            first = d.roster_entry(after[0], after[1])[0]
+            days = [x for x in days if x >= first]
+        found: list[Membership] = []
+        for start in range(0, len(days), _ROSTER_DAYS_PER_READ):
+            chunk = days[start : start + _ROSTER_DAYS_PER_READ]
+            keys = [d.roster_key(community_id, day) for day in chunk]
+            entries = sorted(
+                {
+                    str(e)
+                    async for doc in self.roster.find({"_id": {"$in": keys}})
+                    for e in doc.get("members") or ()
+                    if str(e) > position
+                }
+            )
+            for batch in _chunks(entries, max(limit, 50)):
+                found.extend(await self._verified_members(community_id, batch, role))
+                if len(found) >= limit:
+                    return found[:limit]
+        return found
+
+    async def _verified_members(
+        self, community_id: str, entries: Sequence[str], role: Role | None
+    ) -> list[Membership]:
+        """The roster ``entries`` that stand for an active membership, in entry order."""
+        people = [e.split("|", 1)[1] for e in entries]
+        by_person = await self.memberships_of_community(community_id, people)
+        out: list[Membership] = []
+        for entry, person in zip(entries, people, strict=True):
+            m = by_person.get(person)
+            if m is None or m.status is not MembershipStatus.ACTIVE or m.joined_at is None:
+                continue
+            if d.roster_entry(m.joined_at, person)[1] != entry:
+                continue
+            if role is None or m.role is role:
+                out.append(m)
+        return out
+
+    async def memberships_of_community(
+        self, community_id: str, people: Sequence[str]
+    ) -> dict[str, Membership]:
+        """The memberships of ``people`` in one community, by person (one ``_id`` read)."""
+        if not people:
+            return {}
+        keys = [d.membership_id(community_id, p) for p in people]
+        cursor = self.memberships.find({"_id": {"$in": keys}})
+        return {m.person_id: m for m in [d.membership_from(doc) async for doc in cursor]}
 
     async def join_requests_page(
         self,
@@ -489,30 +550,7 @@ class Repository:
             await self._cas(self.w.communities, state.id, state.version, fields, events)
             return 0
         if isinstance(state, Membership):
-            events = self._events(write, member_count)
-            fields = d.membership_fields(state)
-            key = d.membership_id(state.community_id, state.person_id)
-            now_active = state.status is MembershipStatus.ACTIVE
-            if state.version == 1:
-                await self._insert(self.w.memberships, {"_id": key, **fields}, events)
-                was_active = False
-            else:
-                previous = await self.w.memberships.find_one_and_update(
-                    {"_id": key, "version": state.version - 1},
-                    self._update(fields, events),
-                    return_document=ReturnDocument.BEFORE,
-                )
-                if previous is None:
-                    raise WriteConflict(key)
-                was_active = previous.get("status") == MembershipStatus.ACTIVE.value
-            delta = int(now_active) - int(was_active)
-            if delta:
-                counted = await self.w.communities.update_one(
-                    {"_id": state.community_id}, {"$inc": {"member_count": delta}}
-                )
-                if counted.matched_count == 0:
-                    return delta
-            return 0
+            return await self._write_membership(write, state, member_count)
         if isinstance(state, Pinhole):
             events = self._events(write, member_count)
             fields = d.pinhole_fields(state)
@@ -526,6 +564,41 @@ class Repository:
                 await self._cas(self.w.pinholes, state.id, state.version, fields, events)
             return 0
         raise TypeError(f"cannot write {type(state).__name__}")
+
+    async def _write_membership(self, write: Write, state: Membership, member_count: int) -> int:
+        """A membership write, with its roster entries and the community's member count."""
+        events = self._events(write, member_count)
+        fields = d.membership_fields(state)
+        key = d.membership_id(state.community_id, state.person_id)
+        now_active = state.status is MembershipStatus.ACTIVE
+        if now_active:
+            await self._roster_add(state)
+        if state.version == 1:
+            await self._insert(self.w.memberships, {"_id": key, **fields}, events)
+            was_active = False
+        else:
+            previous = await self.w.memberships.find_one_and_update(
+                {"_id": key, "version": state.version - 1},
+                self._update(fields, events),
+                return_document=ReturnDocument.BEFORE,
+            )
+            if previous is None:
+                raise WriteConflict(key)
+            was_active = previous.get("status") == MembershipStatus.ACTIVE.value
+            if was_active:
+                ended = d.membership_from(previous)
+                if not now_active or _roster_moved(ended, state):
+                    await self._roster_remove_checked(ended)
+        if now_active:
+            await self._roster_add(state)
+        delta = int(now_active) - int(was_active)
+        if delta:
+            counted = await self.w.communities.update_one(
+                {"_id": state.community_id}, {"$inc": {"member_count": delta}}
+            )
+            if counted.matched_count == 0:
+                return delta
+        return 0
 
     async def _insert(
         self, coll: AsyncCollection[Document], doc: Document, events: list[Any]
@@ -550,6 +623,54 @@ class Repository:
         )
         if result.matched_count == 0:
             raise WriteConflict(key)
+
+    # ------------------------------------------------------------------ roster
+
+    async def _roster_add(self, membership: Membership) -> None:
+        if membership.joined_at is None:
+            return
+        day, entry = d.roster_entry(membership.joined_at, membership.person_id)
+        await self.w.roster_days.update_one(
+            {"_id": membership.community_id}, {"$addToSet": {"days": day}}, upsert=True
+        )
+        await self.w.roster.update_one(
+            {"_id": d.roster_key(membership.community_id, day)},
+            {"$addToSet": {"members": entry}},
+            upsert=True,
+        )
+
+    async def _roster_remove_checked(self, ended: Membership) -> None:
+        if ended.joined_at is None:
+            return
+        day, entry = d.roster_entry(ended.joined_at, ended.person_id)
+        # Exact-value $pullAll: FerretDB 1.x ignores conditions in $pull.
+        await self.w.roster.update_one(
+            {"_id": d.roster_key(ended.community_id, day)}, {"$pullAll": {"members": [entry]}}
+        )
+        # A write that raced this one may have made that very membership active again.
+        now = await self.membership(ended.community_id, ended.person_id)
+        if (
+            now is not None
+            and now.status is MembershipStatus.ACTIVE
+            and now.joined_at is not None
+            and d.roster_entry(now.joined_at, now.person_id)[1] == entry
+        ):
+            await self._roster_add(now)
+
+    async def repair_roster(self) -> int:
+        """Add the roster entry of every active membership if the roster is empty.
+
+        Run at start-up: a database written before the roster existed gets one
+        (one pass over the memberships, once); afterwards writes keep it.
+        """
+        if await self.roster_days.find_one({}) is not None:
+            return 0
+        added = 0
+        active = {"status": MembershipStatus.ACTIVE.value}
+        async for doc in self.memberships.find(active):
+            await self._roster_add(d.membership_from(doc))
+            added += 1
+        return added
 
     # ----------------------------------------------------------- pinhole index
 
