@@ -423,3 +423,23 @@ async def test_member_lists_read_the_roster_and_start_up_builds_a_missing_one(
     assert await repo.repair_roster() >= len(expected)
     assert await listed() == expected
     assert await repo.repair_roster() == 0  # only ever fills an empty roster
+
+
+async def test_recount_corrects_a_drifted_member_count(h: CommunityHarness) -> None:
+    cid = await create(h, "Recounted")
+    for person in CROWD[16:19]:
+        await call(h, "JoinCommunity", pb.JoinCommunityRequest(community_id=cid), person)
+    await call(h, "LeaveCommunity", pb.LeaveCommunityRequest(community_id=cid), CROWD[16])
+    communities = h.running.ctx.db["communities"]
+    assert (await communities.find_one({"_id": cid}) or {})["member_count"] == 3
+    # What a crash between a membership write and its $inc would leave behind.
+    await communities.update_one({"_id": cid}, {"$set": {"member_count": 7}})
+    repo = Repository(h.running.ctx.db, h.running.ctx.outbox())
+    assert await repo.count_members(cid) == 3
+    visited, corrected = await repo.recount_members("", 10_000)
+    assert cid in visited
+    assert corrected >= 1
+    reply = await call(h, "GetCommunity", pb.GetCommunityRequest(community_id=cid))
+    assert reply.community.member_count == 3
+    _, again = await repo.recount_members("", 10_000)
+    assert again == 0

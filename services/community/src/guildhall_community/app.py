@@ -34,6 +34,24 @@ async def run_sweeper(app: CommunityApp, every_s: float) -> None:
         await asyncio.sleep(every_s)
 
 
+async def run_recount(repository: Repository, every_s: float, batch: int = 200) -> None:
+    """Recount every community's member count, one pass every ``every_s`` seconds."""
+    while True:
+        await asyncio.sleep(every_s)
+        after, corrected = "", 0
+        try:
+            while True:
+                visited, fixed = await repository.recount_members(after, batch)
+                corrected += fixed
+                if len(visited) < batch:
+                    break
+                after = visited[-1]
+        except Exception:  # noqa: BLE001 - bookkeeping; the next pass starts over
+            _log.exception("member recount pass failed")
+        if corrected:
+            _log.info("member counts corrected", communities=corrected)
+
+
 async def build(ctx: ServiceContext[CommunitySettings]) -> ServiceParts:
     settings = ctx.settings
     # Writes go through the kit's writer handle (serialised on FerretDB) and hint the
@@ -66,6 +84,7 @@ async def build(ctx: ServiceContext[CommunitySettings]) -> ServiceParts:
         added = await repository.repair_roster()
         if added:
             _log.info("roster built from existing memberships", memberships=added)
+        await run_recount(repository, settings.member_recount_seconds)
 
     return ServiceParts(
         register=register,

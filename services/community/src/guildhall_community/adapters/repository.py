@@ -131,6 +131,10 @@ _ROSTER_DAYS_PER_READ: Final = 31
 """Roster days read in one ``$in`` while walking a member list."""
 
 
+_RECOUNT_BATCH: Final = 1000
+"""Roster entries verified per membership read while recounting."""
+
+
 def _roster_moved(old: Membership, new: Membership) -> bool:
     """Whether ``new`` has another roster entry than ``old`` (a new join time)."""
     if old.joined_at is None or new.joined_at is None:
@@ -656,6 +660,53 @@ class Repository:
             and d.roster_entry(now.joined_at, now.person_id)[1] == entry
         ):
             await self._roster_add(now)
+
+    async def count_members(self, community_id: str) -> int:
+        """Active members of a community now, counted through the roster (each verified)."""
+        days_doc = await self.roster_days.find_one({"_id": community_id})
+        days = sorted(str(x) for x in (days_doc or {}).get("days") or ())
+        counted = 0
+        for start in range(0, len(days), _ROSTER_DAYS_PER_READ):
+            keys = [
+                d.roster_key(community_id, x) for x in days[start : start + _ROSTER_DAYS_PER_READ]
+            ]
+            entries = sorted(
+                {
+                    str(e)
+                    async for doc in self.roster.find({"_id": {"$in": keys}})
+                    for e in doc.get("members") or ()
+                }
+            )
+            for batch in _chunks(entries, _RECOUNT_BATCH):
+                counted += len(await self._verified_members(community_id, batch, None))
+        return counted
+
+    async def recount_members(self, after: str, limit: int) -> tuple[list[str], int]:
+        """Recount ``member_count`` of up to ``limit`` communities after ``after`` (by id).
+
+        Returns the ids visited and how many counts were corrected. A correction
+        is a compare-and-set on the count that was read before counting, so a
+        membership write that lands meanwhile (and its ``$inc``) is not lost:
+        the community is left for the next pass instead.
+        """
+        cursor = (
+            self.communities.find({"_id": {"$gt": after}}, projection={"member_count": 1})
+            .sort("_id", 1)
+            .limit(limit)
+        )
+        visited: list[str] = []
+        corrected = 0
+        async for doc in cursor:
+            cid = str(doc["_id"])
+            visited.append(cid)
+            stored = int(doc.get("member_count") or 0)
+            actual = await self.count_members(cid)
+            if actual != stored:
+                fixed = await self.w.communities.update_one(
+                    {"_id": cid, "member_count": stored}, {"$set": {"member_count": actual}}
+                )
+                corrected += fixed.modified_count
+        return visited, corrected
 
     async def repair_roster(self) -> int:
         """Add the roster entry of every active membership if the roster is empty.
