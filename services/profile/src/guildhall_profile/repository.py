@@ -99,8 +99,6 @@ def indexes() -> list[IndexSpec]:
         IndexSpec(PEOPLE, [(DIRECTORY_PENDING, 1)], "people_directory_pending"),
         IndexSpec(EXPERTS, [("tag", 1), ("key", 1)], "experts_directory"),
         IndexSpec(EXPERTS, [("person_id", 1), ("tag", 1)], "experts_by_person"),
-        IndexSpec(HOSTS, [("person_id", 1), ("community_id", 1)], "hosts_by_person"),
-        IndexSpec(AUTHORS, [("person_id", 1), ("space_id", 1)], "authors_by_person"),
     ]
 
 
@@ -114,16 +112,24 @@ QUERY_SHAPES: Final = (
     (PEOPLE, ("org_id",), "list_key"),
     (PEOPLE, (), DIRECTORY_PENDING),
     (PEOPLE, ("email_key",), None),
-    (HOSTS, ("person_id", "community_id"), None),
-    (AUTHORS, ("person_id", "space_id"), None),
 )
-"""Every query this repository runs other than point reads by ``_id``, as a shape a
+"""Every query this repository runs other than reads by ``_id`` (the community hosts and
+space authors of a partner's card check are ``_id`` reads of every pair), as a shape a
 unit test matches against :func:`indexes`: each must be served by an index whose
 leading keys are the equality fields, then the range/sort field. On MongoDB that
 keeps every list and the directory an index range, never a collection scan."""
 
 
 # --- documents <-> domain -----------------------------------------------------------------------
+
+
+_PAIRS_PER_READ: Final = 1000
+
+
+def _pair_ids(groups: Sequence[str], person_ids: Sequence[str]) -> list[list[str]]:
+    """The ``<group>/<person>`` ids of every pair, in reads of at most 1,000 ids each."""
+    ids = [f"{g}/{p}" for g in sorted(set(groups)) for p in sorted(set(person_ids))]
+    return [ids[i : i + _PAIRS_PER_READ] for i in range(0, len(ids), _PAIRS_PER_READ)]
 
 
 def _utc(value: datetime) -> datetime:
@@ -515,16 +521,11 @@ class ProfileRepository:
         self, community_ids: Sequence[str], person_ids: Sequence[str]
     ) -> set[tuple[str, str]]:
         """(community id, person id) of the hosts among these people in these communities."""
-        if not community_ids or not person_ids:
-            return set()
-        cursor = self._hosts.find(
-            {
-                "person_id": {"$in": list(person_ids)},
-                "community_id": {"$in": list(community_ids)},
-                "host": True,
-            }
-        )
-        return {(doc["community_id"], doc["person_id"]) async for doc in cursor}
+        found: set[tuple[str, str]] = set()
+        for keys in _pair_ids(community_ids, person_ids):
+            cursor = self._hosts.find({"_id": {"$in": keys}, "host": True})
+            found |= {(doc["community_id"], doc["person_id"]) async for doc in cursor}
+        return found
 
     async def record_author(self, space_id: str, person_id: str, at: datetime) -> None:
         """Record that ``person_id`` authored content in ``space_id``. Idempotent."""
@@ -538,12 +539,11 @@ class ProfileRepository:
         self, space_ids: Sequence[str], person_ids: Sequence[str]
     ) -> set[tuple[str, str]]:
         """(space id, person id) of the authors among these people in these spaces."""
-        if not space_ids or not person_ids:
-            return set()
-        cursor = self._authors.find(
-            {"person_id": {"$in": list(person_ids)}, "space_id": {"$in": list(space_ids)}}
-        )
-        return {(doc["space_id"], doc["person_id"]) async for doc in cursor}
+        found: set[tuple[str, str]] = set()
+        for keys in _pair_ids(space_ids, person_ids):
+            cursor = self._authors.find({"_id": {"$in": keys}})
+            found |= {(doc["space_id"], doc["person_id"]) async for doc in cursor}
+        return found
 
     # --- answer credits -----------------------------------------------------------------------
 
