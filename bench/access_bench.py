@@ -14,7 +14,7 @@ Run: ``.venv/bin/python -m bench.access_bench [--full] [--requests N] [--budget 
    someone else's, in a pinhole, and for partner users with and without a
    grant; ListSpaces for the busiest employees (50 communities), regular
    employees and partner users; ListMembers of the largest community and of
-   a small one. Then CheckAccess with ``--concurrency``
+   a small one; the community directory (ListCommunities). Then CheckAccess with ``--concurrency``
    calls in flight, for throughput. Each figure is p50 / p99 / max in ms.
 
 The callers authenticate as another Guildhall service asking on behalf of
@@ -271,6 +271,22 @@ class Service:
         )
         return len(reply.memberships)
 
+    async def list_communities(self, person: str, prefix: str) -> int:
+        """The first page (50) of the community directory, as employee ``person``."""
+        token = mint_token(
+            self.keys.private_key_pem,
+            kid=self.keys.kid,
+            subject=person,
+            kind=PrincipalKind.EMPLOYEE,
+            org_id="home",
+        )
+        reply = await self.stub.ListCommunities(
+            pb.ListCommunitiesRequest(name_prefix=prefix, page_size=50),
+            metadata=(("authorization", f"Bearer {token}"),),
+            timeout=30,
+        )
+        return len(reply.communities)
+
     async def stop(self) -> None:
         await self.channel.close()
         if self.proc.poll() is None:
@@ -425,6 +441,14 @@ async def _measure(
             functools.partial(svc.list_members, reader, community) for _ in range(5)
         ]
         await report(name, members, lambda a: f"{statistics.mean(a) if a else 0:.0f} listed")
+    for name, prefix in (
+        ("ListCommunities first page", ""),
+        ("ListCommunities by name prefix", "quality 00"),
+    ):
+        browse: list[Callable[[], Awaitable[Any]]] = [
+            functools.partial(svc.list_communities, reader, prefix) for _ in range(5)
+        ]
+        await report(name, browse, lambda a: f"{statistics.mean(a) if a else 0:.0f} listed")
 
     mixed = [c for calls in _scenarios(svc, enterprise, rng, args.requests).values() for c in calls]
     rng.shuffle(mixed)

@@ -129,12 +129,15 @@ class _Writer:
         self.events = 0
         self.pinhole_index: dict[str, set[str]] = {}
         self.roster: dict[str, set[str]] = {}
+        self.names: dict[str, set[str]] = {}
         """``roster`` and ``roster_days`` entries, written by the last flush."""
         """``pinhole_index`` entries, written by the last flush (pinholes are few)."""
 
     def doc(self, state: Any, events: Sequence[dom.Event], **extra: Any) -> None:
         if isinstance(state, Community):
             name, doc = d.COMMUNITIES, {"_id": state.id, **d.community_fields(state)}
+            bucket, entry = d.name_entry(state.id, state.name)
+            self.names.setdefault(bucket, set()).add(entry)
         elif isinstance(state, Membership):
             key = d.membership_id(state.community_id, state.person_id)
             name, doc = d.MEMBERSHIPS, {"_id": key, **d.membership_fields(state)}
@@ -173,7 +176,11 @@ class _Writer:
                 days.setdefault(community, []).append(day)
             for community, listed in days.items():
                 self.add(d.ROSTER_DAYS, {"_id": community, "days": listed})
-            self.pinhole_index, self.roster = {}, {}
+            for bucket, names in sorted(self.names.items()):
+                self.add(d.NAME_DIRECTORY, {"_id": bucket, "entries": sorted(names)})
+            if self.names:
+                self.add(d.NAME_DIRECTORY, {"_id": d.NAME_INDEX_ID, "buckets": sorted(self.names)})
+            self.pinhole_index, self.roster, self.names = {}, {}, {}
         for name, docs in list(self.pending.items()):
             if docs and (force or len(docs) >= BATCH):
                 await self.db[name].insert_many(docs, ordered=False)

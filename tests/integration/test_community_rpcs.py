@@ -443,3 +443,53 @@ async def test_recount_corrects_a_drifted_member_count(h: CommunityHarness) -> N
     assert reply.community.member_count == 3
     _, again = await repo.recount_members("", 10_000)
     assert again == 0
+
+
+async def test_directory_follows_renames_and_start_up_builds_a_missing_one(
+    h: CommunityHarness,
+) -> None:
+    """ListCommunities reads the name directory (``_id`` reads): a renamed community is
+    listed once under its new name, an archived one only on request, a stale entry
+    never; a database without a directory gets one at start-up."""
+    ids = [await create(h, f"Zephyr {i}") for i in range(5)]
+    await call(
+        h, "UpdateCommunity", pb.UpdateCommunityRequest(community_id=ids[1], name="Zephyr 9")
+    )
+    await call(h, "ArchiveCommunity", pb.ArchiveCommunityRequest(community_id=ids[3]))
+
+    async def listed(archived: bool = False) -> list[str]:
+        names: list[str] = []
+        token = ""
+        while True:
+            page = await call(
+                h,
+                "ListCommunities",
+                pb.ListCommunitiesRequest(
+                    name_prefix="zephyr", include_archived=archived, page_size=2, page_token=token
+                ),
+            )
+            names.extend(c.name for c in page.communities)
+            token = page.next_page_token
+            if not token:
+                return names
+
+    assert await listed() == ["Zephyr 0", "Zephyr 2", "Zephyr 4", "Zephyr 9"]
+    assert await listed(archived=True) == [
+        "Zephyr 0",
+        "Zephyr 2",
+        "Zephyr 3",
+        "Zephyr 4",
+        "Zephyr 9",
+    ]
+
+    directory = h.running.ctx.db["name_directory"]
+    stale = f"zephyr 5\x00{ids[0]}"  # a name that community does not have
+    await directory.update_one({"_id": "b:z"}, {"$addToSet": {"entries": stale}})
+    assert await listed() == ["Zephyr 0", "Zephyr 2", "Zephyr 4", "Zephyr 9"]
+
+    await directory.delete_many({})
+    assert await listed() == []
+    repo = Repository(h.running.ctx.db, h.running.ctx.outbox())
+    assert await repo.repair_name_directory() >= 5
+    assert await listed() == ["Zephyr 0", "Zephyr 2", "Zephyr 4", "Zephyr 9"]
+    assert await repo.repair_name_directory() == 0

@@ -78,6 +78,9 @@ async def build(ctx: ServiceContext[CommunitySettings]) -> ServiceParts:
     async def sweeper() -> None:
         repaired = await repository.repair_pinhole_index()
         _log.info("pinhole index checked", pinholes=repaired)
+        named = await repository.repair_name_directory()
+        if named:
+            _log.info("name directory built from existing communities", communities=named)
         await run_sweeper(app, settings.pinhole_sweep_seconds)
 
     async def roster() -> None:

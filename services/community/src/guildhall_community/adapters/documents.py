@@ -54,6 +54,9 @@ MEMBER_INDEX = "member_index"
 PINHOLE_INDEX = "pinhole_index"
 """``_id`` = ``community:<id>`` or ``org:<id>`` -> ``pinholes``: every pinhole of that
 community, every pinhole that ever granted that org (a superset; see the repository)."""
+NAME_DIRECTORY = "name_directory"
+"""``_id`` = ``b:<first two characters of the name key>`` -> ``entries``: ``"<name key>\x00<id>"``
+of every community named so (a superset), and ``_id`` = ``index`` -> ``buckets``."""
 ROSTER = "roster"
 """``_id`` = ``<community id>:<YYYYMMDD>`` -> ``members``: ``"<joined ms, 13 digits>|<person>"``
 of the people who joined the community that UTC day (a superset; see the repository)."""
@@ -66,6 +69,21 @@ PEOPLE = "people"
 
 OUTBOX_COLLECTIONS = (COMMUNITIES, MEMBERSHIPS, PINHOLES)
 """The collections whose documents carry outbox entries."""
+
+
+NAME_INDEX_ID = "index"
+NAME_BUCKET_CHARS = 2
+"""Name-key characters that pick a directory bucket (a few hundred entries each, typically)."""
+
+
+def name_entry(community_id: str, name: str) -> tuple[str, str]:
+    """The ``name_directory`` bucket and entry of a community called ``name``.
+
+    Entries sort as strings in directory order: by name key, then id (``\x00``
+    sorts below every character a name may contain).
+    """
+    key = name_key(name)
+    return f"b:{key[:NAME_BUCKET_CHARS]}", f"{key}\x00{community_id}"
 
 
 def roster_entry(joined_at: datetime, person_id: str) -> tuple[str, str]:

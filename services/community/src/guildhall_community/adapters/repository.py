@@ -131,6 +131,18 @@ _ROSTER_DAYS_PER_READ: Final = 31
 """Roster days read in one ``$in`` while walking a member list."""
 
 
+def _growing_chunks(items: Sequence[str]) -> list[Sequence[str]]:
+    """``items`` in chunks of 1, 1, 2, 4, then 8: a first page reads one bucket."""
+    chunks: list[Sequence[str]] = []
+    start, size = 0, 1
+    while start < len(items):
+        chunks.append(items[start : start + size])
+        start += size
+        if len(chunks) > 1:
+            size = min(size * 2, 8)
+    return chunks
+
+
 _RECOUNT_BATCH: Final = 1000
 """Roster entries verified per membership read while recounting."""
 
@@ -156,7 +168,6 @@ def indexes() -> list[IndexSpec]:
     memberships in docs/adr/0009.
     """
     return [
-        IndexSpec(d.COMMUNITIES, [("name_key", 1), ("_id", 1)], "by_name"),
         IndexSpec(
             d.MEMBERSHIPS,
             [("community_id", 1), ("request.state", 1), ("request.requested_at", 1)],
@@ -181,6 +192,7 @@ class _Collections:
         self.names = coll(d.COMMUNITY_NAMES)
         self.member_index = coll(d.MEMBER_INDEX)
         self.pinhole_index = coll(d.PINHOLE_INDEX)
+        self.name_directory = coll(d.NAME_DIRECTORY)
         self.roster = coll(d.ROSTER)
         self.roster_days = coll(d.ROSTER_DAYS)
         self.orgs = coll(d.ORGS)
@@ -214,6 +226,7 @@ class Repository:
         self.names = read.names
         self.member_index = read.member_index
         self.pinhole_index = read.pinhole_index
+        self.name_directory = read.name_directory
         self.roster = read.roster
         self.roster_days = read.roster_days
         self.orgs = read.orgs
@@ -425,26 +438,53 @@ class Repository:
         after: tuple[str, str] | None,
         limit: int,
     ) -> list[CommunityRecord]:
-        """Communities by case-folded name, then id, after ``after``."""
-        query: Document = {}
-        key_range: Document = {}
-        if prefix:
-            folded = d.name_key(prefix)
-            key_range = {"$gte": folded, "$lt": folded + "\U0010ffff"}
-        if key_range:
-            query["name_key"] = key_range
-        if visibility is not None:
-            query["visibility"] = visibility
-        if not include_archived:
-            query["state"] = "active"
-        if after is not None:
-            key, community_id = after
-            query["$or"] = [
-                {"name_key": {"$gt": key}},
-                {"name_key": key, "_id": {"$gt": community_id}},
-            ]
-        cursor = self.communities.find(query).sort([("name_key", 1), ("_id", 1)]).limit(limit)
-        return [_record(doc) async for doc in cursor]
+        """Communities by case-folded name, then id, after ``after``.
+
+        Walks the name directory bucket by bucket (a bucket per first two
+        characters of the name key), reading 1, 1, 2, 4, then 8 buckets at a
+        time; each entry that may reach the page is checked against its
+        community document (name, visibility, state), one ``$in`` per batch.
+        """
+        folded = d.name_key(prefix)
+        position = "" if after is None else f"{after[0]}\x00{after[1]}"
+        index = await self.name_directory.find_one({"_id": d.NAME_INDEX_ID})
+        buckets = sorted(str(b) for b in (index or {}).get("buckets") or ())
+        width = d.NAME_BUCKET_CHARS
+        low = max(f"b:{folded[:width]}", "" if after is None else f"b:{after[0][:width]}")
+        buckets = [b for b in buckets if b >= low]
+        if len(folded) >= width:
+            buckets = [b for b in buckets if b == f"b:{folded[:width]}"]
+        elif folded:
+            buckets = [b for b in buckets if b.startswith(f"b:{folded}")]
+        found: list[CommunityRecord] = []
+        for chunk in _growing_chunks(buckets):
+            entries = sorted(
+                {
+                    str(e)
+                    async for doc in self.name_directory.find({"_id": {"$in": chunk}})
+                    for e in doc.get("entries") or ()
+                    if str(e) > position and str(e).startswith(folded)
+                }
+            )
+            for batch in _chunks(entries, max(limit, 50)):
+                by_id = {
+                    r.community.id: r
+                    for r in await self.communities_by_id([e.rsplit("\x00", 1)[1] for e in batch])
+                }
+                for entry in batch:
+                    key, community_id = entry.rsplit("\x00", 1)
+                    record = by_id.get(community_id)
+                    if record is None or d.name_key(record.community.name) != key:
+                        continue  # never written, or renamed since: a stale entry
+                    c = record.community
+                    if visibility is not None and c.visibility.value != visibility:
+                        continue
+                    if not include_archived and c.state.value != "active":
+                        continue
+                    found.append(record)
+                    if len(found) == limit:
+                        return found
+        return found
 
     # ----------------------------------------------------------------- names
 
@@ -502,6 +542,12 @@ class Repository:
         community = change.community or old
         gaining, losing = _index_changes(change, old)
         cid = community.id if community is not None else ""
+        new = change.community
+        renamed = (
+            new is not None and old is not None and d.name_key(old.name) != d.name_key(new.name)
+        )
+        if new is not None and (old is None or renamed):
+            await self._name_add(new.id, new.name)
         await self._index_add(gaining, cid)
         count = 0 if before is None else before.member_count
         # Membership changes made before their community exists (the creator's, on
@@ -520,6 +566,8 @@ class Repository:
         await self._index_add(gaining, cid)
         for person in losing:
             await self._index_remove_checked(person, cid)
+        if renamed and old is not None:
+            await self._name_remove_checked(old.id, old.name)
         return with_events
 
     def _events(self, write: Write, member_count: int) -> list[Any]:
@@ -627,6 +675,35 @@ class Repository:
         )
         if result.matched_count == 0:
             raise WriteConflict(key)
+
+    # ---------------------------------------------------------- name directory
+
+    async def _name_add(self, community_id: str, name: str) -> None:
+        bucket, entry = d.name_entry(community_id, name)
+        await self.w.name_directory.update_one(
+            {"_id": d.NAME_INDEX_ID}, {"$addToSet": {"buckets": bucket}}, upsert=True
+        )
+        await self.w.name_directory.update_one(
+            {"_id": bucket}, {"$addToSet": {"entries": entry}}, upsert=True
+        )
+
+    async def _name_remove_checked(self, community_id: str, old_name: str) -> None:
+        bucket, entry = d.name_entry(community_id, old_name)
+        await self.w.name_directory.update_one({"_id": bucket}, {"$pullAll": {"entries": [entry]}})
+        # A rename that raced this one may have given the community that name back.
+        now = await self.community(community_id)
+        if now is not None and d.name_key(now.community.name) == d.name_key(old_name):
+            await self._name_add(community_id, now.community.name)
+
+    async def repair_name_directory(self) -> int:
+        """Add every community's directory entry if the directory is empty (start-up)."""
+        if await self.name_directory.find_one({"_id": d.NAME_INDEX_ID}) is not None:
+            return 0
+        added = 0
+        async for doc in self.communities.find({}, projection={"name": 1}):
+            await self._name_add(str(doc["_id"]), str(doc["name"]))
+            added += 1
+        return added
 
     # ------------------------------------------------------------------ roster
 
