@@ -293,15 +293,14 @@ class CommunityApp:
                 after=after,
                 limit=need,
             )
-            memberships = await asyncio.gather(
-                *(
-                    self.repo.membership(r.community.id, principal.subject)
-                    if r.community.visibility is Visibility.SECRET and not principal.is_home_admin
-                    else _none()
-                    for r in batch
-                )
-            )
-            for record, membership in zip(batch, memberships, strict=True):
+            secret = [
+                r.community.id
+                for r in batch
+                if r.community.visibility is Visibility.SECRET and not principal.is_home_admin
+            ]
+            memberships = await self.repo.memberships_of(principal.subject, secret)
+            for record in batch:
+                membership = memberships.get(record.community.id)
                 facts = facts_for(principal, record.community, membership, now=now)
                 if dom.can_see(principal, CommunitySpace(record.community), facts):
                     found.append(record)
@@ -986,10 +985,6 @@ class CommunityApp:
             if len(pinholes) < batch:
                 return closed
             after = pinholes[-1].id
-
-
-async def _none() -> None:
-    return None
 
 
 def _ms(value: datetime | None) -> int:
