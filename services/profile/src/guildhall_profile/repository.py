@@ -212,6 +212,19 @@ def person_from(doc: Mapping[str, Any]) -> Person:
     )
 
 
+def expert_row_document(row: ExpertRow, version: int) -> Document:
+    """The ``experts`` document of one directory row, projected from person version ``version``."""
+    return {
+        "_id": f"{row.tag}/{row.person_id}",
+        "tag": row.tag,
+        "person_id": row.person_id,
+        "earned": row.earned,
+        "declared": row.declared,
+        "key": row.list_key,
+        "version": version,
+    }
+
+
 def _row_from(doc: Mapping[str, Any]) -> ExpertRow:
     return ExpertRow(doc["tag"], doc["person_id"], int(doc["earned"]), bool(doc["declared"]))
 
@@ -439,19 +452,10 @@ class ProfileRepository:
         for row in rows:
             # A duplicate key means the row is already at this version or a newer one.
             with contextlib.suppress(DuplicateKeyError):
+                fields = expert_row_document(row, person.version)
+                key = fields.pop("_id")
                 await self._w_experts.update_one(
-                    {"_id": f"{row.tag}/{row.person_id}", "version": {"$lt": person.version}},
-                    {
-                        "$set": {
-                            "tag": row.tag,
-                            "person_id": row.person_id,
-                            "earned": row.earned,
-                            "declared": row.declared,
-                            "key": row.list_key,
-                            "version": person.version,
-                        }
-                    },
-                    upsert=True,
+                    {"_id": key, "version": {"$lt": person.version}}, {"$set": fields}, upsert=True
                 )
         await self._w_experts.delete_many(
             {
