@@ -7,6 +7,7 @@ its deletion, and a feed page is read with ``_id`` look-ups only.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -24,6 +25,7 @@ from guildhall_post.adapters.clock import new_id, now_ms
 from guildhall_post.adapters.store import (
     FEED_BUCKETS,
     FEED_DAYS,
+    FEED_MONTHS,
     ID_BATCH,
     MIGRATIONS,
     TIMELINE_BACKFILL,
@@ -74,16 +76,42 @@ def _doc(space: str, at: datetime, post_type: PostType = PostType.DISCUSSION) ->
 
 async def test_timeline_writes_are_idempotent_upserts_by_id(db: AsyncDatabase[Document]) -> None:
     store = _store(db)
-    a, b = new_id(T), new_id(T + timedelta(days=1))
-    items = [TimelineItem("s", a, "question"), TimelineItem("s", b, "idea")]
+    a, b, c = new_id(T), new_id(T + timedelta(days=1)), new_id(T + timedelta(days=6))
+    items = [
+        TimelineItem("s", a, "question"),
+        TimelineItem("s", b, "idea"),
+        TimelineItem("s", c, "discussion"),
+    ]
     await store.timeline_add(items)
     await store.timeline_add(items[:1])  # a retry adds nothing
-    assert await store.timeline_days(["s", "nothing"]) == {"s": ["20261125", "20261126"]}
+    await _store(db).timeline_add(items)  # nor does another process
+    assert await store.timeline_months(["s", "nothing"]) == {"s": ["202611", "202612"]}
+    lists = {d["_id"]: d for d in await db[FEED_DAYS].find().to_list(length=None)}
+    assert lists["s:202611"]["days"] == ["20261125", "20261126"]
+    assert lists["s:202611"]["space_id"] == "s"
+    assert lists["s:202611"]["month"] == "202611"
+    assert lists["s:202612"]["days"] == ["20261201"]
+    assert [d["_id"] for d in await store.timeline_days(["s:202612", "s:202601"])] == ["s:202612"]
     buckets = {d["_id"]: d for d in await store.timeline_buckets(["s:20261125", "s:20261126"])}
     assert buckets["s:20261125"]["entries"] == [entry(a, "question")]
     assert buckets["s:20261125"]["space_id"] == "s"
     assert buckets["s:20261125"]["day"] == "20261125"
     assert buckets["s:20261126"]["entries"] == [entry(b, "idea")]
+
+
+async def test_bulk_updates_of_existing_timeline_documents_complete(
+    db: AsyncDatabase[Document],
+) -> None:
+    # FerretDB 1.x never answers one update command of 100+ updates of existing documents.
+    spaces = [f"s{i}" for i in range(150)]
+    for day in range(3):
+        async with asyncio.timeout(30):
+            await _store(db).timeline_add(  # a fresh store knows no day: every list is written
+                [TimelineItem(s, new_id(T + timedelta(days=day)), "idea") for s in spaces]
+            )
+    lists = await _store(db).timeline_days(f"{s}:202611" for s in spaces)
+    assert len(lists) == 150
+    assert all(len(d["days"]) == 3 for d in lists)
 
 
 async def test_a_removal_pulls_exactly_one_entry(db: AsyncDatabase[Document]) -> None:
@@ -103,7 +131,7 @@ async def test_reads_by_id_span_several_in_batches(db: AsyncDatabase[Document]) 
     found = await store.get_many(Kind.POST, [*ids, "missing"])
     assert sorted(found) == sorted(ids)
     assert "voters" not in found[ids[0]]
-    assert sorted(await store.timeline_days(f"s{i}" for i in range(7))) == [
+    assert sorted(await store.timeline_months(f"s{i}" for i in range(7))) == [
         f"s{i}" for i in range(7)
     ]
 
@@ -129,12 +157,12 @@ async def test_the_backfill_runs_once_and_skips_deleted_posts(
     gone = {**_doc("s", T - timedelta(days=9)), "state": "deleted"}
     await db[Kind.POST.value].insert_many([*old, gone])  # written before the timeline existed
     assert await store.backfill_timeline() == 3
-    days = await store.timeline_days(["s"])
-    assert sorted(days["s"]) == ["20261123", "20261124", "20261125"]
+    (days,) = await store.timeline_days(["s:202611"])
+    assert sorted(days["days"]) == ["20261123", "20261124", "20261125"]
     assert await db[MIGRATIONS].find_one({"_id": TIMELINE_BACKFILL}) is not None
     assert await store.backfill_timeline() is None
     assert await db[FEED_BUCKETS].count_documents({}) == 3
-    assert await db[FEED_DAYS].count_documents({}) == 1
+    assert await db[FEED_MONTHS].count_documents({}) == 1
 
 
 # ---------------------------------------------------------------------- through the service

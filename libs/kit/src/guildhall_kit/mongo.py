@@ -14,8 +14,10 @@ FerretDB a client with a single connection, which FerretDB serves one
 operation at a time (see :func:`guildhall_kit.service.start_service`). Other
 FerretDB 1.x limits seen: ``$pull`` with a condition removes nothing (use
 ``$pullAll`` of exact values), ``$elemMatch`` in a filter matches nothing, no
-TTL indexes, and only ``_id`` equality is pushed down to SQLite (other filters
-scan).
+TTL indexes, only ``_id`` conditions use an index (docs/adr/0010; other filters
+scan), and one ``update`` command of 100 or more updates that match existing
+documents never returns (each keeps one of the database's 100 SQLite
+connections until the command ends; send bulk updates in batches of 50).
 """
 
 from __future__ import annotations

@@ -22,13 +22,16 @@ from guildhall_post.domain.timeline import (
     FeedWalk,
     FetchItems,
     ReadBuckets,
+    ReadDays,
     TimelineItem,
     bucket_id,
     day_floor,
     day_of,
+    days_id,
     entry,
     group_writes,
     id_millis,
+    month_floor,
     next_day,
 )
 
@@ -74,25 +77,42 @@ def test_a_malformed_day_has_no_floor() -> None:
 
 def test_writes_are_grouped_one_upsert_per_document() -> None:
     a1, a2 = _id(T), _id(T + timedelta(hours=1))
-    a3 = _id(T + timedelta(days=1))
+    a3 = _id(T + timedelta(days=6))
     b1 = _id(T)
-    days, buckets = group_writes(
-        [
-            TimelineItem("a", a1, "discussion"),
-            TimelineItem("b", b1, "question"),
-            TimelineItem("a", a2, "idea"),
-            TimelineItem("a", a3, "discussion"),
-        ]
-    )
-    assert days == {"a": ["20261125", "20261126"], "b": ["20261125"]}
-    assert [(b.bucket_id, b.space_id, b.day) for b in buckets] == [
+    items = [
+        TimelineItem("a", a1, "discussion"),
+        TimelineItem("b", b1, "question"),
+        TimelineItem("a", a2, "idea"),
+        TimelineItem("a", a3, "discussion"),
+    ]
+    writes = group_writes(items)
+    assert writes.months == {"a": ["202611", "202612"], "b": ["202611"]}
+    assert [(d.days_id, d.space_id, d.month, d.days) for d in writes.days] == [
+        ("a:202611", "a", "202611", ["20261125"]),
+        ("a:202612", "a", "202612", ["20261201"]),
+        ("b:202611", "b", "202611", ["20261125"]),
+    ]
+    assert [(b.bucket_id, b.space_id, b.day) for b in writes.buckets] == [
         ("a:20261125", "a", "20261125"),
-        ("a:20261126", "a", "20261126"),
+        ("a:20261201", "a", "20261201"),
         ("b:20261125", "b", "20261125"),
     ]
-    assert buckets[0].entries == [entry(a1, "discussion"), entry(a2, "idea")]
+    assert writes.buckets[0].entries == [entry(a1, "discussion"), entry(a2, "idea")]
     # The exact value a removal pulls: field order included.
     assert list(entry(a1, "idea")) == ["id", "type"]
+    # Days already listed are not listed again; their buckets are still written.
+    known = group_writes(items, listed=lambda space, day: space == "a")
+    assert known.months == {"b": ["202611"]}
+    assert [d.days_id for d in known.days] == ["b:202611"]
+    assert len(known.buckets) == 3
+
+
+def test_a_month_starts_at_its_first_days_floor() -> None:
+    assert month_floor("202611") == day_floor("20261101")
+    assert day_floor("20261130") < month_floor("202612") == day_floor("20261201")
+    with pytest.raises(ValueError, match="YYYYMM"):
+        month_floor("2026-11")
+    assert days_id("space:x", "202611") == "space:x:202611"
 
 
 # ---------------------------------------------------------------------- filters
@@ -141,18 +161,20 @@ def test_the_post_document_decides() -> None:
 
 
 class World:
-    """Buckets, days and posts as the store would hold them."""
+    """Month lists, day lists, buckets and posts as the store would hold them."""
 
     def __init__(self) -> None:
-        self.buckets: dict[str, dict[str, Any]] = {}
+        self.months: dict[str, set[str]] = {}
         self.days: dict[str, set[str]] = {}
+        self.buckets: dict[str, dict[str, Any]] = {}
         self.posts: dict[str, dict[str, Any]] = {}
 
     def add(self, space: str, at: datetime, *, with_post: bool = True, **fields: Any) -> str:
         item_id = _id(at)
         kind = str(fields.get("type", "discussion"))
         day = day_of(item_id)
-        self.days.setdefault(space, set()).add(day)
+        self.months.setdefault(space, set()).add(day[:6])
+        self.days.setdefault(days_id(space, day[:6]), set()).add(day)
         bucket = self.buckets.setdefault(bucket_id(space, day), {"entries": []})
         bucket["entries"].append(entry(item_id, kind))
         if with_post:
@@ -161,15 +183,19 @@ class World:
 
     def page(
         self, flt: FeedFilter, before: str | None, size: int, limits: FeedLimits | None = None
-    ) -> tuple[FeedPage, FeedWalk, list[ReadBuckets | FetchItems]]:
-        walk = FeedWalk(self.days, flt, before=before, size=size, limits=limits)
-        steps: list[ReadBuckets | FetchItems] = []
+    ) -> tuple[FeedPage, FeedWalk, list[ReadDays | ReadBuckets | FetchItems]]:
+        walk = FeedWalk(self.months, flt, before=before, size=size, limits=limits)
+        steps: list[ReadDays | ReadBuckets | FetchItems] = []
         while True:
             step = walk.next_step()
             if isinstance(step, FeedPage):
                 return step, walk, steps
             steps.append(step)
-            if isinstance(step, ReadBuckets):
+            if isinstance(step, ReadDays):
+                walk.days_read(
+                    [{"_id": i, "days": sorted(self.days[i])} for i in step.ids if i in self.days]
+                )
+            elif isinstance(step, ReadBuckets):
                 walk.buckets_read(
                     [{"_id": b, **self.buckets[b]} for b in step.ids if b in self.buckets]
                 )
@@ -202,11 +228,35 @@ def test_a_space_feed_reads_the_newest_days_first_and_stops_at_a_full_page() -> 
     page, walk, steps = w.page(FeedFilter(frozenset({"s"})), None, 5)
     assert [d["_id"] for d in page.items] == sorted(ids, reverse=True)[:5]
     assert page.position == page.items[-1]["_id"]
-    # Two days hold the 6 posts a page of 5 needs (5 + 1 to know more follow).
-    assert walk.buckets_read_count == 2
+    # This month's day list, then two days hold the 6 posts a page of 5 needs (5 + 1).
+    assert [type(s) for s in steps] == [ReadDays, ReadBuckets, FetchItems]
+    assert steps[0].ids == ("s:202611",)
+    assert steps[1].ids == ("s:20261125", "s:20261124")
+    assert walk.docs_read_count == 3
     assert walk.items_fetched_count == 6
-    assert isinstance(steps[0], ReadBuckets)
-    assert steps[0].ids == ("s:20261125", "s:20261124")
+
+
+def test_what_a_page_reads_does_not_grow_with_the_history() -> None:
+    w = World()
+    for d in range(3 * 365):  # three years, every day
+        w.add("s", T - timedelta(days=d))
+    page, walk, _ = w.page(FeedFilter(frozenset({"s"})), None, 20)
+    assert len(page.items) == 20
+    # One month's days (then the next month's) and 21 buckets, whatever came before.
+    assert walk.docs_read_count <= 2 + 32
+    deep, walk, _ = w.page(FeedFilter(frozenset({"s"})), _id(T - timedelta(days=700)), 20)
+    assert len(deep.items) == 20
+    assert walk.docs_read_count <= 2 + 32
+
+
+def test_a_sparse_space_is_walked_month_by_month_in_few_reads() -> None:
+    w = World()
+    ids = [w.add("s", T - timedelta(days=30 * m)) for m in range(40)]
+    page, walk, steps = w.page(FeedFilter(frozenset({"s"})), None, 10)
+    assert [d["_id"] for d in page.items] == sorted(ids, reverse=True)[:10]
+    # Reads double in size: a few round trips for eleven months.
+    assert len(steps) <= 10
+    assert walk.docs_read_count <= 2 * 16
 
 
 def test_a_position_inside_a_day_skips_the_newer_days_and_the_newer_part_of_that_day() -> None:
@@ -215,7 +265,7 @@ def test_a_position_inside_a_day_skips_the_newer_days_and_the_newer_part_of_that
     ordered = sorted(ids, reverse=True)
     page, _, steps = w.page(FeedFilter(frozenset({"s"})), ordered[30], 4)
     assert [d["_id"] for d in page.items] == ordered[31:35]
-    first = steps[0]
+    first = steps[1]
     assert isinstance(first, ReadBuckets)
     assert first.ids[0] == bucket_id("s", day_of(ordered[30]))
 
@@ -227,7 +277,16 @@ def test_a_day_floor_position_does_not_read_that_day_again() -> None:
     page, walk, _ = w.page(FeedFilter(frozenset({"s"})), day_floor("20261125"), 10)
     assert [d["_id"] for d in page.items] == [older]
     assert page.position is None
-    assert walk.buckets_read_count == 1
+    assert walk.docs_read_count == 2  # the month's days and one bucket
+
+
+def test_a_month_floor_position_skips_that_month() -> None:
+    w = World()
+    w.add("s", T)
+    older = w.add("s", T - timedelta(days=40))
+    page, _, steps = w.page(FeedFilter(frozenset({"s"})), month_floor("202611"), 10)
+    assert [d["_id"] for d in page.items] == [older]
+    assert steps[0].ids == ("s:202610",)
 
 
 def test_entries_without_posts_deleted_posts_and_misfiled_entries_are_left_out() -> None:
@@ -240,6 +299,9 @@ def test_entries_without_posts_deleted_posts_and_misfiled_entries_are_left_out()
     w.posts[stray] = _post(stray)
     w.buckets["s:20261125"]["entries"].append(entry(stray, "discussion"))
     w.buckets["s:20261125"]["entries"].append(entry(kept, "discussion"))  # a duplicate
+    # So is a day listed under another month.
+    w.days["s:202611"].add("20261001")
+    w.buckets["s:20261001"] = {"entries": [entry(_id(T - timedelta(days=55)), "idea")]}
     page, _, _ = w.page(FeedFilter(frozenset({"s"})), None, 10)
     assert [d["_id"] for d in page.items] == [kept]
     assert page.position is None
@@ -274,29 +336,29 @@ def test_a_rare_tag_gives_short_pages_with_a_position_within_the_bound() -> None
     assert len(pages) >= 8  # 400 posts, 50 looked at per page
 
 
-def test_the_bucket_bound_returns_a_short_page_at_a_day_floor() -> None:
+def test_the_read_bound_returns_a_short_page_at_a_day_floor() -> None:
     w = World()
     for d in range(40):
         w.add("s", T - timedelta(days=d), type="question")
     flt = FeedFilter(frozenset({"s"}), post_type="idea")  # no entry matches
-    limits = FeedLimits(max_buckets=8, first_read=2)
+    limits = FeedLimits(max_docs=9, first_read=2)
     page, walk, _ = w.page(flt, None, 10, limits)
     assert page.items == []
-    assert walk.buckets_read_count == 8
+    assert walk.docs_read_count == 9  # November's days, then 2 + 4 buckets, then 2 (room)
     assert walk.items_fetched_count == 0
     assert page.position == day_floor(day_of(_id(T - timedelta(days=7))))
     _, pages = w.all_pages(flt, 10, limits)
-    assert len(pages) == 5
     assert pages[-1].position is None
+    assert all(not p.items for p in pages)
 
 
-def test_a_day_is_never_split_even_beyond_the_bucket_bound() -> None:
+def test_a_day_is_never_split_even_beyond_the_read_bound() -> None:
     w = World()
     spaces = [f"s{i}" for i in range(30)]
     for space in spaces:
         w.add(space, T)
-    page, walk, _ = w.page(FeedFilter(frozenset(spaces)), None, 50, FeedLimits(max_buckets=4))
-    assert walk.buckets_read_count == 30
+    page, walk, _ = w.page(FeedFilter(frozenset(spaces)), None, 50, FeedLimits(max_docs=4))
+    assert walk.docs_read_count == 60  # 30 day lists, then 30 buckets
     assert len(page.items) == 30
     assert page.position is None
 
@@ -304,8 +366,8 @@ def test_a_day_is_never_split_even_beyond_the_bucket_bound() -> None:
 def test_an_unanswered_step_is_a_programming_error() -> None:
     w = World()
     w.add("s", T)
-    walk = FeedWalk(w.days, FeedFilter(frozenset({"s"})), before=None, size=1)
-    assert isinstance(walk.next_step(), ReadBuckets)
+    walk = FeedWalk(w.months, FeedFilter(frozenset({"s"})), before=None, size=1)
+    assert isinstance(walk.next_step(), ReadDays)
     with pytest.raises(RuntimeError):
         walk.next_step()
 
@@ -321,14 +383,14 @@ def test_an_empty_feed_ends_at_once() -> None:
     page, walk, steps = World().page(FeedFilter(frozenset({"s"})), None, 20)
     assert page == FeedPage([], None)
     assert steps == []
-    assert walk.buckets_read_count == 0
+    assert walk.docs_read_count == 0
 
 
 def _random_world(rng: random.Random, spaces: Sequence[str]) -> World:
     w = World()
     for space in spaces:
         for _ in range(rng.randrange(0, 60)):
-            at = T - timedelta(minutes=rng.randrange(60 * 24 * rng.choice([1, 3, 40])))
+            at = T - timedelta(minutes=rng.randrange(60 * 24 * rng.choice([1, 3, 40, 400])))
             w.add(
                 space,
                 at,
@@ -356,7 +418,7 @@ def test_paging_yields_exactly_the_admitted_posts_newest_first_for_any_bounds(se
         pinned_only=rng.random() < 0.2,
     )
     limits = FeedLimits(
-        max_buckets=rng.choice([1, 3, 512]),
+        max_docs=rng.choice([1, 3, 512]),
         max_items=rng.choice([1, 5, 500]),
         first_read=rng.choice([1, 2, 8]),
         max_read=rng.choice([1, 4, 500]),

@@ -62,6 +62,7 @@ from guildhall_post.domain.timeline import (
     FeedWalk,
     FetchItems,
     ReadBuckets,
+    ReadDays,
 )
 
 DEFAULT_PAGE: Final = 20
@@ -309,11 +310,13 @@ class PostOperations:
         """Newest first by id (ULIDs sort by creation), keyset after ``after``, read from the
         spaces' timelines by ``_id`` only (ADR 0006): the work is bounded by the page and
         :class:`FeedLimits`, not by the content stored."""
-        days = await self._store.timeline_days(flt.spaces)
-        walk = FeedWalk(days, flt, before=after, size=size, limits=self._feed_limits)
+        months = await self._store.timeline_months(flt.spaces)
+        walk = FeedWalk(months, flt, before=after, size=size, limits=self._feed_limits)
         while True:
             step = walk.next_step()
-            if isinstance(step, ReadBuckets):
+            if isinstance(step, ReadDays):
+                walk.days_read(await self._store.timeline_days(step.ids))
+            elif isinstance(step, ReadBuckets):
                 walk.buckets_read(await self._store.timeline_buckets(step.ids))
             elif isinstance(step, FetchItems):
                 walk.items_fetched(await self._store.get_many(Kind.POST, step.ids))

@@ -8,9 +8,10 @@ Collections of the post service's own database:
 - ``comments``   one document per comment (thread id, reactions, current revision);
 - ``revisions``  ``{_id: "<item id>:<revision, 10 digits>", item_id, revision, title,
   body, tags, author_id, created_at, summary, restored_from}``;
-- ``feed_buckets`` and ``feed_days``: each space's timeline, one bucket of post entries
-  per UTC day and the list of its days (:mod:`guildhall_post.domain.timeline`), from
-  which the feeds are read by ``_id`` only (docs/adr/0006-feeds-fan-out.md);
+- ``feed_months``, ``feed_days``, ``feed_buckets``: each space's timeline -- its months,
+  each month's days, and one bucket of post entries per UTC day
+  (:mod:`guildhall_post.domain.timeline`), from which the feeds are read by ``_id``
+  only (docs/adr/0006-feeds-fan-out.md);
 - ``migrations``   one document per one-off data step that has completed.
 
 Timeline entries are a superset of the published posts: a post's entry is written
@@ -78,15 +79,22 @@ class Kind(enum.StrEnum):
 
 
 REVISIONS: Final = "revisions"
-FEED_BUCKETS: Final = "feed_buckets"
+FEED_MONTHS: Final = "feed_months"
 FEED_DAYS: Final = "feed_days"
+FEED_BUCKETS: Final = "feed_buckets"
+KNOWN_DAYS_MAX: Final = 100_000
+"""Most (space, day) pairs a store remembers as listed (then it forgets them all)."""
 MIGRATIONS: Final = "migrations"
 TIMELINE_BACKFILL: Final = "feed_timeline_backfill"
 """The ``migrations`` document of the one-off back-fill (:meth:`Store.backfill_timeline`)."""
 ID_BATCH: Final = 500
 """Most ids in one ``{_id: {$in: ...}}`` read (FerretDB's ``_id`` pushdown takes 1,000)."""
 WRITE_BATCH: Final = 1000
-"""Most documents or updates in one bulk write."""
+"""Most documents in one bulk insert."""
+UPDATE_BATCH: Final = 50
+"""Most updates in one bulk write. FerretDB 1.x (SQLite) keeps each update's read of an
+existing document open until the whole command ends, and a database has 100 SQLite
+connections: a command of 100 updates of existing documents waits for itself forever."""
 OUTBOX_COLLECTIONS: Final = (Kind.POST.value, Kind.ANSWER.value, Kind.COMMENT.value)
 
 HIDDEN_FIELDS: Final = ("voters", "up", "down", "reactors", OUTBOX_FIELD, OUTBOX_SINCE_FIELD)
@@ -228,6 +236,7 @@ class Store:
         self._writer = writer if writer is not None else db
         self._revisions = db[REVISIONS]
         self._hint = hint
+        self._known_days: set[tuple[str, str]] = set()
 
     def coll(self, kind: Kind) -> AsyncCollection[Document]:
         return self.db[kind.value]
@@ -327,19 +336,41 @@ class Store:
     # ------------------------------------------------------------------ timeline
 
     async def timeline_add(self, items: Sequence[TimelineItem]) -> None:
-        """Add the posts' entries to their spaces' timelines: the days, then the buckets, each
-        an idempotent upsert by ``_id`` (``$addToSet``), so a retry or a repeated back-fill
-        adds nothing twice."""
+        """Add the posts' entries to their spaces' timelines: the months, the days, then the
+        buckets, each an idempotent upsert by ``_id`` (``$addToSet``), so a retry or a
+        repeated back-fill adds nothing twice.
+
+        The month and day lists only ever grow, so a day this store has listed once is not
+        listed again (remembered in memory, up to :data:`KNOWN_DAYS_MAX` days): a post
+        then costs one timeline write, its bucket's.
+        """
         if not items:
             return
-        days, buckets = group_writes(items)
+        writes = group_writes(items, listed=lambda s, d: (s, d) in self._known_days)
+        await self._bulk_upsert(
+            FEED_MONTHS,
+            [
+                UpdateOne({"_id": s}, {"$addToSet": {"months": {"$each": m}}}, upsert=True)
+                for s, m in writes.months.items()
+            ],
+        )
         await self._bulk_upsert(
             FEED_DAYS,
             [
-                UpdateOne({"_id": s}, {"$addToSet": {"days": {"$each": d}}}, upsert=True)
-                for s, d in days.items()
+                UpdateOne(
+                    {"_id": d.days_id},
+                    {
+                        "$addToSet": {"days": {"$each": d.days}},
+                        "$setOnInsert": {"space_id": d.space_id, "month": d.month},
+                    },
+                    upsert=True,
+                )
+                for d in writes.days
             ],
         )
+        if len(self._known_days) > KNOWN_DAYS_MAX:
+            self._known_days.clear()
+        self._known_days.update((d.space_id, day) for d in writes.days for day in d.days)
         await self._bulk_upsert(
             FEED_BUCKETS,
             [
@@ -351,13 +382,13 @@ class Store:
                     },
                     upsert=True,
                 )
-                for b in buckets
+                for b in writes.buckets
             ],
         )
 
     async def _bulk_upsert(self, collection: str, ops: Sequence[UpdateOne]) -> None:
-        for start in range(0, len(ops), WRITE_BATCH):
-            chunk = list(ops[start : start + WRITE_BATCH])
+        for start in range(0, len(ops), UPDATE_BATCH):
+            chunk = list(ops[start : start + UPDATE_BATCH])
             try:
                 await self._writer[collection].bulk_write(chunk, ordered=False)
             except BulkWriteError as exc:
@@ -376,10 +407,14 @@ class Store:
             {"_id": item.bucket}, {"$pullAll": {"entries": [item.entry]}}
         )
 
-    async def timeline_days(self, space_ids: Iterable[str]) -> dict[str, list[str]]:
-        """The days each space has a bucket for (spaces without any are left out)."""
-        docs = await self._by_ids(FEED_DAYS, space_ids, {"days": 1})
-        return {str(d["_id"]): [str(x) for x in d.get("days") or ()] for d in docs}
+    async def timeline_months(self, space_ids: Iterable[str]) -> dict[str, list[str]]:
+        """The months each space has buckets in (spaces without any are left out)."""
+        docs = await self._by_ids(FEED_MONTHS, space_ids, {"months": 1})
+        return {str(d["_id"]): [str(x) for x in d.get("months") or ()] for d in docs}
+
+    async def timeline_days(self, ids: Iterable[str]) -> list[Document]:
+        """Lists of days (``feed_days``) by ``_id`` (missing ones left out)."""
+        return await self._by_ids(FEED_DAYS, ids, {"days": 1})
 
     async def timeline_buckets(self, ids: Iterable[str]) -> list[Document]:
         """Bucket documents by ``_id`` (missing buckets left out)."""

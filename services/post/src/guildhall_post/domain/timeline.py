@@ -1,30 +1,33 @@
 """Per-space timelines in day buckets, and the bounded walk that reads a feed page. Pure.
 
-docs/adr/0006-feeds-fan-out.md, section 2. Every post has an *entry* ``{id, type}`` in
-the bucket of its space and UTC day (the day of its id's ULID time), and every space
-lists the days it has a bucket for:
+docs/adr/0006-feeds-fan-out.md, section 3. Every post has an *entry* ``{id, type}`` in
+the bucket of its space and UTC day (the day of its id's ULID time); every space lists
+the months it has buckets in, and every month of a space lists its days:
 
-- ``feed_buckets``: ``{_id: "<space_id>:<YYYYMMDD>", space_id, day, entries: [entry]}``
-- ``feed_days``:    ``{_id: <space_id>, days: ["YYYYMMDD", ...]}`` (unordered)
+- ``feed_months``:  ``{_id: <space_id>, months: ["YYYYMM", ...]}``
+- ``feed_days``:    ``{_id: "<space_id>:<YYYYMM>", space_id, month, days: ["YYYYMMDD", ...]}``
+- ``feed_buckets``: ``{_id: "<space_id>:<YYYYMMDD>", space_id, day, entries: [entry, ...]}``
 
-so a feed page is read with ``_id`` look-ups only. Entries are a *superset* of the
-visible posts: an entry is written before its post (a crash leaves an entry without a
-post), and a post's state, tags and pin live only on the post. A walk therefore
-re-checks every candidate against the post document itself; the entry's type (fixed
-at creation) only saves fetching posts that cannot match.
+(lists unordered), so a feed page is read with ``_id`` look-ups only, and what one page
+reads does not grow with the history: a month list gains twelve values a year, a day
+list at most 31. Entries are a *superset* of the visible posts: the three are written
+before the post (a crash leaves an entry without a post), and a post's state, tags and
+pin live only on the post. A walk therefore re-checks every candidate against the post
+document itself; the entry's type (fixed at creation) only saves fetching posts that
+cannot match.
 
 Order: ids are lowercase ULIDs, which sort as strings in creation order, so every id
-of day D sorts below every id of day D+1 (:func:`day_floor`). A walk reads days newest
-first, a whole day's buckets together (entries within a day are not ordered), and
-emits ids strictly below the page position, newest first: the same keyset order as
-``sort _id desc`` with ``_id < position``.
+of day D sorts below every id of day D+1 (:func:`day_floor`), and likewise for months.
+A walk reads months and days newest first, a whole day's buckets together (entries
+within a day are not ordered), and emits ids strictly below the page position, newest
+first: the same keyset order as ``sort _id desc`` with ``_id < position``.
 """
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict, deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Final
@@ -37,6 +40,7 @@ _TIME_CHARS: Final = 10
 _DAY_MS: Final = 86_400_000
 _EPOCH: Final = date(1970, 1, 1)
 _DAY: Final = re.compile(r"^\d{8}$")
+_MONTH: Final = re.compile(r"^\d{6}$")
 
 
 # ---------------------------------------------------------------------- ids and days
@@ -94,9 +98,25 @@ def next_day(day: str) -> str:
     return (_day_date(day) + timedelta(days=1)).strftime("%Y%m%d")
 
 
+def month_floor(month: str) -> str:
+    """The smallest id of ``month`` (``YYYYMM``).
+
+    Raises:
+        ValueError: ``month`` is not ``YYYYMM``.
+    """
+    if not _MONTH.match(month):
+        raise ValueError(f"not a month (YYYYMM): {month!r}")
+    return day_floor(month + "01")
+
+
 def bucket_id(space_id: str, day: str) -> str:
-    """The ``_id`` of a space's bucket for one day."""
+    """The ``_id`` of a space's bucket for one day (``feed_buckets``)."""
     return f"{space_id}:{day}"
+
+
+def days_id(space_id: str, month: str) -> str:
+    """The ``_id`` of the list of a space's days in one month (``feed_days``)."""
+    return f"{space_id}:{month}"
 
 
 def entry(item_id: str, post_type: str) -> dict[str, str]:
@@ -136,20 +156,57 @@ class BucketWrite:
     entries: list[dict[str, str]]
 
 
-def group_writes(items: Iterable[TimelineItem]) -> tuple[dict[str, list[str]], list[BucketWrite]]:
-    """The writes that add ``items`` to their timelines: the days to add per space, and the
-    entries to add per bucket, each in a stable order (one upsert per document)."""
-    days: dict[str, set[str]] = defaultdict(set)
+@dataclass(frozen=True, slots=True)
+class DaysWrite:
+    """The days to add to one month's list of a space (created if missing)."""
+
+    days_id: str
+    space_id: str
+    month: str
+    days: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineWrites:
+    """Every upsert that adds some posts to their timelines, one per document, in the
+    order they must be applied (each level lists what the next one holds)."""
+
+    months: dict[str, list[str]]
+    """Months to add per space (``feed_months``)."""
+    days: list[DaysWrite]
+    buckets: list[BucketWrite]
+
+
+def group_writes(
+    items: Iterable[TimelineItem], *, listed: Callable[[str, str], bool] = lambda s, d: False
+) -> TimelineWrites:
+    """The writes that add ``items`` to their timelines, in a stable order. ``listed(space,
+    day)`` says the day is known to be listed already (its month and day lists are then
+    not written again; they only ever grow)."""
+    months: dict[str, set[str]] = defaultdict(set)
+    days: dict[str, DaysWrite] = {}
     buckets: dict[str, BucketWrite] = {}
     for item in items:
         day = item.day
-        days[item.space_id].add(day)
+        if not listed(item.space_id, day):
+            month = day[:6]
+            months[item.space_id].add(month)
+            key = days_id(item.space_id, month)
+            listing = days.get(key)
+            if listing is None:
+                listing = days[key] = DaysWrite(key, item.space_id, month, [])
+            if day not in listing.days:
+                listing.days.append(day)
         key = bucket_id(item.space_id, day)
         write = buckets.get(key)
         if write is None:
             write = buckets[key] = BucketWrite(key, item.space_id, day, [])
         write.entries.append(item.entry)
-    return {s: sorted(d) for s, d in sorted(days.items())}, [buckets[k] for k in sorted(buckets)]
+    return TimelineWrites(
+        months={s: sorted(m) for s, m in sorted(months.items())},
+        days=[days[k] for k in sorted(days)],
+        buckets=[buckets[k] for k in sorted(buckets)],
+    )
 
 
 # ---------------------------------------------------------------------- filters
@@ -198,19 +255,28 @@ class FeedLimits:
     """Bounds of one page's work; when one is reached the page is returned short, with a
     position (the paging convention allows short pages; only the end has no token)."""
 
-    max_buckets: int = 512
-    """Bucket documents read per page. A day's buckets are read together, so a page may
-    read one day's more than this (at most one per merged space)."""
+    max_docs: int = 512
+    """Timeline documents (day lists and buckets) read per page. A month's day lists and
+    a day's buckets are read together, so a page may read one month's or one day's more
+    than this (at most one per merged space)."""
     max_items: int = 500
     """Post documents fetched per page (candidates the post itself rules out count)."""
     first_read: int = 2
-    """Buckets asked for by the first read; each further read doubles, up to ``max_read``."""
+    """Buckets asked for by the first read (day lists: one month); each further read
+    doubles, up to ``max_read``."""
     max_read: int = 500
-    """Most ids in one read (FerretDB's ``_id`` pushdown takes at most 1,000 values)."""
+    """Most ids in one read (FerretDB's ``_id`` pushdown takes at most 1,000)."""
 
     def __post_init__(self) -> None:
-        if min(self.max_buckets, self.max_items, self.first_read, self.max_read) < 1:
+        if min(self.max_docs, self.max_items, self.first_read, self.max_read) < 1:
             raise ValueError("feed limits must be positive")
+
+
+@dataclass(frozen=True, slots=True)
+class ReadDays:
+    """Step: read these day lists by ``_id``; answer with :meth:`FeedWalk.days_read`."""
+
+    ids: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,17 +302,37 @@ class FeedPage:
     position: str | None
 
 
-Step = ReadBuckets | FetchItems | FeedPage
+Step = ReadDays | ReadBuckets | FetchItems | FeedPage
+
+
+def _batch(
+    plan: deque[tuple[str, list[str]]], size: int, room: int
+) -> tuple[list[tuple[str, list[str]]], list[str]]:
+    """Take whole groups (a month's day lists, a day's buckets) off the front of ``plan``:
+    at least one, then more while the ids stay within ``size`` and ``room``."""
+    taken: list[tuple[str, list[str]]] = []
+    ids: list[str] = []
+    while plan:
+        key, group = plan[0]
+        if ids and len(ids) + len(group) > min(size, room):
+            break
+        plan.popleft()
+        taken.append((key, group))
+        ids.extend(group)
+        if len(ids) >= size:
+            break
+    return taken, ids
 
 
 class FeedWalk:
     """One feed page as a sequence of ``_id`` reads (the caller does the I/O).
 
-    ``days_by_space`` is what ``feed_days`` holds for the spaces of ``flt`` (spaces not in
-    the filter are ignored). ``before`` is the page position (exclusive; None for the
-    first page). Drive it with :meth:`next_step` until it returns a :class:`FeedPage`,
-    answering each :class:`ReadBuckets` with :meth:`buckets_read` and each
-    :class:`FetchItems` with :meth:`items_fetched`.
+    ``months_by_space`` is what ``feed_months`` holds for the spaces of ``flt`` (spaces
+    not in the filter are ignored). ``before`` is the page position (exclusive; None for
+    the first page). Drive it with :meth:`next_step` until it returns a
+    :class:`FeedPage`, answering each :class:`ReadDays` with :meth:`days_read`, each
+    :class:`ReadBuckets` with :meth:`buckets_read` and each :class:`FetchItems` with
+    :meth:`items_fetched`.
 
     Promises, for ids below ``before``: the page holds, newest first, the admitted posts
     above its position, and every admitted post between the two positions that existed
@@ -258,7 +344,7 @@ class FeedWalk:
 
     def __init__(
         self,
-        days_by_space: Mapping[str, Iterable[str]],
+        months_by_space: Mapping[str, Iterable[str]],
         flt: FeedFilter,
         *,
         before: str | None,
@@ -271,79 +357,111 @@ class FeedWalk:
         self._before = before
         self._size = size
         self._limits = limits or FeedLimits()
-        by_day: dict[str, list[str]] = defaultdict(list)
-        for space_id, days in days_by_space.items():
+        by_month: dict[str, list[str]] = defaultdict(list)
+        for space_id, months in months_by_space.items():
             if space_id not in flt.spaces:
                 continue
-            for day in {str(d) for d in days}:
-                if not _DAY.match(day):
-                    continue
-                if before is not None and day_floor(day) >= before:
-                    continue  # every id of that day is at or above the position
-                by_day[day].append(bucket_id(space_id, day))
-        self._days: deque[tuple[str, list[str]]] = deque(
-            (day, sorted(buckets)) for day, buckets in sorted(by_day.items(), reverse=True)
+            for month in {str(m) for m in months}:
+                if _MONTH.match(month) and self._below(month_floor(month)):
+                    by_month[month].append(days_id(space_id, month))
+        # Newest first; a month's day lists are read together, then its days' buckets.
+        self._months: deque[tuple[str, list[str]]] = deque(
+            (m, sorted(ids)) for m, ids in sorted(by_month.items(), reverse=True)
         )
-        self._read_size = self._limits.first_read
-        self._reading: dict[str, str] = {}
+        self._days: deque[tuple[str, list[str]]] = deque()
+        self._days_read_size = 1  # this month's lists usually suffice
+        self._buckets_read_size = self._limits.first_read
+        self._reading_days: dict[str, str] = {}
+        self._reading_buckets: dict[str, str] = {}
+        self._expanded_floor: str | None = None
         self._fetching: tuple[str, ...] = ()
         self._fetch_size = 0
         self._candidates: deque[str] = deque()
         self._seen: set[str] = set()
         self._found: list[Mapping[str, Any]] = []
-        self._oldest_read: str | None = None
+        self._floor: str | None = None
         self._last_examined: str | None = None
-        self.buckets_read_count = 0
-        """Bucket documents asked for so far (for tests and measurements)."""
+        self.docs_read_count = 0
+        """Timeline documents asked for so far (for tests and measurements)."""
         self.items_fetched_count = 0
         """Posts asked for so far."""
 
+    def _below(self, floor: str) -> bool:
+        """Whether a month or day starting at ``floor`` may hold ids below the position."""
+        return self._before is None or floor < self._before
+
     def next_step(self) -> Step:
-        """What to do next: read buckets, fetch posts, or the page (the walk is then over)."""
-        if self._reading or self._fetching:
+        """What to do next: read day lists or buckets, fetch posts, or the page (the walk is
+        then over)."""
+        if self._reading_days or self._reading_buckets or self._fetching:
             raise RuntimeError("the previous step has not been answered")
         wanted = self._size + 1
         if len(self._found) >= wanted:
             return FeedPage(self._found[: self._size], str(self._found[self._size - 1]["_id"]))
         needed = wanted - len(self._found)
+        more = bool(self._days or self._months)
+        # Read on while candidates are short, within the budget -- or, before anything
+        # moved the position, whatever the budget (every page makes progress).
         if (
-            self._days
+            more
             and len(self._candidates) < needed
-            and self.buckets_read_count < self._limits.max_buckets
+            and (self.docs_read_count < self._limits.max_docs or self._floor is None)
         ):
-            return self._read()
+            return self._read_buckets() if self._days else self._read_days()
         if self._candidates:
             if self.items_fetched_count < self._limits.max_items:
                 return self._fetch(needed)
             assert self._last_examined is not None  # a fetch happened: max_items >= 1
             return FeedPage(self._found, self._last_examined)
-        if self._days:
-            assert self._oldest_read is not None  # the bucket budget was spent on reads
-            return FeedPage(self._found, day_floor(self._oldest_read))
+        if more:
+            assert self._floor is not None  # the budget was spent on reads that set it
+            return FeedPage(self._found, self._floor)
         return FeedPage(self._found, None)
 
-    def _read(self) -> ReadBuckets:
-        ids: list[str] = []
-        room = self._limits.max_buckets - self.buckets_read_count
-        while self._days:
-            day, buckets = self._days[0]
-            # A day is never split (its entries are unordered), but a batch of days stays
-            # within the read size and the page's bucket budget when it can.
-            if ids and len(ids) + len(buckets) > min(self._read_size, room):
-                break
-            self._days.popleft()
-            ids.extend(buckets)
-            self._reading.update(dict.fromkeys(buckets, day))
-            if len(ids) >= self._read_size:
-                break
-        self._read_size = min(self._read_size * 2, self._limits.max_read)
+    def _room(self) -> int:
+        return max(1, self._limits.max_docs - self.docs_read_count)
+
+    def _read_days(self) -> ReadDays:
+        taken, ids = _batch(self._months, self._days_read_size, self._room())
+        self._reading_days = {i: month for month, group in taken for i in group}
+        self._days_read_size = min(self._days_read_size * 2, self._limits.max_read)
+        return ReadDays(tuple(ids))
+
+    def days_read(self, docs: Iterable[Mapping[str, Any]]) -> None:
+        """Answer a :class:`ReadDays` with the day lists found (missing ones are empty)."""
+        reading, self._reading_days = self._reading_days, {}
+        self.docs_read_count += len(reading)
+        by_day: dict[str, list[str]] = defaultdict(list)
+        for doc in docs:
+            key = str(doc.get("_id"))
+            month = reading.get(key)
+            if month is None:
+                continue
+            space_id = key[: -len(month) - 1]
+            for day in {str(d) for d in doc.get("days") or ()}:
+                # A day of another month would break the order: it is ignored.
+                if _DAY.match(day) and day[:6] == month and self._below(day_floor(day)):
+                    by_day[day].append(bucket_id(space_id, day))
+        # The day plan was empty (days are read before the next months), and these months
+        # are newer than every month not read yet.
+        self._days.extend((d, sorted(ids)) for d, ids in sorted(by_day.items(), reverse=True))
+        oldest = min(reading.values(), default=None)
+        if oldest is not None:
+            self._expanded_floor = month_floor(oldest)
+            if not self._days:
+                self._floor = self._expanded_floor
+
+    def _read_buckets(self) -> ReadBuckets:
+        taken, ids = _batch(self._days, self._buckets_read_size, self._room())
+        self._reading_buckets = {i: day for day, group in taken for i in group}
+        self._buckets_read_size = min(self._buckets_read_size * 2, self._limits.max_read)
         return ReadBuckets(tuple(ids))
 
     def buckets_read(self, docs: Iterable[Mapping[str, Any]]) -> None:
         """Answer a :class:`ReadBuckets` with the bucket documents found (missing ones are
         empty buckets)."""
-        reading, self._reading = self._reading, {}
-        self.buckets_read_count += len(reading)
+        reading, self._reading_buckets = self._reading_buckets, {}
+        self.docs_read_count += len(reading)
         fresh: list[str] = []
         for doc in docs:
             day = reading.get(str(doc.get("_id")))
@@ -366,7 +484,9 @@ class FeedWalk:
         self._candidates.extend(sorted(fresh, reverse=True))
         oldest = min(reading.values(), default=None)
         if oldest is not None:
-            self._oldest_read = oldest
+            # Every day of the months read is read once none is left: down to their start.
+            done = not self._days and self._expanded_floor is not None
+            self._floor = self._expanded_floor if done else day_floor(oldest)
 
     def _fetch(self, needed: int) -> FetchItems:
         # The first fetch asks for exactly what the page lacks (most candidates are visible);
