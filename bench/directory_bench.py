@@ -5,9 +5,12 @@ Run: ``.venv/bin/python -m bench.directory_bench [--full] [--requests N] [--budg
 1. Seeds an enterprise into a fresh database, in bulk: default 40,000 people
    (10,000 of them experts), ``--full`` 400,000 (100,000 experts). Every
    document comes from the profile service's own functions (the domain's
-   ``Person`` and ``home_org``, the repository's document mapping and its
-   directory documents), inserted in batches with no events (a snapshot, not
-   the relay's work). Experts declare 1-5 tags drawn Zipf-like from 2,000;
+   ``Person`` and ``home_org``, the repository's document mapping, and the
+   directory lists built by :func:`guildhall_profile.lists.built_documents`
+   from :func:`guildhall_profile.domain.listing.entries_of`), inserted in
+   batches with no events (a snapshot, not the relay's work). ``--backfill``
+   leaves the lists out instead, so the service builds them at start, and
+   reports how long that took. Experts declare 1-5 tags drawn Zipf-like from 2,000;
    about a third of them also earned accepted answers on some. People sit in
    departments of Zipf-like sizes (one per 200 people) under an org chart of
    span 8 per department, below one chief executive.
@@ -20,13 +23,16 @@ Run: ``.venv/bin/python -m bench.directory_bench [--full] [--requests N] [--budg
    the middle of its list); ListPeopleByDepartment (page of 50) for the
    largest and a small department; ListDirectReports of the chief executive
    (who manages every department head) and of a line manager; GetPerson and
-   GetManagerChain of a person at the bottom of the chart, for comparison.
-   Each figure is p50 / p99 / max in ms with the database reads per call
-   (``find`` commands the server answered), bounded by ``--budget`` seconds
-   per scenario and ``--timeout`` seconds per call.
-4. Times, directly against the database, the queries the service runs in
-   the background at a fixed period (the outbox relay's backstop scan, and
-   any directory repair scan), which on FerretDB scan a whole collection.
+   GetManagerChain of a person at the bottom of the chart, for comparison;
+   then two writes that move list entries: SetDeclaredExpertise (an expert
+   adds or drops the popular tag) and UpdatePerson (an admin moves someone
+   between the largest and a middling department). Each figure is p50 / p99
+   / max in ms with the database reads per call (``find`` commands the
+   server answered), bounded by ``--budget`` seconds per scenario and
+   ``--timeout`` seconds per call.
+4. Times, directly against the database, the query the service's outbox
+   relay runs in the background at a fixed period (its backstop scan), which
+   on FerretDB scans the whole people collection.
 
 Database: by default a private FerretDB (the binary ``make infra-up`` built,
 SQLite backend, with the ``_id`` index patch of docs/adr/0010) in a temporary
@@ -72,9 +78,11 @@ from guildhall_kit.auth.devkeys import ensure_dev_keys
 from guildhall_kit.mongo import Document, ensure_indexes, make_client
 from guildhall_profile import repository as repo
 from guildhall_profile.domain.expertise import directory_rows
+from guildhall_profile.domain.listing import entries_of
 from guildhall_profile.domain.model import EarnedTag, Org, OrgKind, OrgState, Person, PersonKind
 from guildhall_profile.domain.orgs import home_org
 from guildhall_profile.domain.paging import encode_token
+from guildhall_profile.lists import BUCKETS, HEADS, built_documents
 
 KAFKA = os.environ.get("GUILDHALL_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:19092")
 HOME = "home"
@@ -121,6 +129,24 @@ class Seeded:
     depth: dict[str, int] = field(default_factory=dict)
     """Sampled people at the bottom of the chart -> how many managers above them."""
     chief: str = ""
+    declared: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Sampled experts -> their declared tags."""
+    members: dict[str, list[str]] = field(default_factory=dict)
+    """Sampled people of each department (up to 200 per department)."""
+
+    def note(self, person: Person) -> None:
+        """Remember what the scenarios need of one seeded person."""
+        for row in directory_rows(person):
+            rows = self.tag_rows.setdefault(row.tag, [])
+            rows.append((row.earned, int(row.declared), row.person_id))
+        if person.declared and len(self.declared) < 1000:
+            self.declared[person.person_id] = person.declared
+        staff = self.members.setdefault(person.department, [])
+        if len(staff) < 200:
+            staff.append(person.person_id)
+        self.department_size[person.department] = self.department_size.get(person.department, 0) + 1
+        if person.manager_id:
+            self.reports[person.manager_id] = self.reports.get(person.manager_id, 0) + 1
 
 
 def _cumulative(n: int, exponent: float) -> list[float]:
@@ -248,8 +274,11 @@ class _Writer:
                 self.counts[name] = self.counts.get(name, 0) + len(docs)
 
 
-async def seed(db: AsyncDatabase[Document], scale: Scale, log: Callable[[str], None]) -> Seeded:
-    """Write the enterprise into ``db`` (which must be empty) and build the service's indexes."""
+async def seed(
+    db: AsyncDatabase[Document], scale: Scale, log: Callable[[str], None], *, lists: bool = True
+) -> Seeded:
+    """Write the enterprise into ``db`` (which must be empty) and build the service's indexes;
+    with ``lists``, also the directory lists (else the service back-fills them at start)."""
     started = time.perf_counter()
     rng = random.Random(7)
     out = Seeded(scale)
@@ -261,20 +290,25 @@ async def seed(db: AsyncDatabase[Document], scale: Scale, log: Callable[[str], N
         await w.add(repo.ORGS, repo.org_document(org))
         for user in users:
             await w.add(repo.PEOPLE, repo.person_document(user))
+    entries: dict[str, list[str]] = {}
     for i in range(scale.people):
         person = _person(plan, i, rng, tag_cum)
         await w.add(repo.PEOPLE, repo.person_document(person))
-        for row in directory_rows(person):
-            await w.add(repo.EXPERTS, repo.expert_row_document(row, person.version))
-            out.tag_rows.setdefault(row.tag, []).append(
-                (row.earned, int(row.declared), row.person_id)
-            )
-        out.department_size[person.department] = out.department_size.get(person.department, 0) + 1
-        if person.manager_id:
-            out.reports[person.manager_id] = out.reports.get(person.manager_id, 0) + 1
+        for list_id, entry in entries_of(person).items():
+            entries.setdefault(list_id, []).append(entry)
+        out.note(person)
         if (i + 1) % 100_000 == 0:
             log(f"  seeded {i + 1:,} people ({time.perf_counter() - started:.0f}s)")
     await w.flush()
+    if lists:
+        heads, buckets = built_documents(entries)
+        for doc in buckets:
+            await w.add(BUCKETS, doc)
+        for doc in heads:
+            await w.add(HEADS, doc)
+        await w.add(HEADS, {"_id": repo.LISTS_BUILT, "at": T0, "people": scale.people})
+        await w.flush()
+    del entries
     out.chief = plan.ids[0]
     for i in rng.sample(range(1, scale.people), min(200, scale.people - 1)):
         depth, m = 0, plan.manager[i]
@@ -325,14 +359,15 @@ class Service:
         self.channel = grpc.aio.insecure_channel(f"127.0.0.1:{self.port}")
         self.stub = profile_pb2_grpc.ProfileServiceStub(self.channel)
 
-    def metadata(self, person: str) -> tuple[tuple[str, str]]:
-        """Call metadata of employee ``person``."""
+    def metadata(self, person: str, *, admin: bool = False) -> tuple[tuple[str, str]]:
+        """Call metadata of employee ``person`` (a home admin with ``admin``)."""
         token = mint_token(
             self.keys.private_key_pem,
             kid=self.keys.kid,
             subject=person,
             kind=PrincipalKind.EMPLOYEE,
             org_id=HOME,
+            roles=["admin"] if admin else [],
         )
         return (("authorization", f"Bearer {token}"),)
 
@@ -433,6 +468,34 @@ def _scenarios(
         )
         return len(reply.managers)
 
+    experts_now = dict(s.declared)
+    declarers = sorted(experts_now)
+
+    async def declare() -> int:
+        pid = rng.choice(declarers)
+        now = experts_now[pid]
+        tags = tuple(t for t in now if t != popular) if popular in now else (*now, popular)
+        experts_now[pid] = tags
+        await svc.stub.SetDeclaredExpertise(
+            pb.SetDeclaredExpertiseRequest(tags=list(tags)),
+            metadata=svc.metadata(pid),
+            timeout=timeout,
+        )
+        return len(tags)
+
+    admin = svc.metadata(s.chief, admin=True)
+    where = {p: d for d in (departments[0], small) for p in s.members[d][:100]}
+
+    async def move() -> int:
+        pid = rng.choice(sorted(where))
+        where[pid] = small if where[pid] == departments[0] else departments[0]
+        await svc.stub.UpdatePerson(
+            pb.UpdatePersonRequest(person_id=pid, department=where[pid]),
+            metadata=admin,
+            timeout=timeout,
+        )
+        return 1
+
     n_pop, n_mid, n_rare = (len(s.tag_rows[t]) for t in (popular, middling, rare))
     return [
         (f"FindExperts popular tag ({n_pop:,} experts)", experts([popular])),
@@ -448,6 +511,8 @@ def _scenarios(
         ("ListDirectReports line manager (8)", reports(line_manager)),
         ("GetPerson", get_person),
         (f"GetManagerChain ({max(s.depth.values())} managers)", chain),
+        ("SetDeclaredExpertise +/- the popular tag", declare),
+        ("UpdatePerson between the two departments", move),
     ]
 
 
@@ -474,9 +539,6 @@ async def _background(db: AsyncDatabase[Document], budget: float) -> list[str]:
     queries: list[tuple[str, str, Document]] = [
         ("outbox relay backstop scan (people)", repo.PEOPLE, {"_outbox_since": {"$exists": True}}),
     ]
-    if hasattr(repo, "DIRECTORY_PENDING"):
-        marker = {repo.DIRECTORY_PENDING: {"$gte": datetime(1970, 1, 1, tzinfo=UTC)}}
-        queries.append(("directory repair scan (people)", repo.PEOPLE, marker))
     for name, collection, query in queries:
         started = time.perf_counter()
         try:
@@ -486,6 +548,17 @@ async def _background(db: AsyncDatabase[Document], budget: float) -> list[str]:
         except TimeoutError:
             lines.append(f"  {name:<44} over {budget:.0f} s")
     return lines
+
+
+async def _backfilled(db: AsyncDatabase[Document], ready: float, within: float) -> str:
+    """Wait until the service has back-filled the lists; when, counted from its start."""
+    started = time.perf_counter() - ready
+    deadline = time.perf_counter() + within
+    while time.perf_counter() < deadline:
+        if await db[HEADS].find_one({"_id": repo.LISTS_BUILT}) is not None:
+            return f"{time.perf_counter() - started:.1f}s after the service started"
+        await asyncio.sleep(0.5)
+    return f"not within {within:.0f}s"
 
 
 async def _measure(
@@ -525,7 +598,9 @@ async def run(args: argparse.Namespace) -> int:
         if ferret is not None:
             await ferret.wait_ready()
         client = make_client(mongo, app_name="guildhall-bench", timeout_ms=1_800_000)
-        seeded = await seed(client[database], scale, log=lambda m: print(m, flush=True))
+        seeded = await seed(
+            client[database], scale, log=lambda m: print(m, flush=True), lists=not args.backfill
+        )
         counts = ", ".join(f"{n:,} {c}" for c, n in sorted(seeded.counts.items()))
         print(
             f"seeded in {seeded.seconds:.1f}s ({seeded.index_seconds:.1f}s of it building "
@@ -536,6 +611,9 @@ async def run(args: argparse.Namespace) -> int:
         svc = Service(mongo, database, f"bench{secrets.token_hex(3)}.", log)
         ready = await svc.wait_ready(max(args.budget * 10, 600))
         print(f"service ready in {ready:.1f}s; log {log}")
+        if args.backfill:
+            built = await _backfilled(client[database], ready, args.timeout * 20)
+            print(f"  lists back-filled {built}", flush=True)
         print(f"storage: {describe_storage(await storage(client[database]))}", flush=True)
         await _measure(svc, client, database, seeded, args)
     finally:
@@ -561,6 +639,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--requests", type=int, default=200, help="calls per scenario, at most")
     parser.add_argument("--budget", type=float, default=30.0, help="seconds per scenario, at most")
     parser.add_argument("--timeout", type=float, default=30.0, help="deadline of one call")
+    parser.add_argument(
+        "--backfill", action="store_true", help="seed no lists: the service builds them at start"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the database (with --mongo)")
     parser.add_argument("--mongo", default="", help="MongoDB URI instead of a private FerretDB")
     return parser.parse_args(argv)

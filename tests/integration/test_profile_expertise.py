@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,8 @@ from guildhall_kit.bus import BusConfig, Event, Producer, load_registry
 from guildhall_kit.service import RunningService
 from guildhall_profile.application import Profiles
 from guildhall_profile.consumers import POST_GROUP, PostEvents
-from guildhall_profile.repository import DIRECTORY_PENDING, EXPERTS, PEOPLE
+from guildhall_profile.domain.expertise import ExpertRow
+from guildhall_profile.domain.listing import tag_list
 from guildhall_profile.settings import ProfileSettings
 from guildhall_profile.testing import Harness, eventually, ids, read_topic, wait_for_events
 
@@ -225,7 +225,9 @@ async def test_a_changed_accepted_answer_moves_the_credit(
     assert list(withdrawn.parse(events_pb2.ProfileUpdated).changed_fields) == ["earned_expertise"]
 
 
-async def test_directory_rows_a_crash_left_stale_are_repaired(harness: Harness) -> None:
+async def test_a_row_a_crash_left_behind_never_shows_and_is_pruned(
+    harness: Harness, producer: Producer
+) -> None:
     service = await harness.start()
     api = harness.stub(service)
     await people(harness, api, "fay")
@@ -235,12 +237,14 @@ async def test_directory_rows_a_crash_left_stale_are_repaired(harness: Harness) 
         timeout=10,
     )
     assert await experts(api, harness, ["sap-fi"]) == [("fay", 0, 1)]
-    # As if the process died after the person write and before the projection:
-    # the marker set in that write is there, the rows are not.
-    db = service.ctx.db
-    await db[EXPERTS].delete_many({"person_id": "fay"})
-    await db[PEOPLE].update_one({"_id": "fay"}, {"$set": {DIRECTORY_PENDING: datetime.now(UTC)}})
-    assert await experts(api, harness, ["sap-fi"]) == []
-    assert await service_profiles(service).repair_directory() == 1
-    assert await experts(api, harness, ["sap-fi"]) == [("fay", 0, 1)]
-    assert await service_profiles(service).repair_directory() == 0
+    await producer.publish(POST_TOPIC, accepted("a1", "fay", ["sap-fi"]))
+    await consumed(service, 1)
+    # As if the process died after that write and before it removed fay's old row.
+    repo = service_profiles(service).repo
+    await repo.lists.add(tag_list("sap-fi"), ExpertRow("sap-fi", "fay", 0, True).list_key)
+    assert await experts(api, harness, ["sap-fi"]) == [("fay", 1, 1)]
+    assert await experts(api, harness, ["sap-fi"], size=1) == [("fay", 1, 1)]
+    assert await repo.prune_stale() == 1
+    assert await repo.lists.read(tag_list("sap-fi"), None, limit=10) == [
+        ExpertRow("sap-fi", "fay", 1, True).list_key
+    ]

@@ -6,8 +6,10 @@ there is exactly one. Besides the gRPC server the process runs:
 
 - the kit's outbox relay over ``orgs`` and ``people`` (hinted after each write);
 - consumers of the post topic (expertise, authors) and the community topic (hosts);
-- the directory repair loop: re-projects people whose directory rows a crash
-  left stale (see :mod:`guildhall_profile.repository`).
+- list upkeep: at start the one-off back-fill of the directory lists on a
+  database that never had them, then every ``GUILDHALL_DIRECTORY_REPAIR_SECONDS``
+  the removal of stale list entries readers met (see
+  :mod:`guildhall_profile.repository`).
 """
 
 from __future__ import annotations
@@ -58,14 +60,16 @@ async def build(ctx: ServiceContext[ProfileSettings]) -> ServiceParts:
         profile_pb2_grpc.add_ProfileServiceServicer_to_server(servicer, server)
         return [SERVICE_NAME]
 
-    async def repair_directory() -> None:
+    async def upkeep_lists() -> None:
         while True:
             try:
-                repaired = await profiles.repair_directory()
-                if repaired:
-                    _log.info("directory rows repaired", people=repaired)
+                built, pruned = await profiles.upkeep_lists()
+                if built:
+                    _log.info("directory lists built from existing people", people=built)
+                if pruned:
+                    _log.info("stale list entries removed", entries=pruned)
             except Exception as exc:  # noqa: BLE001 - next round retries; the loop must live
-                _log.warning("directory repair failed", error=repr(exc))
+                _log.warning("list upkeep failed", error=repr(exc))
             await asyncio.sleep(settings.directory_repair_seconds)
 
     return ServiceParts(
@@ -78,6 +82,6 @@ async def build(ctx: ServiceContext[ProfileSettings]) -> ServiceParts:
                 group=COMMUNITY_GROUP, topics=[COMMUNITY_TOPIC], handler=CommunityEvents(profiles)
             ),
         ],
-        background=[repair_directory],
+        background=[upkeep_lists],
         on_stop=[community.close],
     )

@@ -28,11 +28,13 @@ from guildhall_profile.domain.expertise import (
     DirectoryPage,
     DirectorySearch,
     ExpertiseChange,
+    ExpertRow,
     credited_tags,
     declare_expertise,
     earn_expertise,
     withdraw_expertise,
 )
+from guildhall_profile.domain.listing import department_list, reports_list
 from guildhall_profile.domain.model import Org, OrgKind, OrgState, Person
 from guildhall_profile.domain.orgs import (
     OrgChange,
@@ -254,8 +256,6 @@ class Profiles:
         self,
         person_id: str,
         op: Callable[[Person], Awaitable[PersonChange | ExpertiseChange]],
-        *,
-        directory: bool = False,
     ) -> Person:
         for _ in range(WRITE_ATTEMPTS):
             before = await self._require_person(person_id)
@@ -263,20 +263,10 @@ class Profiles:
             if change.event is None:
                 return change.person
             event = await self._event(change.event)
-            if await self._repo.update_person(
-                before.version, change.person, [event], directory=directory
-            ):
+            if await self._repo.update_person(before, change.person, [event]):
                 self._notify(PEOPLE, person_id)
-                if directory:
-                    await self._project(person_id)
                 return change.person
         raise Aborted(f"person {person_id} kept changing; try again")
-
-    async def _project(self, person_id: str) -> None:
-        try:
-            await self._repo.project_directory(person_id)
-        except Exception:  # noqa: BLE001 - the write stands; the repair loop finishes the projection
-            _log.exception("directory projection failed; the repair loop retries", person=person_id)
 
     async def update_my_profile(
         self,
@@ -341,25 +331,29 @@ class Profiles:
         return await self._change_person(person_id, op)
 
     async def _page_of_people(
-        self, field: str, value: str, size: int, token: str
+        self, list_name: str, list_id: str, value: str, size: int, token: str
     ) -> tuple[list[Person], str]:
-        after = str(decode_token(token, field, [value], (str,))[0]) if token else None
+        after = str(decode_token(token, list_name, [value], (str,))[0]) if token else None
         limit = page_size(size)
-        rows = await self._repo.list_people(field, value, after=after, limit=limit + 1)
+        rows = await self._repo.list_people(list_id, after=after, limit=limit + 1)
         page = rows[:limit]
         more = len(rows) > limit
-        return [p for p, _ in page], encode_token(field, [value], [page[-1][1]]) if more else ""
+        return [p for p, _ in page], encode_token(list_name, [value], [page[-1][1]]) if more else ""
 
     async def people_by_department(
         self, department: str, size: int, token: str
     ) -> tuple[list[Person], str]:
-        return await self._page_of_people("department", department, size, token)
+        return await self._page_of_people(
+            "department", department_list(department), department, size, token
+        )
 
     async def direct_reports(
         self, manager_id: str, size: int, token: str
     ) -> tuple[list[Person], str]:
         await self._require_person(manager_id)
-        return await self._page_of_people("manager_id", manager_id, size, token)
+        return await self._page_of_people(
+            "manager_id", reports_list(manager_id), manager_id, size, token
+        )
 
     async def manager_chain(self, person_id: str) -> list[Person]:
         person = await self._require_person(person_id)
@@ -374,24 +368,38 @@ class Profiles:
         async def op(person: Person) -> ExpertiseChange:
             return declare_expertise(person, tags, now=self._now())
 
-        return await self._change_person(person_id, op, directory=True)
+        return await self._change_person(person_id, op)
 
     async def find_experts(
         self, tags: Sequence[str], size: int, token: str
-    ) -> tuple[DirectoryPage, str]:
+    ) -> tuple[DirectoryPage, str, dict[str, Person]]:
+        """A page of the expert directory, the token of the next page, and the people on it.
+
+        Drives :class:`DirectorySearch` over the per-tag lists: each round reads
+        the next rows of every list still open (one bucket read each) and the
+        people it met (one read by ``_id``); every match is computed from the
+        person's current document, so a stale list row changes nothing but
+        the reads spent.
+        """
         query = sorted(set(tags))
         after = None
         if token:
             score, declared, pid = decode_token(token, "experts", query, (int, int, str))
             after = DirectoryCursor(int(score), int(declared), str(pid))
         search = DirectorySearch(query, page_size=page_size(size), after=after)
+        people: dict[str, Person] = {}
+        fed: list[ExpertRow] = []
         while not search.done:
             reads = search.reads()
             results = await asyncio.gather(*(self._repo.read_list(r) for r in reads))
             for read, rows in zip(reads, results, strict=True):
                 search.feed(read, rows)
+                fed += rows
             unresolved = search.unresolved()
-            search.resolve(await self._repo.rows_of(unresolved, query) if unresolved else [])
+            met = await self._repo.get_people(unresolved) if unresolved else {}
+            people.update(met)
+            search.resolve(self._repo.rows_of(met, query))
+        self._repo.note_stale_rows(fed, people)
         page = search.page()
         next_token = ""
         if page.next_cursor is not None:
@@ -399,15 +407,14 @@ class Profiles:
             next_token = encode_token(
                 "experts", query, [c.earned_score, c.declared_matches, c.person_id]
             )
-        return page, next_token
+        on_page = {m.person_id: people[m.person_id] for m in page.experts}
+        return page, next_token, on_page
 
-    async def repair_directory(self) -> int:
-        """Project every person whose directory rows a crash left stale; how many."""
-        done = 0
-        for person_id in await self._repo.pending_projections():
-            await self._repo.project_directory(person_id)
-            done += 1
-        return done
+    async def upkeep_lists(self) -> tuple[int, int]:
+        """One pass of list upkeep: the one-off back-fill (people read; 0 once done), then
+        the stale entries readers noted (how many removed)."""
+        built = await self._repo.backfill_lists()
+        return built, await self._repo.prune_stale()
 
     # --- accepted answers (from the post service) ----------------------------------------------
 
@@ -501,11 +508,8 @@ class Profiles:
             if change.event is None:
                 return
             event = await self._event(change.event)
-            if await self._repo.update_person(
-                person.version, change.person, [event], directory=True, applied=mark
-            ):
+            if await self._repo.update_person(person, change.person, [event], applied=mark):
                 self._notify(PEOPLE, person_id)
-                await self._project(person_id)
                 return
             if await self._repo.has_applied(person_id, mark):
                 return

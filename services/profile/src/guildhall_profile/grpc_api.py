@@ -270,10 +270,9 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
         self, request: profile_pb2.FindExpertsRequest, context: Context
     ) -> profile_pb2.FindExpertsResponse:
         self._gate.employee_or_service()
-        page, token = await self._profiles.find_experts(
+        page, token, found = await self._profiles.find_experts(
             list(request.tags), request.page_size, request.page_token
         )
-        found = await self._profiles.repo.get_people(m.person_id for m in page.experts)
         names = await self._profiles.org_names([p.org_id for p in found.values()])
         return profile_pb2.FindExpertsResponse(
             experts=[

@@ -5,8 +5,9 @@ Collections of the service's own database:
 =================  ==========================================================
 ``orgs``           one document per organisation; carries its outbox
 ``people``         one document per person; carries its outbox
-``experts``        the expert directory: one row per (tag, person) with a
-                   signal, projected from ``people`` (see below)
+``lists``,         ordered lists read by ``_id`` (:mod:`guildhall_profile.lists`):
+``list_buckets``   per tag its experts, per department its people, per
+                   manager their direct reports (:mod:`.domain.listing`)
 ``community_hosts``  read model: owners and moderators per community, from
                    the community service's events
 ``space_authors``  read model: who authored content in which space, from the
@@ -20,24 +21,27 @@ document with compare-and-set on ``version`` and the change's event in the
 same write (the transactional outbox). Uniqueness that spans documents (org
 names, e-mail addresses) is a unique index.
 
-The directory rows are a projection of the people documents. A write that
-changes a person's expertise also sets ``_directory_pending`` in the same
-write; the projection rewrites that person's rows from the person's current
-state and then clears the marker only if the person did not change meanwhile.
-A crash in between leaves the marker, and :meth:`ProfileRepository.pending_projections`
-finds it for the repair loop. Rows carry the person's version, so an older
-projection never overwrites a newer one.
+The lists are a **superset** of what they stand for, checked on every read
+(docs/adr/0011). A person's entries follow from their state alone
+(:func:`~guildhall_profile.domain.listing.entries_of`). A write that gives a
+person a new entry adds it *before* the person write and again after it; an
+entry the write takes away is removed after it, then the person is re-read
+and the entry put back if a concurrent write made it current again. So a
+crash or a lost race leaves at most an extra entry, and a reader keeps an
+entry only if it is exactly the current entry of the person it names — a
+stale entry never shows and nobody is listed twice. Stale entries readers
+meet are noted and removed by :meth:`ProfileRepository.prune_stale`.
 
-Query shapes and the indexes they use (MongoDB 7; FerretDB 1.x with SQLite
-does not push filters down and scans, which is fine at local scale):
+Queries other than by ``_id`` (each served by an index on MongoDB; scans on
+FerretDB, where these collections stay small):
 
-- directory list read: ``{tag: t, key: {$gt|$gte: k}}`` sorted by ``key`` ->
-  ``experts(tag, key)``, one range per tag;
-- directory person lookup: ``{person_id: {$in}, tag: {$in}}`` -> ``experts(person_id, tag)``;
-- people by department / manager / org: ``{department: d, list_key: {$gt: k}}``
-  sorted by ``list_key`` -> ``people(department, list_key)`` and likewise;
-- participation: ``{person_id: {$in}, community_id|space_id: {$in}}`` ->
-  ``community_hosts(person_id, community_id)``, ``space_authors(person_id, space_id)``.
+- orgs by name: ``{kind?, state?, list_key: {$gt: k}}`` sorted by ``list_key``
+  -> ``orgs(list_key)``; the home org: ``{kind: "home"}`` (a few hundred orgs);
+- the start-up back-fill of the lists reads every person once, only when the
+  lists were never built (:meth:`ProfileRepository.backfill_lists`).
+
+People, list heads and buckets, community hosts and space authors (pairs of
+``<group>/<person>``) are read by ``_id`` only, an index search on both servers.
 """
 
 from __future__ import annotations
@@ -54,9 +58,19 @@ from pymongo.errors import DuplicateKeyError
 from guildhall_kit.bus import Event
 from guildhall_kit.bus.idempotency import APPLIED_FIELD, apply_once_update
 from guildhall_kit.errors import AlreadyExists
+from guildhall_kit.logging import get_logger
 from guildhall_kit.mongo import Document, IndexSpec
 from guildhall_kit.outbox import Outbox
 from guildhall_profile.domain.expertise import ExpertRow, ListRead, directory_rows
+from guildhall_profile.domain.listing import (
+    changed_entries,
+    entries_of,
+    list_key,
+    person_of,
+    row_of,
+    stands,
+    tag_list,
+)
 from guildhall_profile.domain.model import (
     EarnedTag,
     Org,
@@ -65,26 +79,28 @@ from guildhall_profile.domain.model import (
     Person,
     PersonKind,
 )
+from guildhall_profile.lists import BUCKETS, HEADS, ListStore
 
 ORGS: Final = "orgs"
 PEOPLE: Final = "people"
-EXPERTS: Final = "experts"
 HOSTS: Final = "community_hosts"
 AUTHORS: Final = "space_authors"
 CREDITS: Final = "answer_credits"
+LISTS: Final = HEADS
+LIST_BUCKETS: Final = BUCKETS
 
 OUTBOX_COLLECTIONS: Final = (ORGS, PEOPLE)
 
-DIRECTORY_PENDING: Final = "_directory_pending"
-_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
-_KEY_SEP: Final = "\x01"  # below every character a name may contain (control chars are refused)
+LISTS_BUILT: Final = "!built"
+"""``_id`` of the document in ``lists`` that records the one-off back-fill as done (list ids
+start with ``tag:``, ``dept:`` or ``mgr:``, so it names no list)."""
 
-PROJECTION_ATTEMPTS: Final = 5
+STALE_NOTES: Final = 10_000
+"""Most stale entries remembered for :meth:`ProfileRepository.prune_stale` at once."""
 
+__all__ = ["list_key"]
 
-def list_key(sort_name: str, ident: str) -> str:
-    """One string ordering a list by (name, id): a range on it continues a page."""
-    return f"{sort_name}{_KEY_SEP}{ident}"
+_log = get_logger(__name__)
 
 
 def indexes() -> list[IndexSpec]:
@@ -93,31 +109,18 @@ def indexes() -> list[IndexSpec]:
         IndexSpec(ORGS, [("name_key", 1)], "orgs_name_unique", unique=True),
         IndexSpec(ORGS, [("list_key", 1)], "orgs_by_name"),
         IndexSpec(PEOPLE, [("email_key", 1)], "people_email_unique", unique=True),
-        IndexSpec(PEOPLE, [("department", 1), ("list_key", 1)], "people_by_department"),
-        IndexSpec(PEOPLE, [("manager_id", 1), ("list_key", 1)], "people_by_manager"),
-        IndexSpec(PEOPLE, [("org_id", 1), ("list_key", 1)], "people_by_org"),
-        IndexSpec(PEOPLE, [(DIRECTORY_PENDING, 1)], "people_directory_pending"),
-        IndexSpec(EXPERTS, [("tag", 1), ("key", 1)], "experts_directory"),
-        IndexSpec(EXPERTS, [("person_id", 1), ("tag", 1)], "experts_by_person"),
     ]
 
 
 QUERY_SHAPES: Final = (
     # (collection, fields compared for equality or $in, field ranged and sorted on)
-    (EXPERTS, ("tag",), "key"),
-    (EXPERTS, ("person_id", "tag"), None),
     (ORGS, (), "list_key"),
-    (PEOPLE, ("department",), "list_key"),
-    (PEOPLE, ("manager_id",), "list_key"),
-    (PEOPLE, ("org_id",), "list_key"),
-    (PEOPLE, (), DIRECTORY_PENDING),
-    (PEOPLE, ("email_key",), None),
 )
-"""Every query this repository runs other than reads by ``_id`` (the community hosts and
-space authors of a partner's card check are ``_id`` reads of every pair), as a shape a
-unit test matches against :func:`indexes`: each must be served by an index whose
-leading keys are the equality fields, then the range/sort field. On MongoDB that
-keeps every list and the directory an index range, never a collection scan."""
+"""Every query this repository runs on a request path other than reads by ``_id``, as a
+shape a unit test matches against :func:`indexes`: each must be served by an index whose
+leading keys are the equality fields, then the range/sort field. People, lists and the
+read models are read by ``_id`` only (an index search on MongoDB and on the local
+FerretDB); the unique indexes are constraints, not read paths."""
 
 
 # --- documents <-> domain -----------------------------------------------------------------------
@@ -212,23 +215,6 @@ def person_from(doc: Mapping[str, Any]) -> Person:
     )
 
 
-def expert_row_document(row: ExpertRow, version: int) -> Document:
-    """The ``experts`` document of one directory row, projected from person version ``version``."""
-    return {
-        "_id": f"{row.tag}/{row.person_id}",
-        "tag": row.tag,
-        "person_id": row.person_id,
-        "earned": row.earned,
-        "declared": row.declared,
-        "key": row.list_key,
-        "version": version,
-    }
-
-
-def _row_from(doc: Mapping[str, Any]) -> ExpertRow:
-    return ExpertRow(doc["tag"], doc["person_id"], int(doc["earned"]), bool(doc["declared"]))
-
-
 _PERSON_PROJECTION: Final = {"_outbox": 0, APPLIED_FIELD: 0}
 _ORG_PROJECTION: Final = {"_outbox": 0}
 
@@ -269,17 +255,24 @@ class ProfileRepository:
         self._outbox = outbox
         self._orgs = db[ORGS]
         self._people = db[PEOPLE]
-        self._experts = db[EXPERTS]
         self._hosts = db[HOSTS]
         self._authors = db[AUTHORS]
         self._credits = db[CREDITS]
         w = writer if writer is not None else db
         self._w_orgs = w[ORGS]
         self._w_people = w[PEOPLE]
-        self._w_experts = w[EXPERTS]
+        self._lists = ListStore(db, writer=w)
+        self._lists_heads = db[LISTS]
+        self._w_lists_heads = w[LISTS]
+        self._stale: set[tuple[str, str]] = set()
         self._w_hosts = w[HOSTS]
         self._w_authors = w[AUTHORS]
         self._w_credits = w[CREDITS]
+
+    @property
+    def lists(self) -> ListStore:
+        """The ordered lists (for tests and tools; the service goes through the methods here)."""
+        return self._lists
 
     # --- organisations ------------------------------------------------------------------------
 
@@ -351,34 +344,34 @@ class ProfileRepository:
         return {doc["_id"]: person_from(doc) async for doc in cursor}
 
     async def insert_person(self, person: Person, events: Sequence[Event]) -> None:
-        """Insert a new person with their events.
+        """Insert a new person with their events, and their list entries.
 
         Raises:
             AlreadyExists: the person id or the e-mail address (ignoring case) is taken.
+            ListBusy: a list kept changing while the entries were added (nothing written).
         """
+        added, _ = changed_entries({}, entries_of(person))
+        await self._add_entries(added)  # before: the lists are a superset of the people
         document = {**person_document(person), **self._outbox.fields(*events)}
-        if person.is_employee and (person.declared or person.earned):
-            document[DIRECTORY_PENDING] = person.updated_at
         try:
             await self._w_people.insert_one(document)
         except DuplicateKeyError:
             if await self._people.find_one({"_id": person.person_id}, projection={"_id": 1}):
                 raise AlreadyExists(f"person_id {person.person_id!r} is taken") from None
             raise AlreadyExists(f"email {person.email!r} is taken") from None
+        await self._after_write(person.person_id, added, [])
 
     async def update_person(
         self,
-        before_version: int,
+        before: Person,
         person: Person,
         events: Sequence[Event],
         *,
-        directory: bool = False,
         applied: str | None = None,
     ) -> bool:
-        """Write ``person``'s new state if still at ``before_version``; False if it moved on.
+        """Write ``person``'s new state if the stored person is still ``before`` (its version);
+        False if it moved on. Keeps the person's list entries in step (see the module).
 
-        ``directory``: the change touches expertise, so the person's directory
-        rows must be projected again (the marker is set in this same write).
         ``applied``: an idempotency mark (an event id); the write happens only if
         the person does not carry it yet, and adds it (``apply_once``'s rule),
         so the effect of one event is stored once. Check :meth:`has_applied`
@@ -387,13 +380,14 @@ class ProfileRepository:
         Raises:
             AlreadyExists: the new e-mail address is taken (not changed by any
                 operation today; kept for the unique index's sake).
+            ListBusy: a list kept changing while new entries were added (nothing written).
         """
+        added, removed = changed_entries(entries_of(before), entries_of(person))
+        await self._add_entries(added)
         state = person_document(person)
         del state["_id"]
-        if directory:
-            state[DIRECTORY_PENDING] = person.updated_at
         update = self._outbox.update({"$set": state}, *events) if events else {"$set": state}
-        query: Document = {"_id": person.person_id, "version": before_version}
+        query: Document = {"_id": person.person_id, "version": before.version}
         if applied is not None:
             update = apply_once_update(update, applied)
             query[APPLIED_FIELD] = {"$ne": applied}
@@ -401,7 +395,38 @@ class ProfileRepository:
             result = await self._w_people.update_one(query, update)
         except DuplicateKeyError:
             raise AlreadyExists(f"email {person.email!r} is taken") from None
-        return result.matched_count == 1
+        if result.matched_count != 1:
+            return False  # what was added is extra; readers drop it
+        await self._after_write(person.person_id, added, removed)
+        return True
+
+    async def _add_entries(self, entries: Sequence[tuple[str, str]]) -> None:
+        for list_id, entry in entries:
+            await self._lists.add(list_id, entry)
+
+    async def _after_write(
+        self,
+        person_id: str,
+        added: Sequence[tuple[str, str]],
+        removed: Sequence[tuple[str, str]],
+    ) -> None:
+        """After a person write: add its new entries again (a concurrent removal of the same
+        entry may have read the person before this write), remove the ones it took away."""
+        try:
+            await self._add_entries(added)
+            await self._remove_checked(person_id, removed)
+        except Exception:  # noqa: BLE001 - the write stands; an extra entry is dropped on read
+            _log.exception("list upkeep after a person write failed", person=person_id)
+
+    async def _remove_checked(self, person_id: str, entries: Sequence[tuple[str, str]]) -> None:
+        """Remove ``entries`` of one person, then put back any that is current again."""
+        if not entries:
+            return
+        for list_id, entry in entries:
+            await self._lists.remove(list_id, entry)
+        # A write that raced this one may have made one of them current again.
+        now = await self.get_person(person_id)
+        await self._add_entries([(lid, e) for lid, e in entries if stands(now, lid, e)])
 
     async def has_applied(self, person_id: str, mark: str) -> bool:
         """Whether the person carries the idempotency mark ``mark``."""
@@ -411,87 +436,121 @@ class ProfileRepository:
         return found is not None
 
     async def list_people(
-        self, field: str, value: str, *, after: str | None, limit: int
+        self, list_id: str, *, after: str | None, limit: int
     ) -> list[tuple[Person, str]]:
-        """People with ``field == value`` (department, manager_id or org_id), by name then id,
-        after list key ``after``: (person, their list key)."""
-        if field not in ("department", "manager_id", "org_id"):
-            raise ValueError(f"no index lists people by {field}")
-        query: Document = {field: value}
-        if after is not None:
-            query["list_key"] = {"$gt": after}
-        cursor = (
-            self._people.find(query, projection=_PERSON_PROJECTION).sort("list_key", 1).limit(limit)
-        )
-        return [(person_from(doc), doc["list_key"]) async for doc in cursor]
+        """The people of one list (:mod:`.domain.listing`: a department or a manager's reports),
+        by name then id, after list key ``after``: (person, their list key).
+
+        Reads the list's entries a batch at a time and keeps those that are
+        their person's current entry; one bucket read and one people read per
+        batch.
+        """
+        found: list[tuple[Person, str]] = []
+        position = after
+        batch = max(limit + 1, 50)
+        while len(found) < limit:
+            entries = await self._lists.read(list_id, position, limit=batch)
+            if not entries:
+                break
+            people = await self.get_people(person_of(list_id, e) for e in entries)
+            for entry in entries:
+                person = people.get(person_of(list_id, entry))
+                if stands(person, list_id, entry):
+                    assert person is not None
+                    found.append((person, entry))
+                else:
+                    self.note_stale(list_id, entry)
+            if len(entries) < batch:
+                break
+            position = entries[-1]
+        return found[:limit]
 
     # --- the expert directory -----------------------------------------------------------------
 
-    async def project_directory(self, person_id: str) -> None:
-        """Rewrite the directory rows of ``person_id`` from their current state.
-
-        Idempotent and safe to run concurrently with itself and with writes:
-        rows only move to newer versions; when the person changed while the
-        rows were written, the projection runs again for the newer state
-        (a few times at most, then the marker stays for the repair loop).
-        """
-        for _ in range(PROJECTION_ATTEMPTS):
-            doc = await self._people.find_one({"_id": person_id}, projection=_PERSON_PROJECTION)
-            if doc is None:
-                return
-            person = person_from(doc)
-            await self._write_rows(person)
-            cleared = await self._w_people.update_one(
-                {"_id": person_id, "version": person.version}, {"$unset": {DIRECTORY_PENDING: ""}}
-            )
-            if cleared.matched_count == 1:
-                return
-
-    async def _write_rows(self, person: Person) -> None:
-        rows = directory_rows(person)
-        for row in rows:
-            # A duplicate key means the row is already at this version or a newer one.
-            with contextlib.suppress(DuplicateKeyError):
-                fields = expert_row_document(row, person.version)
-                key = fields.pop("_id")
-                await self._w_experts.update_one(
-                    {"_id": key, "version": {"$lt": person.version}}, {"$set": fields}, upsert=True
-                )
-        await self._w_experts.delete_many(
-            {
-                "person_id": person.person_id,
-                "tag": {"$nin": [r.tag for r in rows]},
-                "version": {"$lt": person.version},
-            }
-        )
-
-    async def pending_projections(self, limit: int = 100) -> list[str]:
-        """People whose directory rows may be out of date, oldest first."""
-        cursor = (
-            self._people.find({DIRECTORY_PENDING: {"$gte": _EPOCH}}, projection={"_id": 1})
-            .sort(DIRECTORY_PENDING, 1)
-            .limit(limit)
-        )
-        return [doc["_id"] async for doc in cursor]
-
     async def read_list(self, read: ListRead) -> list[ExpertRow]:
-        """The next rows of one tag's list, in list-key order (one index range)."""
-        query: Document = {"tag": read.tag}
+        """The next rows of one tag's list, in list-key order, as stored: stale rows included
+        (the search resolves every person it meets from the person, see
+        :meth:`rows_of`). One bucket read per bucket crossed."""
         if read.after_key is not None:
-            query["key"] = {"$gt": read.after_key}
-        elif read.from_key is not None:
-            query["key"] = {"$gte": read.from_key}
-        cursor = self._experts.find(query).sort("key", 1).limit(read.limit)
-        return [_row_from(doc) async for doc in cursor]
+            entries = await self._lists.read(tag_list(read.tag), read.after_key, limit=read.limit)
+        else:
+            entries = await self._lists.read(
+                tag_list(read.tag), read.from_key, inclusive=True, limit=read.limit
+            )
+        return [row_of(read.tag, e) for e in entries]
 
-    async def rows_of(self, person_ids: Sequence[str], tags: Sequence[str]) -> list[ExpertRow]:
-        """Every directory row of these people on these tags."""
-        if not person_ids:
-            return []
-        cursor = self._experts.find(
-            {"person_id": {"$in": list(person_ids)}, "tag": {"$in": list(tags)}}
+    @staticmethod
+    def rows_of(people: Mapping[str, Person], tags: Sequence[str]) -> list[ExpertRow]:
+        """Every current directory row of these people on these tags (from their documents)."""
+        wanted = set(tags)
+        return [r for p in people.values() for r in directory_rows(p) if r.tag in wanted]
+
+    # --- list upkeep ----------------------------------------------------------------------------
+
+    def note_stale(self, list_id: str, entry: str) -> None:
+        """Remember an entry a reader found stale, for :meth:`prune_stale` (bounded; a note
+        that does not fit is simply met again by a later read)."""
+        if len(self._stale) < STALE_NOTES:
+            self._stale.add((list_id, entry))
+
+    def note_stale_rows(self, rows: Sequence[ExpertRow], people: Mapping[str, Person]) -> None:
+        """Note the rows read from tag lists that are not their person's current row."""
+        for row in rows:
+            list_id, entry = tag_list(row.tag), row.list_key
+            if not stands(people.get(row.person_id), list_id, entry):
+                self.note_stale(list_id, entry)
+
+    async def prune_stale(self, limit: int = 1000) -> int:
+        """Remove up to ``limit`` noted stale entries that are still stale; how many.
+
+        Each is removed with the same re-check as a write's removals, so an
+        entry that became current again meanwhile is put back.
+        """
+        notes = sorted(self._stale)[:limit]
+        self._stale.difference_update(notes)
+        if not notes:
+            return 0
+        by_person: dict[str, list[tuple[str, str]]] = {}
+        for list_id, entry in notes:
+            by_person.setdefault(person_of(list_id, entry), []).append((list_id, entry))
+        people = await self.get_people(by_person)
+        pruned = 0
+        for person_id, entries in sorted(by_person.items()):
+            stale = [(lid, e) for lid, e in entries if not stands(people.get(person_id), lid, e)]
+            await self._remove_checked(person_id, stale)
+            pruned += len(stale)
+        return pruned
+
+    async def lists_built(self) -> bool:
+        """Whether the one-off back-fill of the lists has run on this database."""
+        return await self._lists_heads.find_one({"_id": LISTS_BUILT}) is not None
+
+    async def backfill_lists(self) -> int:
+        """Build the lists from the people, once per database; how many people were read.
+
+        For a database written before the lists existed (or restored without
+        them): reads every person once (a scan on FerretDB, a collection read
+        on MongoDB) and merges their entries into the lists — idempotent, and
+        safe beside writes, which keep their own entries. Then records that it
+        ran; deleting that record (``lists`` document ``!built``) runs it again
+        at the next start.
+        """
+        if await self.lists_built():
+            return 0
+        lists: dict[str, list[str]] = {}
+        read = 0
+        async for doc in self._people.find({}, projection=_PERSON_PROJECTION):
+            read += 1
+            for list_id, entry in entries_of(person_from(doc)).items():
+                lists.setdefault(list_id, []).append(entry)
+        for list_id in sorted(lists):
+            await self._lists.merge(list_id, lists[list_id])
+        await self._w_lists_heads.update_one(
+            {"_id": LISTS_BUILT},
+            {"$set": {"at": datetime.now(UTC), "people": read}},
+            upsert=True,
         )
-        return [_row_from(doc) async for doc in cursor]
+        return read
 
     # --- read models from other services' events -----------------------------------------------
 

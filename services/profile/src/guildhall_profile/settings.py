@@ -32,4 +32,6 @@ class ProfileSettings(ServiceSettings):
     """Deadline of one call to the community service (cut to the caller's remaining time)."""
 
     directory_repair_seconds: Annotated[float, Field(gt=0, le=3600)] = 30.0
-    """How often the expert directory looks for people whose rows a crash left stale."""
+    """How often the directory lists (experts per tag, people per department and manager)
+    drop the stale entries readers met; the first pass also back-fills lists a database
+    never had."""

@@ -9,7 +9,16 @@ from guildhall_kit.bus import load_registry
 from guildhall_profile.convert import event_message
 from guildhall_profile.domain import events
 from guildhall_profile.domain.model import Org, OrgKind, OrgState, Person, PersonKind
-from guildhall_profile.repository import QUERY_SHAPES, indexes, list_key
+from guildhall_profile.repository import (
+    AUTHORS,
+    HOSTS,
+    LIST_BUCKETS,
+    LISTS,
+    PEOPLE,
+    QUERY_SHAPES,
+    indexes,
+    list_key,
+)
 
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 ORG = Org("acme", OrgKind.VENDOR, "Acme", OrgState.ACTIVE, T0, T0)
@@ -70,6 +79,25 @@ def test_every_query_shape_is_served_by_an_index() -> None:
             and len(keys) >= wanted
         ]
         assert served, f"no index serves {collection} {equality} {ranged}"
+
+
+def test_every_index_serves_a_query_shape_or_is_a_unique_rule() -> None:
+    # An index no query uses is paid on every write for nothing.
+    for spec in indexes():
+        keys = [k for k, _ in spec.keys]
+        used = any(
+            collection == spec.collection
+            and set(keys[: len(equality)]) == set(equality)
+            and (ranged is None or keys[len(equality)] == ranged)
+            for collection, equality, ranged in QUERY_SHAPES
+        )
+        assert used or spec.unique, f"index {spec.name} serves no query"
+
+
+def test_people_and_lists_are_read_by_id_only() -> None:
+    # On the local FerretDB any other query scans the collection (docs/adr/0010, 0011).
+    queried = {collection for collection, _, _ in QUERY_SHAPES}
+    assert queried.isdisjoint({PEOPLE, LISTS, LIST_BUCKETS, HOSTS, AUTHORS})
 
 
 def test_list_keys_order_by_name_then_id() -> None:

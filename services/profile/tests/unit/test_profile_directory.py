@@ -45,6 +45,20 @@ class Index:
         return [r for r in self.rows if r.person_id in ids and r.tag in tags]
 
 
+class StaleIndex(Index):
+    """Lists that also hold stale rows (a superset, as the repository keeps them); people
+    are still resolved from their current rows only."""
+
+    def __init__(self, rows: Sequence[ExpertRow], stale: Sequence[ExpertRow]) -> None:
+        super().__init__(rows)
+        self.current = list(rows)
+        self.rows = [*rows, *stale]
+
+    def of(self, person_ids: Sequence[str], tags: Sequence[str]) -> list[ExpertRow]:
+        ids = set(person_ids)
+        return [r for r in self.current if r.person_id in ids and r.tag in tags]
+
+
 def run(
     index: Index,
     tags: Sequence[str],
@@ -222,3 +236,35 @@ def test_misuse_is_refused() -> None:
     (read,) = search.reads()
     with pytest.raises(ValueError, match="rows"):
         search.feed(read, [ExpertRow("go", "x", 1, False)])
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_stale_rows_in_the_lists_change_no_page(seed: int) -> None:
+    rng = random.Random(1000 + seed)  # noqa: S311 - reproducible test data, not security
+    all_tags = ["python", "sap-fi", "k8s"]
+    rows = random_rows(rng, rng.randint(0, 80), all_tags)
+    # Rows people no longer have: other counts, other declarations, people with nothing now.
+    stale = [
+        ExpertRow(r.tag, r.person_id, rng.choice([0, 1, 7, 50]), rng.random() < 0.5)
+        for r in rng.sample(rows, min(len(rows), 25))
+    ]
+    stale += [ExpertRow(rng.choice(all_tags), f"gone{n}", n, True) for n in range(5)]
+    stale = [r for r in stale if r not in rows]
+    tags = rng.sample(all_tags, rng.randint(1, 3))
+    expected = brute_force(rows, tags)
+    page_size = rng.choice([1, 2, 5, 20])
+    got = all_pages(StaleIndex(rows, stale), tags, page_size, batch=rng.choice([None, 1, 3]))
+    assert got == expected
+
+
+def test_a_deep_page_of_one_tag_starts_at_the_cursor() -> None:
+    # 20,000 people who declared the tag and answered nothing: the cursor's score
+    # (0) says nothing, the cursor's own row says where the page starts.
+    rows = [ExpertRow("python", f"p{n:05d}", 0, True) for n in range(20_000)]
+    rows += [ExpertRow("python", f"a{n:05d}", 1 + n % 3, n % 2 == 0) for n in range(500)]
+    index = Index(rows)
+    deep = DirectoryCursor(earned_score=0, declared_matches=1, person_id="p12345")
+    page, cursor = run(index, ["python"], 20, deep)
+    assert [m.person_id for m in page] == [f"p{n:05d}" for n in range(12346, 12366)]
+    assert cursor == DirectoryCursor(0, 1, "p12365")
+    assert index.list_rows_read <= 50

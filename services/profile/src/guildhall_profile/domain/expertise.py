@@ -10,14 +10,16 @@ The directory answers "experts for tags X, Y": employees with any signal on
 any of the tags, ranked by earned score (accepted answers summed over the
 matched tags), then by how many of the tags they declared, then by person id.
 
-How it scales (400,000 people, 100,000 experts): the repository keeps one
-small row per (tag, person) with a signal, indexed by tag and by the row's
-:attr:`ExpertRow.list_key`, so each tag's rows can be read best-first from an
-index. :class:`DirectorySearch` merges those per-tag lists with the threshold
-algorithm: it reads a batch from every list, looks up the other tags of each
-person it meets (by person id, also indexed), and stops as soon as nobody it
-has not met could still make the page. A query touches a few batches of rows,
-not every expert of the tags.
+How it scales (400,000 people, 100,000 experts): the repository keeps, per
+tag, an ordered list of the rows of that tag (one :attr:`ExpertRow.list_key`
+per person with a signal, see :mod:`.listing`), so each tag's rows can be read
+best-first. :class:`DirectorySearch` merges those per-tag lists with the
+threshold algorithm: it reads a batch from every list, resolves each person
+it meets from their own document (every tag of theirs, exactly), and stops
+as soon as nobody it has not met could still make the page. A query touches
+a few batches of rows, not every expert of the tags. The lists must hold
+every current row; they may also hold stale ones, which only make the search
+meet (and resolve) a person early (docs/adr/0011).
 """
 
 from __future__ import annotations
@@ -297,6 +299,8 @@ class DirectoryPage:
 class _List:
     tag: str
     start_key: str | None
+    start_after: bool = False
+    """Whether the list starts after ``start_key`` (else at it)."""
     last: ExpertRow | None = None
     exhausted: bool = False
 
@@ -324,7 +328,9 @@ class DirectorySearch:
 
     Paging after a cursor: a row with more accepted answers than the cursor's
     score belongs to someone ranked above the cursor (their score is at least
-    that row's), so every list starts at rows with at most that many.
+    that row's), so every list starts at rows with at most that many. With one
+    tag a person's rank *is* their row's position, so the list starts right
+    after the cursor's own row: a deep page costs what the first one does.
     """
 
     def __init__(
@@ -343,8 +349,15 @@ class DirectorySearch:
         self._page_size = page_size
         self._after = after
         self._batch = batch_size or min(max(2 * (page_size + 1), 50), 500)
-        start = list_key_prefix(after.earned_score) if after is not None else None
-        self._lists = {tag: _List(tag, start) for tag in self._tags}
+        if after is None:
+            self._lists = {tag: _List(tag, None) for tag in self._tags}
+        elif len(self._tags) == 1:
+            (tag,) = self._tags
+            at = ExpertRow(tag, after.person_id, after.earned_score, after.declared_matches > 0)
+            self._lists = {tag: _List(tag, at.list_key, start_after=True)}
+        else:
+            start = list_key_prefix(after.earned_score)
+            self._lists = {tag: _List(tag, start) for tag in self._tags}
         self._matches: dict[str, ExpertMatch] = {}
         self._met: set[str] = set()
         self._unresolved: set[str] = set()
@@ -367,6 +380,8 @@ class DirectorySearch:
                 continue
             if lst.last is not None:
                 reads.append(ListRead(lst.tag, lst.last.list_key, None, self._batch))
+            elif lst.start_after:
+                reads.append(ListRead(lst.tag, lst.start_key, None, self._batch))
             else:
                 reads.append(ListRead(lst.tag, None, lst.start_key, self._batch))
         return reads
