@@ -10,23 +10,30 @@ funnel and MongoDB, as a client's would.
 Seeding the access read model writes the documents the community events would
 have produced (``rm_communities``, ``rm_memberships``) in bulk, because 100,000
 MemberJoined events through Kafka would measure the consumer, not the post
-service. Content is always created through the CreatePost RPC.
+service. Content to measure against is seeded in bulk too, through the post
+service's own store (:meth:`guildhall_post.testing.PostHarness.seed_posts`: the
+documents and timeline entries CreatePost writes, without events), so a benchmark
+can hold hundreds of thousands of items; every post whose latency is reported goes
+through the CreatePost RPC.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import random
 import statistics
 import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from guildhall.post.v1 import post_pb2 as pb
-from guildhall_post.testing import PostHarness, running_post_service
+from guildhall_post.domain.content import PostType
+from guildhall_post.testing import PostHarness, SeedPost, running_post_service
 
 KAFKA = os.environ.get("GUILDHALL_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:19092")
 MONGO = os.environ.get("GUILDHALL_MONGO_URI", "mongodb://127.0.0.1:27027/")
@@ -41,7 +48,12 @@ async def post_service() -> AsyncIterator[PostHarness]:
             mongo=MONGO,
             unique=os.urandom(4).hex(),
             tmp=Path(tmp),
-            outbox_poll_seconds=1.0,
+            # Writes hint the relay, which publishes each created post at once. Its backstop
+            # scan (for events no hint named) reads every document of the outbox collections
+            # on FerretDB, through the single writer connection, so every write waits behind
+            # it: seconds per 20,000 posts. Benchmarks of the write path keep it out of the
+            # measured window (production default 0.5 s; MongoDB serves it from its index).
+            outbox_poll_seconds=600.0,
         ) as harness:
             yield harness
 
@@ -83,6 +95,51 @@ async def seed_community(
         await db["rm_person_communities"].update_one(
             {"_id": person}, {"$set": {f"communities.{community_id}": "member"}}, upsert=True
         )
+
+
+TYPE_MIX: tuple[tuple[PostType, float], ...] = (
+    (PostType.DISCUSSION, 0.70),
+    (PostType.QUESTION, 0.15),
+    (PostType.IDEA, 0.10),
+    (PostType.ANNOUNCEMENT, 0.05),
+)
+"""Share of each type among seeded posts."""
+TAGS = tuple(f"topic{i}" for i in range(10))
+"""Each seeded post carries one of these, so a tag filter matches one post in ten."""
+
+
+async def seed_content(
+    h: PostHarness,
+    spaces: Sequence[str],
+    count: int,
+    *,
+    days: int,
+    rng: random.Random,
+    chunk: int = 5000,
+) -> float:
+    """``count`` posts spread evenly over ``spaces`` (round robin), created at random times
+    within the last ``days`` days (up to a minute ago), with :data:`TYPE_MIX` types and one
+    of :data:`TAGS`, stored in bulk; seconds taken."""
+    started = time.monotonic()
+    newest = datetime.now(UTC) - timedelta(minutes=1)
+    span_ms = days * 86_400_000
+    kinds = [k for k, _ in TYPE_MIX]
+    weights = [w for _, w in TYPE_MIX]
+    for start in range(0, count, chunk):
+        batch = [
+            SeedPost(
+                space_id=spaces[i % len(spaces)],
+                author_id=f"author{i % 997}",
+                at=newest - timedelta(milliseconds=rng.randrange(span_ms)),
+                post_type=rng.choices(kinds, weights)[0],
+                title=f"Seeded item {i}",
+                body=f"Body of seeded item {i}, a paragraph or two in real life.",
+                tags=(rng.choice(TAGS),),
+            )
+            for i in range(start, min(count, start + chunk))
+        ]
+        await h.seed_posts(batch)
+    return time.monotonic() - started
 
 
 async def create_post(
