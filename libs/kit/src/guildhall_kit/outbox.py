@@ -236,7 +236,10 @@ class OutboxRelay:
 
     Give it the service's *writer* database handle (``ServiceContext.writer_db``)
     so its clears are serialised with the service's writes where the backend
-    needs it (FerretDB 1.x).
+    needs it (FerretDB 1.x), and the pooled handle as ``reader``
+    (``ServiceContext.db``) for its reads: on FerretDB a scan reads every
+    document of the collections, and on the writer's single connection it would
+    hold up every write for as long.
     """
 
     def __init__(
@@ -249,6 +252,7 @@ class OutboxRelay:
         batch_size: int = 100,
         concurrency: int = 16,
         retry_seconds: float = 0.5,
+        reader: AsyncDatabase[Document] | None = None,
     ) -> None:
         if not collections:
             raise ValueError("the relay needs at least one collection")
@@ -257,6 +261,7 @@ class OutboxRelay:
                 "poll_seconds, batch_size, concurrency and retry_seconds must be positive"
             )
         self._db = db
+        self._reader = reader if reader is not None else db
         self._collections = list(collections)
         self._producer = producer
         self._poll_seconds = poll_seconds
@@ -322,7 +327,7 @@ class OutboxRelay:
         ok = True
         for collection, document_id in hints:
             try:
-                document = await self._db[collection].find_one(
+                document = await self._reader[collection].find_one(
                     {"_id": document_id}, projection={OUTBOX_FIELD: 1}
                 )
                 done = True
@@ -361,7 +366,7 @@ class OutboxRelay:
 
     async def _pass_batch(self, collection: str) -> tuple[int, bool, bool]:
         cursor = (
-            self._db[collection]
+            self._reader[collection]
             .find({OUTBOX_SINCE_FIELD: {"$gte": _EPOCH}}, projection={OUTBOX_FIELD: 1})
             .sort(OUTBOX_SINCE_FIELD, 1)
             .limit(self._batch_size)
@@ -434,5 +439,7 @@ class OutboxRelay:
         """How many documents have pending events now (for readiness and tests)."""
         total = 0
         for name in self._collections:
-            total += await self._db[name].count_documents({OUTBOX_SINCE_FIELD: {"$gte": _EPOCH}})
+            total += await self._reader[name].count_documents(
+                {OUTBOX_SINCE_FIELD: {"$gte": _EPOCH}}
+            )
         return total

@@ -211,6 +211,7 @@ class RunningService(Generic[S]):
                 parts.outbox_collections,
                 ctx.producer,
                 poll_seconds=ctx.settings.outbox_poll_seconds,
+                reader=ctx.db,
             )
             ctx.relay = relay
             loops.append(_keep_running("outbox-relay", relay.run))

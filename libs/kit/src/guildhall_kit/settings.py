@@ -88,10 +88,11 @@ class ServiceSettings(BaseSettings):
     default_deadline_seconds: Annotated[float, Field(gt=0, le=600)] = 10.0
     """Deadline applied to an incoming RPC that arrives without one."""
 
-    outbox_poll_seconds: Annotated[float, Field(gt=0, le=600)] = 0.5
+    outbox_poll_seconds: Annotated[float, Field(gt=0, le=86_400)] = 30.0
     """How often the outbox relay scans for pending events no hint named (a backstop:
-    writes hint the relay, which publishes those documents at once). On FerretDB a
-    scan reads every document of the outbox collections, so keep it seconds apart."""
+    writes hint the relay, which publishes those documents at once, and it scans once at
+    start). On FerretDB a scan reads every document of the outbox collections — seconds
+    of CPU at a few hundred thousand documents — so it runs rarely."""
 
     @field_validator("grpc_host")
     @classmethod
