@@ -68,6 +68,10 @@ async def build(ctx: ServiceContext[PostSettings]) -> ServiceParts:
     backfilled = await store.backfill_timeline()
     if backfilled is not None:
         _log.info("feed timeline back-filled", posts=backfilled)
+    # And answers and comments stored before the child lists get theirs (ADR 0012).
+    backfilled = await store.backfill_children()
+    if backfilled is not None:
+        _log.info("child lists back-filled", children=backfilled)
     read_model = ReadModel(ctx.db, writer=ctx.writer_db)
     community = CommunityAccess(
         settings.community_addr, deadline_s=settings.community_deadline_seconds

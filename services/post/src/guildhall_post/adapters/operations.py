@@ -10,7 +10,7 @@ NOT_FOUND exactly like missing ones.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Final
 
@@ -27,9 +27,23 @@ from guildhall_post.adapters.clock import new_id, now_ms
 from guildhall_post.adapters.events import EventFactory
 from guildhall_post.adapters.funnel import AccessFunnel, Caller
 from guildhall_post.adapters.readmodel import ReadModel
-from guildhall_post.adapters.store import Kind, Store, post_document
+from guildhall_post.adapters.store import (
+    Kind,
+    Store,
+    answer_document,
+    comment_document,
+    post_document,
+)
 from guildhall_post.domain import cursor
 from guildhall_post.domain.access import Action, PinholeState, View, check_item, employee_view
+from guildhall_post.domain.children import (
+    ChildWalk,
+    answer_fits,
+    answers_list_id,
+    comment_fits,
+    comment_key,
+    comments_list_id,
+)
 from guildhall_post.domain.content import (
     CommentParent,
     IdeaStatus,
@@ -588,6 +602,21 @@ class PostOperations:
             for d in docs
         ]
 
+    async def _child_page(
+        self,
+        kind: Kind,
+        list_id: str,
+        position: str | None,
+        want: int,
+        fits: Callable[[str, Mapping[str, Any]], bool],
+    ) -> list[Mapping[str, Any]]:
+        """Up to ``want`` children of one list after ``position``, in the list's order, each
+        verified against its document (ADR 0012): one read of the list, then ``_id`` reads."""
+        walk = ChildWalk(await self._store.children(list_id), position, want, fits)
+        while ids := walk.next_ids():
+            walk.take(await self._store.get_many(kind, ids))
+        return walk.found
+
     async def post_answer(self, caller: Caller, req: pb.PostAnswerRequest) -> pb.Answer:
         question, _ = await self._load_post(caller, req.question_id, Action.COMMENT)
         if question["type"] != PostType.QUESTION.value:
@@ -596,24 +625,15 @@ class PostOperations:
         at = now_ms()
         answer_id = new_id(at)
         space_id = str(question["space_id"])
-        doc: dict[str, Any] = {
-            "_id": answer_id,
-            "question_id": req.question_id,
-            "space_id": space_id,
-            "author_id": caller.person_id,
-            "body": req.body,
-            "mentions": list(req.mentioned_person_ids),
-            "state": ItemState.PUBLISHED.value,
-            "score": 0,
-            "up": [],
-            "down": [],
-            "revision": 1,
-            "edited_by": caller.person_id,
-            "comment_count": 0,
-            "created_at": at,
-            "updated_at": at,
-            "version": 1,
-        }
+        doc = answer_document(
+            answer_id=answer_id,
+            question_id=req.question_id,
+            space_id=space_id,
+            author_id=caller.person_id,
+            body=req.body,
+            mentions=req.mentioned_person_ids,
+            at=at,
+        )
         events = [self._events.answer_posted(doc)]
         fresh = await self._mentionable(space_id, caller.person_id, doc["mentions"])
         events.extend(
@@ -631,13 +651,19 @@ class PostOperations:
         question, view = await self._load_post(caller, req.question_id)
         scope = f"answers|{req.question_id}"
         after = cursor.position_id(cursor.decode(req.page_token, scope))
-        query: dict[str, Any] = {"question_id": req.question_id}
-        if not is_moderator(view):
-            query["$or"] = [{"state": ItemState.PUBLISHED.value}, {"author_id": caller.person_id}]
-        if after is not None:
-            query["_id"] = {"$gt": after}
+        moderator = is_moderator(view)
+
+        def fits(key: str, doc: Mapping[str, Any]) -> bool:
+            return answer_fits(key, doc, req.question_id) and (
+                moderator
+                or doc.get("state") == ItemState.PUBLISHED.value
+                or doc.get("author_id") == caller.person_id
+            )
+
         size = _page_size(req.page_size)
-        docs = await self._store.find(Kind.ANSWER, query, [("_id", 1)], size + 1)
+        docs = await self._child_page(
+            Kind.ANSWER, answers_list_id(req.question_id), after, size + 1, fits
+        )
         token = ""
         if len(docs) > size:
             docs = docs[:size]
@@ -891,25 +917,18 @@ class PostOperations:
         at = now_ms()
         comment_id = new_id(at)
         space_id = str(post["space_id"])
-        doc: dict[str, Any] = {
-            "_id": comment_id,
-            "post_id": req.post_id,
-            "answer_id": req.answer_id,
-            "parent_comment_id": req.parent_comment_id,
-            "thread_id": thread or comment_id,
-            "space_id": space_id,
-            "author_id": caller.person_id,
-            "body": req.body,
-            "mentions": list(req.mentioned_person_ids),
-            "state": ItemState.PUBLISHED.value,
-            "revision": 1,
-            "edited_by": caller.person_id,
-            "reactors": {},
-            "reaction_counts": {},
-            "created_at": at,
-            "updated_at": at,
-            "version": 1,
-        }
+        doc = comment_document(
+            comment_id=comment_id,
+            post_id=req.post_id,
+            answer_id=req.answer_id,
+            parent_comment_id=req.parent_comment_id,
+            thread_id=thread,
+            space_id=space_id,
+            author_id=caller.person_id,
+            body=req.body,
+            mentions=req.mentioned_person_ids,
+            at=at,
+        )
         events = [self._events.comment_added(doc)]
         fresh = await self._mentionable(space_id, caller.person_id, doc["mentions"])
         events.extend(
@@ -937,14 +956,15 @@ class PostOperations:
         position = cursor.decode(req.page_token, scope)
         thread = cursor.position_id(position, "thread")
         after = cursor.position_id(position, "after")
-        query: dict[str, Any] = {"post_id": req.post_id, "answer_id": req.answer_id}
-        if thread is not None and after is not None:
-            query["$or"] = [
-                {"thread_id": {"$gt": thread}},
-                {"thread_id": thread, "_id": {"$gt": after}},
-            ]
+        start = comment_key(thread, after) if thread is not None and after is not None else None
         size = _page_size(req.page_size)
-        docs = await self._store.find(Kind.COMMENT, query, [("thread_id", 1), ("_id", 1)], size + 1)
+        docs = await self._child_page(
+            Kind.COMMENT,
+            comments_list_id(req.post_id, req.answer_id),
+            start,
+            size + 1,
+            lambda key, doc: comment_fits(key, doc, req.post_id, req.answer_id),
+        )
         token = ""
         if len(docs) > size:
             docs = docs[:size]

@@ -12,7 +12,16 @@ Collections of the post service's own database:
   each month's days, and one bucket of post entries per UTC day
   (:mod:`guildhall_post.domain.timeline`), from which the feeds are read by ``_id``
   only (docs/adr/0006-feeds-fan-out.md);
+- ``children``   per parent, the list of its answers (``"<question id>:answers"``) or of
+  its comments (``"<post or answer id>:comments"``), from which those listings are read by
+  ``_id`` only (:mod:`guildhall_post.domain.children`, docs/adr/0012-post-child-lists.md);
 - ``migrations``   one document per one-off data step that has completed.
+
+A revision's ``_id`` follows from its item and number, so a page of history is one
+``_id $in`` read of the numbers it needs.
+
+Child-list entries are a superset of the answers and comments: an entry is written before
+its child and never removed (the listings verify each entry against its child).
 
 Timeline entries are a superset of the published posts: a post's entry is written
 before the post (so a post is never stored without one) and removed after the post
@@ -63,8 +72,14 @@ from guildhall_kit.logging import get_logger
 from guildhall_kit.mongo import Document, IndexSpec
 from guildhall_kit.outbox import OUTBOX_FIELD, OUTBOX_SINCE_FIELD, Outbox
 from guildhall_post.adapters.clock import aware, now_ms
+from guildhall_post.domain.children import (
+    ChildEntry,
+    answer_entry,
+    comment_entry,
+    revision_numbers,
+)
 from guildhall_post.domain.content import IdeaStatus, ItemState, PostType
-from guildhall_post.domain.revisions import RevisionData
+from guildhall_post.domain.revisions import RevisionData, merge_history
 from guildhall_post.domain.timeline import TimelineItem, group_writes
 
 _log = get_logger(__name__)
@@ -84,7 +99,10 @@ FEED_DAYS: Final = "feed_days"
 FEED_BUCKETS: Final = "feed_buckets"
 KNOWN_DAYS_MAX: Final = 100_000
 """Most (space, day) pairs a store remembers as listed (then it forgets them all)."""
+CHILDREN: Final = "children"
 MIGRATIONS: Final = "migrations"
+CHILDREN_BACKFILL: Final = "child_lists_backfill"
+"""The ``migrations`` document of the one-off back-fill (:meth:`Store.backfill_children`)."""
 TIMELINE_BACKFILL: Final = "feed_timeline_backfill"
 """The ``migrations`` document of the one-off back-fill (:meth:`Store.backfill_timeline`)."""
 ID_BATCH: Final = 500
@@ -103,20 +121,15 @@ PUBLIC: Final[dict[str, int]] = dict.fromkeys(HIDDEN_FIELDS, 0)
 
 
 def store_indexes() -> list[IndexSpec]:
-    # The feeds read the timeline by _id only (ADR 0006): no feed index on posts.
+    # The feeds read the timeline by _id only (ADR 0006), answers and comments their
+    # parents' child lists and revisions their deterministic ids (ADR 0012): no index
+    # serves those.
     return [
         IndexSpec(
             Kind.POST,
             [("type", 1), ("state", 1), ("accepted_answer_id", 1), ("tags", 1), ("_id", -1)],
             name="open_questions",
         ),
-        IndexSpec(Kind.ANSWER, [("question_id", 1), ("_id", 1)], name="by_question"),
-        IndexSpec(
-            Kind.COMMENT,
-            [("post_id", 1), ("answer_id", 1), ("thread_id", 1), ("_id", 1)],
-            name="threads",
-        ),
-        IndexSpec(REVISIONS, [("item_id", 1), ("revision", -1)], name="by_item"),
     ]
 
 
@@ -165,9 +178,84 @@ def post_document(
     }
 
 
+def answer_document(
+    *,
+    answer_id: str,
+    question_id: str,
+    space_id: str,
+    author_id: str,
+    body: str,
+    mentions: Sequence[str],
+    at: datetime,
+) -> Document:
+    """A new answer's document as PostAnswer stores it."""
+    return {
+        "_id": answer_id,
+        "question_id": question_id,
+        "space_id": space_id,
+        "author_id": author_id,
+        "body": body,
+        "mentions": list(mentions),
+        "state": ItemState.PUBLISHED.value,
+        "score": 0,
+        "up": [],
+        "down": [],
+        "revision": 1,
+        "edited_by": author_id,
+        "comment_count": 0,
+        "created_at": at,
+        "updated_at": at,
+        "version": 1,
+    }
+
+
+def comment_document(
+    *,
+    comment_id: str,
+    post_id: str,
+    answer_id: str,
+    parent_comment_id: str,
+    thread_id: str,
+    space_id: str,
+    author_id: str,
+    body: str,
+    mentions: Sequence[str],
+    at: datetime,
+) -> Document:
+    """A new comment's document as AddComment stores it (``thread_id`` "" for a new thread)."""
+    return {
+        "_id": comment_id,
+        "post_id": post_id,
+        "answer_id": answer_id,
+        "parent_comment_id": parent_comment_id,
+        "thread_id": thread_id or comment_id,
+        "space_id": space_id,
+        "author_id": author_id,
+        "body": body,
+        "mentions": list(mentions),
+        "state": ItemState.PUBLISHED.value,
+        "revision": 1,
+        "edited_by": author_id,
+        "reactors": {},
+        "reaction_counts": {},
+        "created_at": at,
+        "updated_at": at,
+        "version": 1,
+    }
+
+
 def timeline_item(doc: Mapping[str, Any]) -> TimelineItem:
     """The timeline's view of a post document."""
     return TimelineItem(str(doc["space_id"]), str(doc["_id"]), str(doc["type"]))
+
+
+def child_entry(kind: Kind, doc: Mapping[str, Any]) -> ChildEntry:
+    """The child-list entry of an answer or comment document."""
+    if kind is Kind.ANSWER:
+        return answer_entry(doc)
+    if kind is Kind.COMMENT:
+        return comment_entry(doc)
+    raise ValueError(f"{kind.value} are not listed under a parent")
 
 
 def revision_id(item_id: str, revision: int) -> str:
@@ -234,7 +322,6 @@ class Store:
         self.db = db
         self.outbox = outbox
         self._writer = writer if writer is not None else db
-        self._revisions = db[REVISIONS]
         self._hint = hint
         self._known_days: set[tuple[str, str]] = set()
 
@@ -275,10 +362,13 @@ class Store:
     async def insert(self, kind: Kind, doc: Document, events: Sequence[Event]) -> None:
         """Insert a new item with its first revision's copy; ``events`` travel in the same write.
 
-        A post's timeline entry is written first, so a post is never stored without one.
+        A post's timeline entry, an answer's or a comment's child-list entry, is written
+        first, so an item is never stored without one.
         """
         if kind is Kind.POST:
             await self.timeline_add([timeline_item(doc)])
+        else:
+            await self.children_add([child_entry(kind, doc)])
         fields = self.outbox.fields(*events) if events else {}
         await self._writer[kind.value].insert_one({**doc, **fields})
         if events:
@@ -332,6 +422,92 @@ class Store:
             await self._writer[REVISIONS].insert_many(
                 [_revision_doc(current_revision(d)) for d in chunk]
             )
+
+    async def insert_children(self, kind: Kind, docs: Sequence[Document]) -> None:
+        """Bulk insert of new answers or comments (documents as PostAnswer / AddComment build
+        them) without events, and their first revisions' copies -- what those RPCs leave once
+        the relay has cleared their events. Parents' counters are left alone.
+
+        For seeding benchmarks and tests: no event is published.
+        """
+        await self.children_add([child_entry(kind, d) for d in docs])
+        for start in range(0, len(docs), WRITE_BATCH):
+            chunk = docs[start : start + WRITE_BATCH]
+            await self._writer[kind.value].insert_many([dict(d) for d in chunk])
+            await self._writer[REVISIONS].insert_many(
+                [_revision_doc(current_revision(d)) for d in chunk]
+            )
+
+    # ------------------------------------------------------------------ child lists
+
+    async def children_add(self, entries: Sequence[ChildEntry]) -> None:
+        """Add the entries to their parents' lists: one idempotent upsert per list
+        (``$addToSet``), so a retry or a repeated back-fill adds nothing twice."""
+        grouped: dict[str, list[str]] = {}
+        meta: dict[str, ChildEntry] = {}
+        for e in entries:
+            grouped.setdefault(e.list_id, []).append(e.key)
+            meta.setdefault(e.list_id, e)
+        await self._bulk_upsert(
+            CHILDREN,
+            [
+                UpdateOne(
+                    {"_id": list_id},
+                    {
+                        "$addToSet": {"entries": {"$each": keys}},
+                        "$setOnInsert": {
+                            "parent_id": meta[list_id].parent_id,
+                            "kind": meta[list_id].kind.value,
+                        },
+                    },
+                    upsert=True,
+                )
+                for list_id, keys in grouped.items()
+            ],
+        )
+
+    async def children(self, list_id: str) -> list[str]:
+        """The entries of one child list ([] when it has none): one read by ``_id``."""
+        doc = await self.db[CHILDREN].find_one({"_id": list_id}, projection={"entries": 1})
+        return [] if doc is None else [str(k) for k in doc.get("entries") or ()]
+
+    async def backfill_children(self) -> int | None:
+        """Once per database: give every answer and comment its child-list entry.
+
+        For a database written before the lists existed. Returns how many children it
+        added, or None when it had run already (one point read). Idempotent and safe to
+        interrupt (``$addToSet``; the marker is written last). It reads ``answers`` and
+        ``comments`` once in full, so it must run before any reader relies on old children
+        and while no process writes children without entries (every version since the
+        lists writes them first).
+        """
+        if await self.db[MIGRATIONS].find_one({"_id": CHILDREN_BACKFILL}) is not None:
+            return None
+        added = 0
+        fields = {
+            Kind.ANSWER: {"_id": 1, "question_id": 1},
+            Kind.COMMENT: {"_id": 1, "post_id": 1, "answer_id": 1, "thread_id": 1},
+        }
+        for kind, projection in fields.items():
+            batch: list[ChildEntry] = []
+            cursor = self.coll(kind).find({}, projection=projection, batch_size=WRITE_BATCH)
+            async for doc in cursor:
+                try:
+                    batch.append(child_entry(kind, doc))
+                except KeyError:
+                    _log.warning("child-list back-fill skipped an item", item_id=str(doc["_id"]))
+                    continue
+                if len(batch) >= WRITE_BATCH:
+                    await self.children_add(batch)
+                    added, batch = added + len(batch), []
+            await self.children_add(batch)
+            added += len(batch)
+        await self._writer[MIGRATIONS].update_one(
+            {"_id": CHILDREN_BACKFILL},
+            {"$set": {"done_at": now_ms(), "children": added}},
+            upsert=True,
+        )
+        return added
 
     # ------------------------------------------------------------------ timeline
 
@@ -503,23 +679,30 @@ class Store:
     async def revisions(
         self, current: Mapping[str, Any], *, before: int | None, limit: int, bodies: bool
     ) -> list[RevisionData]:
-        """Revisions of the item ``current``, newest first, below ``before`` (exclusive)."""
-        from guildhall_post.domain.revisions import merge_history
+        """Revisions of the item ``current``, newest first, below ``before`` (exclusive).
 
-        top = int(current["revision"]) if before is None else before - 1
-        query: dict[str, Any] = {"item_id": str(current["_id"]), "revision": {"$lte": top}}
+        Revision ids follow from the item and the number, so a page is one ``_id $in`` read
+        of the numbers it needs (another below it only if a stored copy is missing, which
+        an edit's order of writes rules out).
+        """
+        item, now = str(current["_id"]), int(current["revision"])
+        top = now if before is None else min(before - 1, now)
         projection = None if bodies else {"body": 0}
-        cursor = (
-            self._revisions.find(query, projection=projection).sort("revision", -1).limit(limit)
-        )
-        stored = [_revision_from(d) async for d in cursor]
-        history = merge_history(stored, current_revision(current))
-        return [r for r in history if r.revision <= top][:limit]
+        stored: list[RevisionData] = []
+        numbers = revision_numbers(top, limit)
+        while True:
+            wanted = [revision_id(item, n) for n in numbers if n < now]
+            stored += [_revision_from(d) for d in await self._by_ids(REVISIONS, wanted, projection)]
+            history = merge_history(stored, current_revision(current))
+            page = [r for r in history if r.revision <= top][:limit]
+            if len(page) >= limit or not numbers or numbers[-1] <= 1:
+                return page
+            numbers = revision_numbers(numbers[-1] - 1, limit - len(page))
 
     async def revision(self, current: Mapping[str, Any], number: int) -> RevisionData | None:
         if number == int(current["revision"]):
             return current_revision(current)
-        doc = await self._revisions.find_one({"_id": revision_id(str(current["_id"]), number)})
+        doc = await self.db[REVISIONS].find_one({"_id": revision_id(str(current["_id"]), number)})
         return None if doc is None else _revision_from(doc)
 
     async def has_member(self, kind: Kind, item_id: str, field: str, person_id: str) -> bool:
