@@ -22,8 +22,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pymongo
 
@@ -66,7 +68,8 @@ def _post(post_id: str, post_type: PostType, at: datetime) -> Document:
 
 def _family(question_id: str, at: datetime, n: int) -> tuple[list[Document], list[Document]]:
     """``n`` answers of the question and ``n`` comments on it (every third one a reply)."""
-    answers, comments = [], []
+    answers: list[Document] = []
+    comments: list[Document] = []
     for i in range(n):
         when = at + timedelta(seconds=i + 1)
         answers.append(
@@ -146,7 +149,7 @@ async def run(full: bool, budget: float) -> None:
         question, wiki = await _seed(h, questions, 10)
         me = h.auth(READER)
         owner = h.auth("asker")
-        calls = {
+        calls: dict[str, Callable[[str], Awaitable[Any]]] = {
             "ListAnswers": lambda token: h.stub.ListAnswers(
                 pb.ListAnswersRequest(question_id=question, page_token=token),
                 metadata=me,
@@ -165,14 +168,8 @@ async def run(full: bool, budget: float) -> None:
         }
         print(f"First and second pages (20) of a question with {CHILDREN} answers / comments")
         for name, call in calls.items():
-            first = await call("")
-            await measure(
-                f"{name}, first page", lambda i, c=call: c(""), count=200, budget_s=budget
-            )
-            token = first.next_page_token
-            await measure(
-                f"{name}, second page", lambda i, c=call, t=token: c(t), count=200, budget_s=budget
-            )
+            token = str((await call("")).next_page_token)
+            await _pages(name, call, token, budget)
 
         async def before(i: int) -> None:
             with pymongo.timeout(600):
@@ -187,6 +184,19 @@ async def run(full: bool, budget: float) -> None:
         await measure(
             "reference: the answers query, direct to the DB", before, count=5, budget_s=budget
         )
+
+
+async def _pages(
+    name: str, call: Callable[[str], Awaitable[Any]], token: str, budget: float
+) -> None:
+    async def first(i: int) -> None:
+        await call("")
+
+    async def second(i: int) -> None:
+        await call(token)
+
+    await measure(f"{name}, first page", first, count=200, budget_s=budget)
+    await measure(f"{name}, second page", second, count=200, budget_s=budget)
 
 
 def main() -> None:

@@ -102,7 +102,8 @@ def _page_all(
 def test_paging_matches_a_model_with_stale_entries_and_filters() -> None:
     rng = random.Random(2026)  # noqa: S311 -- reproducible test data
     for _ in range(200):
-        entries, docs = [], {}
+        entries: list[str] = []
+        docs: dict[str, dict[str, Any]] = {}
         for n in range(rng.randint(0, 120)):
             thread = f"t{rng.randint(0, 9)}"
             cid = f"c{n:04d}"
