@@ -148,6 +148,27 @@ async def test_reads_during_splits_never_miss_an_entry(dbs: Any) -> None:
     assert await everything(reading, "l") == sorted([*kept, *churn[1::2]])
 
 
+async def test_a_back_fill_builds_new_lists_in_bulk_and_merges_into_existing_ones(
+    dbs: Any,
+) -> None:
+    lists = store(dbs)
+    await lists.add("old", "m")
+    await lists.add("old", "z")
+    wanted = {
+        "old": [f"e{n:02d}" for n in range(30)] + ["m"],
+        "new": [f"n{n:02d}" for n in range(9)],
+        "empty": [],
+    }
+    await lists.merge_all(wanted)
+    await lists.merge_all(wanted)  # again: no change
+    fresh = store(dbs)
+    assert await everything(fresh, "old") == sorted([*wanted["old"], "z"])
+    assert await everything(fresh, "new") == wanted["new"]
+    assert await everything(fresh, "empty") == []
+    assert max(await bucket_sizes(dbs[0], "old")) <= 4
+    assert await bucket_sizes(dbs[0], "new") == [2, 2, 2, 2, 1]  # built half full
+
+
 async def test_a_split_left_half_done_is_finished_by_whoever_meets_it(dbs: Any) -> None:
     reader, writer = dbs
     lists = store(dbs)
@@ -343,11 +364,17 @@ async def test_stale_entries_never_show_nobody_twice_and_they_are_pruned(
     ]
     for list_id, entry in stale:
         await repo.lists.add(list_id, entry)
+    # And strings no writer makes (a damaged document): skipped, never fatal.
+    garbage = [(department_list("Ops"), "no separator"), (tag_list("python"), "0000garbage")]
+    for list_id, entry in garbage:
+        await repo.lists.add(list_id, entry)
 
     assert await api.department("Ops") == ["ann", "bob"]
     assert await api.department("Ops", size=1) == ["ann", "bob"]
     assert await api.experts(["python"]) == [("ann", 0, 1)]
     assert await api.experts(["python"], size=1) == [("ann", 0, 1)]
+    for list_id, entry in garbage:
+        await repo.lists.remove(list_id, entry)
 
     assert await repo.prune_stale() == len(stale)
     assert await repo.prune_stale() == 0

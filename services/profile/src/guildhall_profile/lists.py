@@ -39,13 +39,13 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
 from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from guildhall_kit.logging import get_logger
 from guildhall_kit.mongo import Document
@@ -74,6 +74,9 @@ SPLIT_GRACE_SECONDS: Final = 5.0
 (a split takes a few milliseconds; clocks of the service's replicas may differ a little)."""
 
 _HEAD_CACHE: Final = 8192
+_BULK: Final = 1000
+"""Documents per bulk insert or ``$in`` read of a back-fill."""
+_DUPLICATE_KEY: Final = 11000
 
 _log = get_logger(__name__)
 
@@ -351,9 +354,46 @@ class ListStore:
         for bucket in head.buckets if head is not None else ():
             await self.split(list_id, bucket.bucket_id)
 
+    async def merge_all(self, lists: Mapping[str, Iterable[str]]) -> None:
+        """:meth:`merge` of many lists. Lists that have no head yet are built in bulk
+        (batched inserts of their buckets, then of their heads); a head someone else
+        inserted meanwhile wins, and that list is merged entry by bucket instead.
+
+        Raises:
+            ListBusy: a list kept changing for :data:`ATTEMPTS` rounds.
+        """
+        wanted = {lid: sorted(set(entries)) for lid, entries in lists.items()}
+        wanted = {lid: entries for lid, entries in wanted.items() if entries}
+        ids = sorted(wanted)
+        existing: set[str] = set()
+        for start in range(0, len(ids), _BULK):
+            chunk = ids[start : start + _BULK]
+            existing |= {str(d["_id"]) async for d in self._heads.find({"_id": {"$in": chunk}})}
+        new = {lid: wanted[lid] for lid in ids if lid not in existing}
+        heads, buckets = built_documents(new, fill=max(1, self._max // 2))
+        for start in range(0, len(buckets), _BULK):
+            await self._w_buckets.insert_many(buckets[start : start + _BULK], ordered=False)
+        lost: set[str] = set()
+        for start in range(0, len(heads), _BULK):
+            batch = heads[start : start + _BULK]
+            try:
+                await self._w_heads.insert_many(batch, ordered=False)
+            except BulkWriteError as err:
+                for failure in err.details.get("writeErrors", ()):
+                    if failure.get("code") != _DUPLICATE_KEY:
+                        raise
+                    lost.add(str(batch[int(failure["index"])]["_id"]))
+        if lost:  # their buckets are named by no head: drop them, merge into the winner's
+            orphans = [b["_id"] for b in buckets if b["list"] in lost]
+            for start in range(0, len(orphans), _BULK):
+                chunk = orphans[start : start + _BULK]
+                await self._w_buckets.delete_many({"_id": {"$in": chunk}})
+        for list_id in sorted(existing | lost):
+            await self.merge(list_id, wanted[list_id])
+
 
 def built_documents(
-    lists: dict[str, list[str]], *, fill: int | None = None
+    lists: Mapping[str, Sequence[str]], *, fill: int | None = None
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The head and bucket documents of whole lists (list id -> entries), as :meth:`ListStore.merge`
     would build them on an empty database: for bulk loads (a benchmark seed, a restore)."""

@@ -215,6 +215,15 @@ def person_from(doc: Mapping[str, Any]) -> Person:
     )
 
 
+def _person_or_none(list_id: str, entry: str) -> str | None:
+    """The person an entry names; None for a string no writer of this service makes."""
+    try:
+        return person_of(list_id, entry)
+    except ValueError:
+        _log.warning("not a list entry; skipped", list_id=list_id, entry=entry)
+        return None
+
+
 _PERSON_PROJECTION: Final = {"_outbox": 0, APPLIED_FIELD: 0}
 _ORG_PROJECTION: Final = {"_outbox": 0}
 
@@ -452,13 +461,14 @@ class ProfileRepository:
             entries = await self._lists.read(list_id, position, limit=batch)
             if not entries:
                 break
-            people = await self.get_people(person_of(list_id, e) for e in entries)
+            named = {e: _person_or_none(list_id, e) for e in entries}
+            people = await self.get_people(p for p in named.values() if p is not None)
             for entry in entries:
-                person = people.get(person_of(list_id, entry))
+                person = people.get(named[entry] or "")
                 if stands(person, list_id, entry):
                     assert person is not None
                     found.append((person, entry))
-                else:
+                elif named[entry] is not None:
                     self.note_stale(list_id, entry)
             if len(entries) < batch:
                 break
@@ -471,13 +481,24 @@ class ProfileRepository:
         """The next rows of one tag's list, in list-key order, as stored: stale rows included
         (the search resolves every person it meets from the person, see
         :meth:`rows_of`). One bucket read per bucket crossed."""
-        if read.after_key is not None:
-            entries = await self._lists.read(tag_list(read.tag), read.after_key, limit=read.limit)
-        else:
+        position, inclusive = (
+            (read.after_key, False) if read.after_key is not None else (read.from_key, True)
+        )
+        rows: list[ExpertRow] = []
+        while len(rows) < read.limit:
+            wanted = read.limit - len(rows)
             entries = await self._lists.read(
-                tag_list(read.tag), read.from_key, inclusive=True, limit=read.limit
+                tag_list(read.tag), position, inclusive=inclusive, limit=wanted
             )
-        return [row_of(read.tag, e) for e in entries]
+            for entry in entries:
+                try:
+                    rows.append(row_of(read.tag, entry))
+                except ValueError:
+                    _log.warning("not a directory row; skipped", tag=read.tag, entry=entry)
+            if len(entries) < wanted:
+                break
+            position, inclusive = entries[-1], False
+        return rows
 
     @staticmethod
     def rows_of(people: Mapping[str, Person], tags: Sequence[str]) -> list[ExpertRow]:
@@ -530,8 +551,9 @@ class ProfileRepository:
 
         For a database written before the lists existed (or restored without
         them): reads every person once (a scan on FerretDB, a collection read
-        on MongoDB) and merges their entries into the lists — idempotent, and
-        safe beside writes, which keep their own entries. Then records that it
+        on MongoDB) and merges their entries into the lists — lists with no
+        head yet in bulk, the others bucket by bucket; idempotent, and safe
+        beside writes, which keep their own entries. Then records that it
         ran; deleting that record (``lists`` document ``!built``) runs it again
         at the next start.
         """
@@ -543,8 +565,7 @@ class ProfileRepository:
             read += 1
             for list_id, entry in entries_of(person_from(doc)).items():
                 lists.setdefault(list_id, []).append(entry)
-        for list_id in sorted(lists):
-            await self._lists.merge(list_id, lists[list_id])
+        await self._lists.merge_all(lists)
         await self._w_lists_heads.update_one(
             {"_id": LISTS_BUILT},
             {"$set": {"at": datetime.now(UTC), "people": read}},
