@@ -44,7 +44,6 @@ import os
 import random
 import secrets
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -56,18 +55,15 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from aiokafka.admin import AIOKafkaAdminClient
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from bench.seed import Enterprise, Scale, describe_storage, seed, storage
+from bench.service_process import ServiceProcess, free_port
 from guildhall.community.v1 import community_pb2 as pb
 from guildhall.community.v1 import community_pb2_grpc
 from guildhall_community.adapters.documents import OUTBOX_COLLECTIONS
-from guildhall_kit.auth import PrincipalKind, mint_token
-from guildhall_kit.auth.devkeys import ensure_dev_keys
+from guildhall_kit.auth import PrincipalKind
 from guildhall_kit.mongo import make_client
 
-KAFKA = os.environ.get("GUILDHALL_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:19092")
 ROOT = Path(os.environ.get("GUILDHALL_ROOT", Path.cwd()))
 
 
@@ -79,7 +75,7 @@ class PrivateFerretDB:
         if not self.binary.exists():
             raise SystemExit(f"{self.binary} is missing: run `make infra-up` first")
         self.dir = Path(tempfile.mkdtemp(prefix="guildhall-bench-ferretdb-"))
-        self.port = _free_port()
+        self.port = free_port()
         self.uri = f"mongodb://127.0.0.1:{self.port}/"
         (self.dir / "data").mkdir()
         (self.dir / "state").mkdir()
@@ -155,13 +151,6 @@ class Figures:
         )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def _principal(person: str, org: str = "home") -> pb.Principal:
     kind = pb.PRINCIPAL_KIND_EMPLOYEE if org == "home" else pb.PRINCIPAL_KIND_PARTNER_USER
     return pb.Principal(person_id=person, org_id=org, kind=kind)
@@ -186,61 +175,34 @@ async def _timed(
     return Figures(name, samples, errors), results
 
 
-class Service:
-    """The community service as a child process on the seeded database."""
+class Service(ServiceProcess):
+    """The community service as a child process on the seeded database.
+
+    Decisions are asked by another Guildhall service on behalf of the principal
+    (``service_metadata``); listings by the employee who reads them.
+    """
 
     def __init__(self, mongo: str, database: str, prefix: str, log: Path) -> None:
-        self.port = _free_port()
-        self.keys = ensure_dev_keys()
-        self.prefix = prefix
-        env = dict(os.environ)
-        env.update(
-            GUILDHALL_KAFKA_BOOTSTRAP_SERVERS=KAFKA,
-            GUILDHALL_MONGO_URI=mongo,
-            GUILDHALL_MONGO_DATABASE=database,
-            GUILDHALL_TOPIC_PREFIX=prefix,
-            GUILDHALL_GRPC_PORT=str(self.port),
-            GUILDHALL_JWT_JWKS_FILE=str(self.keys.jwks_path),
-            GUILDHALL_LOG_LEVEL="WARNING",
-            GUILDHALL_DRAIN_SECONDS="1",
-            GUILDHALL_PINHOLE_SWEEP_SECONDS="3600",
-            GUILDHALL_OUTBOX_POLL_SECONDS="3600",
+        super().__init__(
+            "guildhall_community",
+            mongo=mongo,
+            database=database,
+            prefix=prefix,
+            log=log,
+            settings={
+                "GUILDHALL_PINHOLE_SWEEP_SECONDS": "3600",
+                "GUILDHALL_OUTBOX_POLL_SECONDS": "3600",
+            },
         )
-        with log.open("wb") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "guildhall_community"], env=env, stdout=out, stderr=out
-            )
-        self.channel = grpc.aio.insecure_channel(f"127.0.0.1:{self.port}")
         self.stub = community_pb2_grpc.CommunityServiceStub(self.channel)
-        token = mint_token(
-            self.keys.private_key_pem,
-            kid=self.keys.kid,
-            subject="bench",
-            kind=PrincipalKind.SERVICE,
-            org_id="home",
-        )
-        self.metadata = (("authorization", f"Bearer {token}"),)
-
-    async def wait_ready(self, within: float) -> float:
-        started = time.perf_counter()
-        health: Any = health_pb2_grpc.HealthStub(self.channel)
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"the service exited with {self.proc.returncode}")
-            with contextlib.suppress(grpc.aio.AioRpcError):
-                reply = await health.Check(health_pb2.HealthCheckRequest(service=""), timeout=1)
-                if reply.status == health_pb2.HealthCheckResponse.SERVING:
-                    return time.perf_counter() - started
-            if time.perf_counter() - started > within:
-                raise TimeoutError(f"the service was not ready within {within}s")
-            await asyncio.sleep(0.2)
+        self.service_metadata = self.metadata("bench", kind=PrincipalKind.SERVICE)
 
     async def check(self, person: str, org: str, space: str) -> bool:
         reply = await self.stub.CheckAccess(
             pb.CheckAccessRequest(
                 principal=_principal(person, org), space_id=space, action=pb.ACTION_READ
             ),
-            metadata=self.metadata,
+            metadata=self.service_metadata,
             timeout=10,
         )
         return bool(reply.allowed)
@@ -250,60 +212,28 @@ class Service:
             pb.ListSpacesRequest(
                 principal=_principal(person, org), action=pb.ACTION_READ, page_size=100
             ),
-            metadata=self.metadata,
+            metadata=self.service_metadata,
             timeout=30,
         )
         return len(reply.spaces)
 
     async def list_members(self, person: str, community_id: str) -> int:
         """The first page (50) of a community's members, as employee ``person``."""
-        token = mint_token(
-            self.keys.private_key_pem,
-            kid=self.keys.kid,
-            subject=person,
-            kind=PrincipalKind.EMPLOYEE,
-            org_id="home",
-        )
         reply = await self.stub.ListMembers(
             pb.ListMembersRequest(community_id=community_id, page_size=50),
-            metadata=(("authorization", f"Bearer {token}"),),
+            metadata=self.metadata(person),
             timeout=30,
         )
         return len(reply.memberships)
 
     async def list_communities(self, person: str, prefix: str) -> int:
         """The first page (50) of the community directory, as employee ``person``."""
-        token = mint_token(
-            self.keys.private_key_pem,
-            kid=self.keys.kid,
-            subject=person,
-            kind=PrincipalKind.EMPLOYEE,
-            org_id="home",
-        )
         reply = await self.stub.ListCommunities(
             pb.ListCommunitiesRequest(name_prefix=prefix, page_size=50),
-            metadata=(("authorization", f"Bearer {token}"),),
+            metadata=self.metadata(person),
             timeout=30,
         )
         return len(reply.communities)
-
-    async def stop(self) -> None:
-        await self.channel.close()
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA)
-        await admin.start()
-        try:
-            mine = [t for t in await admin.list_topics() if t.startswith(self.prefix)]
-            if mine:
-                await admin.delete_topics(mine)
-        finally:
-            await admin.close()
 
 
 def _scenarios(

@@ -51,9 +51,7 @@ import contextlib
 import os
 import random
 import secrets
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -65,16 +63,13 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from aiokafka.admin import AIOKafkaAdminClient
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 from pymongo.asynchronous.database import AsyncDatabase
 
 from bench.access_bench import Figures, PrivateFerretDB, finds
 from bench.seed import describe_storage, storage
+from bench.service_process import ServiceProcess
 from guildhall.profile.v1 import profile_pb2 as pb
 from guildhall.profile.v1 import profile_pb2_grpc
-from guildhall_kit.auth import PrincipalKind, mint_token
-from guildhall_kit.auth.devkeys import ensure_dev_keys
 from guildhall_kit.mongo import Document, ensure_indexes, make_client
 from guildhall_profile import repository as repo
 from guildhall_profile.domain.expertise import directory_rows
@@ -84,7 +79,6 @@ from guildhall_profile.domain.orgs import home_org
 from guildhall_profile.domain.paging import encode_token
 from guildhall_profile.lists import BUCKETS, HEADS, built_documents
 
-KAFKA = os.environ.get("GUILDHALL_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:19092")
 HOME = "home"
 BATCH = 5_000
 T0 = datetime(2020, 1, 1, tzinfo=UTC)
@@ -323,85 +317,24 @@ async def seed(
     return out
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-class Service:
+class Service(ServiceProcess):
     """The profile service as a child process on the seeded database."""
 
     def __init__(self, mongo: str, database: str, prefix: str, log: Path) -> None:
-        self.port = _free_port()
-        self.keys = ensure_dev_keys()
-        self.prefix = prefix
-        env = dict(os.environ)
-        env.update(
-            GUILDHALL_KAFKA_BOOTSTRAP_SERVERS=KAFKA,
-            GUILDHALL_MONGO_URI=mongo,
-            GUILDHALL_MONGO_DATABASE=database,
-            GUILDHALL_TOPIC_PREFIX=prefix,
-            GUILDHALL_GRPC_PORT=str(self.port),
-            GUILDHALL_JWT_JWKS_FILE=str(self.keys.jwks_path),
-            GUILDHALL_LOG_LEVEL="WARNING",
-            GUILDHALL_DRAIN_SECONDS="1",
-            GUILDHALL_COMMUNITY_ADDR="127.0.0.1:1",  # partners are not measured here
-            # Background scans are timed on their own (step 4), not mixed into the calls.
-            GUILDHALL_OUTBOX_POLL_SECONDS="600",
-            GUILDHALL_DIRECTORY_REPAIR_SECONDS="3600",
+        super().__init__(
+            "guildhall_profile",
+            mongo=mongo,
+            database=database,
+            prefix=prefix,
+            log=log,
+            settings={
+                "GUILDHALL_COMMUNITY_ADDR": "127.0.0.1:1",  # partners are not measured here
+                # Background scans are timed on their own (step 4), not mixed into the calls.
+                "GUILDHALL_OUTBOX_POLL_SECONDS": "600",
+                "GUILDHALL_DIRECTORY_REPAIR_SECONDS": "3600",
+            },
         )
-        with log.open("wb") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "guildhall_profile"], env=env, stdout=out, stderr=out
-            )
-        self.channel = grpc.aio.insecure_channel(f"127.0.0.1:{self.port}")
         self.stub = profile_pb2_grpc.ProfileServiceStub(self.channel)
-
-    def metadata(self, person: str, *, admin: bool = False) -> tuple[tuple[str, str]]:
-        """Call metadata of employee ``person`` (a home admin with ``admin``)."""
-        token = mint_token(
-            self.keys.private_key_pem,
-            kid=self.keys.kid,
-            subject=person,
-            kind=PrincipalKind.EMPLOYEE,
-            org_id=HOME,
-            roles=["admin"] if admin else [],
-        )
-        return (("authorization", f"Bearer {token}"),)
-
-    async def wait_ready(self, within: float) -> float:
-        started = time.perf_counter()
-        health: Any = health_pb2_grpc.HealthStub(self.channel)
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"the service exited with {self.proc.returncode}")
-            with contextlib.suppress(grpc.aio.AioRpcError):
-                reply = await health.Check(health_pb2.HealthCheckRequest(service=""), timeout=1)
-                if reply.status == health_pb2.HealthCheckResponse.SERVING:
-                    return time.perf_counter() - started
-            if time.perf_counter() - started > within:
-                raise TimeoutError(f"the service was not ready within {within}s")
-            await asyncio.sleep(0.2)
-
-    async def stop(self) -> None:
-        await self.channel.close()
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA)
-        await admin.start()
-        try:
-            mine = [t for t in await admin.list_topics() if t.startswith(self.prefix)]
-            if mine:
-                await admin.delete_topics(mine)
-        finally:
-            await admin.close()
 
 
 Call = Callable[[], Awaitable[int]]
