@@ -65,7 +65,7 @@ Beside the domain's documents the repository keeps two derived things:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -145,6 +145,15 @@ def _growing_chunks(items: Sequence[str]) -> list[Sequence[str]]:
 
 _RECOUNT_BATCH: Final = 1000
 """Roster entries verified per membership read while recounting."""
+
+
+async def _add_to_set(
+    coll: AsyncCollection[Document], keys: Iterable[str], field: str, value: str
+) -> None:
+    """Add ``value`` to the set ``field`` of each document ``keys`` names (created if missing)."""
+    await asyncio.gather(
+        *(coll.update_one({"_id": key}, {"$addToSet": {field: value}}, upsert=True) for key in keys)
+    )
 
 
 def _roster_moved(old: Membership, new: Membership) -> bool:
@@ -353,29 +362,34 @@ class Repository:
         by join time and person; only the entries that may reach the page are
         verified against their membership documents (one ``$in`` per batch).
         """
-        days_doc = await self.roster_days.find_one({"_id": community_id})
-        days = sorted(str(x) for x in (days_doc or {}).get("days") or ())
-        position = "" if after is None else d.roster_entry(after[0], after[1])[1]
+        position, first = "", ""
         if after is not None:
-            first = d.roster_entry(after[0], after[1])[0]
-            days = [x for x in days if x >= first]
+            first, position = d.roster_entry(after[0], after[1])
         found: list[Membership] = []
-        for start in range(0, len(days), _ROSTER_DAYS_PER_READ):
-            chunk = days[start : start + _ROSTER_DAYS_PER_READ]
-            keys = [d.roster_key(community_id, day) for day in chunk]
-            entries = sorted(
-                {
-                    str(e)
-                    async for doc in self.roster.find({"_id": {"$in": keys}})
-                    for e in doc.get("members") or ()
-                    if str(e) > position
-                }
-            )
+        async for entries in self._roster_entries(community_id, first, position):
             for batch in _chunks(entries, max(limit, 50)):
                 found.extend(await self._verified_members(community_id, batch, role))
                 if len(found) >= limit:
                     return found[:limit]
         return found
+
+    async def _roster_entries(
+        self, community_id: str, first_day: str, after: str
+    ) -> AsyncIterator[list[str]]:
+        """The roster entries after ``after`` from ``first_day`` on, sorted, a few days a read."""
+        days_doc = await self.roster_days.find_one({"_id": community_id})
+        days = sorted(str(x) for x in (days_doc or {}).get("days") or () if str(x) >= first_day)
+        for start in range(0, len(days), _ROSTER_DAYS_PER_READ):
+            chunk = days[start : start + _ROSTER_DAYS_PER_READ]
+            keys = [d.roster_key(community_id, day) for day in chunk]
+            yield sorted(
+                {
+                    str(e)
+                    async for doc in self.roster.find({"_id": {"$in": keys}})
+                    for e in doc.get("members") or ()
+                    if str(e) > after
+                }
+            )
 
     async def _verified_members(
         self, community_id: str, entries: Sequence[str], role: Role | None
@@ -680,12 +694,8 @@ class Repository:
 
     async def _name_add(self, community_id: str, name: str) -> None:
         bucket, entry = d.name_entry(community_id, name)
-        await self.w.name_directory.update_one(
-            {"_id": d.NAME_INDEX_ID}, {"$addToSet": {"buckets": bucket}}, upsert=True
-        )
-        await self.w.name_directory.update_one(
-            {"_id": bucket}, {"$addToSet": {"entries": entry}}, upsert=True
-        )
+        await _add_to_set(self.w.name_directory, [d.NAME_INDEX_ID], "buckets", bucket)
+        await _add_to_set(self.w.name_directory, [bucket], "entries", entry)
 
     async def _name_remove_checked(self, community_id: str, old_name: str) -> None:
         bucket, entry = d.name_entry(community_id, old_name)
@@ -711,14 +721,9 @@ class Repository:
         if membership.joined_at is None:
             return
         day, entry = d.roster_entry(membership.joined_at, membership.person_id)
-        await self.w.roster_days.update_one(
-            {"_id": membership.community_id}, {"$addToSet": {"days": day}}, upsert=True
-        )
-        await self.w.roster.update_one(
-            {"_id": d.roster_key(membership.community_id, day)},
-            {"$addToSet": {"members": entry}},
-            upsert=True,
-        )
+        await _add_to_set(self.w.roster_days, [membership.community_id], "days", day)
+        key = d.roster_key(membership.community_id, day)
+        await _add_to_set(self.w.roster, [key], "members", entry)
 
     async def _roster_remove_checked(self, ended: Membership) -> None:
         if ended.joined_at is None:
@@ -740,20 +745,8 @@ class Repository:
 
     async def count_members(self, community_id: str) -> int:
         """Active members of a community now, counted through the roster (each verified)."""
-        days_doc = await self.roster_days.find_one({"_id": community_id})
-        days = sorted(str(x) for x in (days_doc or {}).get("days") or ())
         counted = 0
-        for start in range(0, len(days), _ROSTER_DAYS_PER_READ):
-            keys = [
-                d.roster_key(community_id, x) for x in days[start : start + _ROSTER_DAYS_PER_READ]
-            ]
-            entries = sorted(
-                {
-                    str(e)
-                    async for doc in self.roster.find({"_id": {"$in": keys}})
-                    for e in doc.get("members") or ()
-                }
-            )
+        async for entries in self._roster_entries(community_id, "", ""):
             for batch in _chunks(entries, _RECOUNT_BATCH):
                 counted += len(await self._verified_members(community_id, batch, None))
         return counted
@@ -803,14 +796,7 @@ class Repository:
     # ----------------------------------------------------------- pinhole index
 
     async def _pinhole_index_add(self, pinhole_id: str, keys: Iterable[str]) -> None:
-        await asyncio.gather(
-            *(
-                self.w.pinhole_index.update_one(
-                    {"_id": key}, {"$addToSet": {"pinholes": pinhole_id}}, upsert=True
-                )
-                for key in keys
-            )
-        )
+        await _add_to_set(self.w.pinhole_index, keys, "pinholes", pinhole_id)
 
     async def repair_pinhole_index(self) -> int:
         """Add every index entry a stored pinhole needs; how many pinholes were read.
@@ -829,14 +815,7 @@ class Repository:
     # ------------------------------------------------------------ member index
 
     async def _index_add(self, people: Iterable[str], community_id: str) -> None:
-        await asyncio.gather(
-            *(
-                self.w.member_index.update_one(
-                    {"_id": person}, {"$addToSet": {"communities": community_id}}, upsert=True
-                )
-                for person in people
-            )
-        )
+        await _add_to_set(self.w.member_index, people, "communities", community_id)
 
     async def _index_remove_checked(self, person: str, community_id: str) -> None:
         # Exact-value $pullAll: FerretDB 1.x ignores conditions in $pull.
