@@ -764,9 +764,11 @@ class Repository:
             .sort("_id", 1)
             .limit(limit)
         )
+        # Read the batch first: counting takes long, and no cursor should idle meanwhile.
+        batch = await cursor.to_list(length=limit)
         visited: list[str] = []
         corrected = 0
-        async for doc in cursor:
+        for doc in batch:
             cid = str(doc["_id"])
             visited.append(cid)
             stored = int(doc.get("member_count") or 0)
