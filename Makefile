@@ -39,7 +39,7 @@ help: ## list the targets
 # --- Python environment -----------------------------------------------------
 # The stamp depends on every manifest, so a changed dependency reinstalls.
 PY_MANIFESTS := requirements/constraints.txt requirements/dev.txt \
-	libs/kit/pyproject.toml libs/protos/pyproject.toml \
+	libs/kit/pyproject.toml libs/protos/pyproject.toml libs/testsupport/pyproject.toml \
 	$(foreach s,$(SERVICES),services/$(s)/pyproject.toml)
 VENV_STAMP := $(VENV)/.guildhall-installed
 
@@ -49,7 +49,7 @@ $(VENV_STAMP): $(PY_MANIFESTS)
 	@$(PY) -m pip install -q --upgrade pip
 	@$(PY) -m pip install -q -c requirements/constraints.txt -r requirements/dev.txt
 	@$(PY) -m pip install -q -c requirements/constraints.txt --no-deps \
-		-e libs/protos -e libs/kit $(foreach s,$(SERVICES),-e services/$(s))
+		-e libs/protos -e libs/kit -e libs/testsupport $(foreach s,$(SERVICES),-e services/$(s))
 	@touch $@
 
 .PHONY: install

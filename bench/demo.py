@@ -24,7 +24,7 @@ from guildhall.post.v1 import post_pb2, post_pb2_grpc
 from guildhall.profile.v1 import profile_pb2, profile_pb2_grpc
 from guildhall_kit.auth import PrincipalKind, mint_token
 from guildhall_kit.auth.devkeys import ensure_dev_keys
-from guildhall_kit.testing import bearer, settled
+from guildhall_testsupport.platform import bearer, settled
 
 HOME = os.environ.get("GUILDHALL_HOME_ORG_ID", "home")
 DEADLINE = 10.0

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from guildhall_kit.testing import Platform, start_platform
+from guildhall_testsupport.platform import Platform, start_platform
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from guildhall.community.v1 import community_pb2, community_pb2_grpc
 from guildhall.post.v1 import post_pb2, post_pb2_grpc
 from guildhall.profile.v1 import profile_pb2, profile_pb2_grpc
 from guildhall_kit.auth import PrincipalKind
-from guildhall_kit.testing import Platform, bearer, settled
+from guildhall_testsupport.platform import Platform, bearer, settled
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -10,7 +10,7 @@ import pytest
 
 from guildhall.gateway.v1 import gateway_pb2, gateway_pb2_grpc
 from guildhall_kit.auth import PrincipalKind
-from guildhall_kit.testing import Platform
+from guildhall_testsupport.platform import Platform
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -82,6 +82,18 @@ class ServiceSettings(BaseSettings):
     jwt_audience: str = "guildhall"
     """Expected ``aud`` claim of access tokens."""
 
+    home_org_id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")] = "home"
+    """The home enterprise's org id. A token of kind ``employee`` naming any other
+    org is refused by every service (guildhall_kit.auth.tokens)."""
+
+    signing_key_file: Path | None = None
+    """PEM private key (Ed25519 or RSA) this service signs its own service tokens with;
+    its public key must be in every service's key set. When unset, the local dev key
+    under .local/dev-keys is used if present (never in production)."""
+
+    signing_key_id: str = ""
+    """The ``kid`` of ``signing_key_file`` in the key set (the dev key's id when unset)."""
+
     drain_seconds: Annotated[float, Field(ge=0, le=300)] = 20.0
     """On SIGTERM: seconds to keep finishing in-flight RPCs after reporting NOT_SERVING."""
 

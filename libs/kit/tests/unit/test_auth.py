@@ -17,7 +17,10 @@ from guildhall_kit.errors import PermissionDenied, Unauthenticated
 def keys(tmp_path: Path) -> tuple[bytes, TokenVerifier]:
     dev = ensure_dev_keys(tmp_path)
     verifier = TokenVerifier(
-        KeySet.from_file(dev.jwks_path), issuer="guildhall-dev", audience="guildhall"
+        KeySet.from_file(dev.jwks_path),
+        issuer="guildhall-dev",
+        audience="guildhall",
+        home_org_id="home",
     )
     return dev.private_key_pem, verifier
 
@@ -113,3 +116,24 @@ def test_require_principal_checks_kind() -> None:
         require_principal(PrincipalKind.EMPLOYEE)
     with principal_scope(partner):
         assert require_principal(PrincipalKind.PARTNER) is partner
+
+
+def test_employee_token_of_another_org_refused(keys: tuple[bytes, TokenVerifier]) -> None:
+    pem, verifier = keys
+    token = mint_token(
+        pem, kid="guildhall-dev-1", subject="mallory", kind=PrincipalKind.EMPLOYEE, org_id="acme"
+    )
+    with pytest.raises(Unauthenticated, match="home organisation"):
+        verifier.verify(token)
+
+
+def test_partner_and_service_tokens_keep_their_org(keys: tuple[bytes, TokenVerifier]) -> None:
+    pem, verifier = keys
+    partner = mint_token(
+        pem, kid="guildhall-dev-1", subject="vera", kind=PrincipalKind.PARTNER, org_id="acme"
+    )
+    service = mint_token(
+        pem, kid="guildhall-dev-1", subject="post", kind=PrincipalKind.SERVICE, org_id="home"
+    )
+    assert verifier.verify(partner).org_id == "acme"
+    assert verifier.verify(service).is_service

@@ -16,7 +16,10 @@ from guildhall_kit.auth.devkeys import ensure_dev_keys
 def setup(tmp_path: Path) -> tuple[TestClient, bytes, list[bool]]:
     keys = ensure_dev_keys(tmp_path)
     verifier = TokenVerifier(
-        KeySet.from_file(keys.jwks_path), issuer="guildhall-dev", audience="guildhall"
+        KeySet.from_file(keys.jwks_path),
+        issuer="guildhall-dev",
+        audience="guildhall",
+        home_org_id="home",
     )
     ready = [False]
     return TestClient(make_app(verifier, lambda: ready[0])), keys.private_key_pem, ready

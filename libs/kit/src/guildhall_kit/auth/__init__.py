@@ -6,6 +6,7 @@ metadata (a JWT signed by a key in the configured key set), verified by the
 server interceptor, and read it from :func:`current_principal`.
 """
 
+from guildhall_kit.auth.identity import ServiceIdentity
 from guildhall_kit.auth.principal import (
     Principal,
     PrincipalKind,
@@ -19,6 +20,7 @@ __all__ = [
     "KeySet",
     "Principal",
     "PrincipalKind",
+    "ServiceIdentity",
     "TokenVerifier",
     "current_principal",
     "mint_token",

@@ -12,6 +12,11 @@ the configured JSON Web Key Set. Claims:
 ``aud``    must contain the configured audience
 ``exp``    required; expired tokens are rejected
 =========  ===============================================================
+
+One rule about who is an employee holds in every service, here: a token of
+kind ``employee`` must name the home organisation (``GUILDHALL_HOME_ORG_ID``).
+Any other org with that kind is refused as UNAUTHENTICATED before a handler
+runs, so no service can treat a partner's person as an employee.
 """
 
 from __future__ import annotations
@@ -58,10 +63,19 @@ class KeySet:
 class TokenVerifier:
     """Verifies bearer tokens and turns them into principals."""
 
-    def __init__(self, keys: KeySet, *, issuer: str, audience: str, leeway_s: int = 30) -> None:
+    def __init__(
+        self,
+        keys: KeySet,
+        *,
+        issuer: str,
+        audience: str,
+        home_org_id: str,
+        leeway_s: int = 30,
+    ) -> None:
         self._keys = keys
         self._issuer = issuer
         self._audience = audience
+        self._home_org_id = home_org_id
         self._leeway = leeway_s
 
     def verify(self, token: str) -> Principal:
@@ -88,11 +102,16 @@ class TokenVerifier:
             )
         except jwt.PyJWTError as exc:
             raise Unauthenticated(f"invalid token: {type(exc).__name__}") from None
-        return principal_from_claims(claims)
+        return principal_from_claims(claims, home_org_id=self._home_org_id)
 
 
-def principal_from_claims(claims: dict[str, Any]) -> Principal:
-    """Map verified claims to a principal. Raises Unauthenticated on bad claims."""
+def principal_from_claims(claims: dict[str, Any], *, home_org_id: str) -> Principal:
+    """Map verified claims to a principal.
+
+    Raises:
+        Unauthenticated: a claim is missing or malformed, or an ``employee``
+            token names an org other than ``home_org_id``.
+    """
     try:
         kind = PrincipalKind(claims.get("kind", ""))
     except ValueError:
@@ -103,6 +122,8 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
     roles = claims.get("roles", [])
     if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
         raise Unauthenticated("'roles' claim must be a list of strings")
+    if kind is PrincipalKind.EMPLOYEE and org != home_org_id:
+        raise Unauthenticated("an employee token must name the home organisation")
     return Principal(subject=sub, kind=kind, org_id=org, roles=frozenset(roles))
 
 

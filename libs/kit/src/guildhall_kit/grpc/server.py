@@ -53,7 +53,10 @@ def load_verifier(settings: ServiceSettings) -> TokenVerifier:
     """The token verifier for the configured key set (dev key set when unset)."""
     path = settings.jwt_jwks_file or ensure_dev_keys().jwks_path
     return TokenVerifier(
-        KeySet.from_file(path), issuer=settings.jwt_issuer, audience=settings.jwt_audience
+        KeySet.from_file(path),
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        home_org_id=settings.home_org_id,
     )
 
 

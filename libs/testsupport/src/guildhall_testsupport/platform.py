@@ -1,4 +1,4 @@
-"""Test support: the real services as real processes (used by cross-service tests).
+"""The real services as real processes (cross-service tests, demo data, benchmarks).
 
 :func:`start_platform` starts services as ``python -m guildhall_<name>`` on
 free ports against a real Kafka and MongoDB/FerretDB, isolated by a topic
