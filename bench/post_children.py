@@ -42,7 +42,7 @@ from guildhall_post.adapters.store import (
 )
 from guildhall_post.app import store_of
 from guildhall_post.domain.content import PostType
-from guildhall_post.testing import PostHarness
+from guildhall_testsupport.post import PostHarness
 
 READER = "reader"
 SPACE = "qa"

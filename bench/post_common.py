@@ -1,6 +1,6 @@
 """Shared pieces of the post service benchmarks: a running service, seeding, timing.
 
-The service runs in process (``guildhall_post.testing.running_post_service``)
+The service runs in process (``guildhall_testsupport.post.running_post_service``)
 against the real Kafka and FerretDB (``GUILDHALL_KAFKA_BOOTSTRAP_SERVERS`` /
 ``GUILDHALL_MONGO_URI``, defaulting to the local stack of ``make infra-up``),
 with its own database and topics, dropped afterwards. Every measured call goes
@@ -11,7 +11,7 @@ Seeding the access read model writes the documents the community events would
 have produced (``rm_communities``, ``rm_memberships``) in bulk, because 100,000
 MemberJoined events through Kafka would measure the consumer, not the post
 service. Content to measure against is seeded in bulk too, through the post
-service's own store (:meth:`guildhall_post.testing.PostHarness.seed_posts`: the
+service's own store (:meth:`guildhall_testsupport.post.PostHarness.seed_posts`: the
 documents and timeline entries CreatePost writes, without events), so a benchmark
 can hold hundreds of thousands of items; every post whose latency is reported goes
 through the CreatePost RPC.
@@ -33,7 +33,7 @@ from typing import Any
 
 from guildhall.post.v1 import post_pb2 as pb
 from guildhall_post.domain.content import PostType
-from guildhall_post.testing import PostHarness, SeedPost, running_post_service
+from guildhall_testsupport.post import PostHarness, SeedPost, running_post_service
 
 KAFKA = os.environ.get("GUILDHALL_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:19092")
 MONGO = os.environ.get("GUILDHALL_MONGO_URI", "mongodb://127.0.0.1:27027/")

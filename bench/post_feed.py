@@ -43,7 +43,7 @@ from bench.post_common import (
     seed_content,
 )
 from guildhall.post.v1 import post_pb2 as pb
-from guildhall_post.testing import PostHarness
+from guildhall_testsupport.post import PostHarness
 
 READER = "reader"
 

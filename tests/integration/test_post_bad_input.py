@@ -14,7 +14,7 @@ import pytest
 from google.protobuf.message import Message
 
 from guildhall.post.v1 import post_pb2 as pb
-from guildhall_post.testing import PostHarness, running_post_service
+from guildhall_testsupport.post import PostHarness, running_post_service
 
 pytestmark = [pytest.mark.integration]
 

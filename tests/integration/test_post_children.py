@@ -35,7 +35,7 @@ from guildhall_post.adapters.store import (
 from guildhall_post.app import store_of
 from guildhall_post.domain.children import ChildEntry, ChildKind, comment_key
 from guildhall_post.domain.content import PostType
-from guildhall_post.testing import PostHarness, running_post_service
+from guildhall_testsupport.post import PostHarness, running_post_service
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,7 @@ import grpc
 import pytest
 
 from guildhall.post.v1 import post_pb2 as pb
-from guildhall_post.testing import PostHarness, running_post_service
+from guildhall_testsupport.post import PostHarness, running_post_service
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

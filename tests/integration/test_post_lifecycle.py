@@ -2,7 +2,7 @@
 
 One post service per module (tests use their own community ids, so they never
 see each other's content). The community service's access decision comes from
-the contract double in guildhall_post.testing until its implementation serves.
+the contract double in guildhall_testsupport.post until its implementation serves.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pytest
 
 from guildhall.post.v1 import events_pb2 as ev
 from guildhall.post.v1 import post_pb2 as pb
-from guildhall_post.testing import PostHarness, running_post_service
+from guildhall_testsupport.post import PostHarness, running_post_service
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

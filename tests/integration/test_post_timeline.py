@@ -35,7 +35,7 @@ from guildhall_post.adapters.store import (
 )
 from guildhall_post.domain.content import PostType
 from guildhall_post.domain.timeline import TimelineItem, bucket_id, day_of, entry
-from guildhall_post.testing import PostHarness, SeedPost, running_post_service
+from guildhall_testsupport.post import PostHarness, SeedPost, running_post_service
 
 pytestmark = pytest.mark.integration
 

@@ -17,8 +17,8 @@ import pytest
 
 from guildhall.community.v1 import community_pb2 as cpb
 from guildhall.post.v1 import post_pb2 as pb
-from guildhall_community.testing.harness import CommunityHarness, employee, partner
-from guildhall_post.testing import PostHarness, running_post_service
+from guildhall_testsupport.community.harness import CommunityHarness, employee, partner
+from guildhall_testsupport.post import PostHarness, running_post_service
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

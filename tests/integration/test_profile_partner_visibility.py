@@ -36,7 +36,7 @@ from guildhall_kit.service import RunningService, start_service
 from guildhall_kit.settings import load_settings
 from guildhall_profile.consumers import COMMUNITY_GROUP, CommunityEvents
 from guildhall_profile.repository import AUTHORS, HOSTS
-from guildhall_profile.testing import WITHIN, Harness, consumers_closed
+from guildhall_testsupport.profile import WITHIN, Harness, consumers_closed
 
 pytestmark = pytest.mark.integration
 

@@ -47,13 +47,13 @@ from guildhall_community.domain import (
     missing_community,
     missing_pinhole,
 )
-from guildhall_community.testing import (
+from guildhall_kit.errors import NotFound, PermissionDenied
+from guildhall_testsupport.community import (
     LETTERS,
     PRINCIPALS,
     access_model_path,
     read_access_table,
 )
-from guildhall_kit.errors import NotFound, PermissionDenied
 
 DOC = access_model_path(Path(__file__).resolve())
 

@@ -29,14 +29,14 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from guildhall.community.v1 import community_pb2 as pb
 from guildhall_community.adapters.messages import ACTION
 from guildhall_community.domain import Action
-from guildhall_community.testing import (
+from guildhall_testsupport.community import (
     HIDDEN,
     PRINCIPALS,
     access_model_path,
     allowed,
     read_access_table,
 )
-from guildhall_community.testing.harness import (
+from guildhall_testsupport.community.harness import (
     CommunityHarness,
     Person,
     employee,

@@ -12,7 +12,7 @@ import pytest
 
 from guildhall.profile.v1 import profile_pb2 as pb
 from guildhall.profile.v1 import profile_pb2_grpc
-from guildhall_profile.testing import Harness
+from guildhall_testsupport.profile import Harness
 
 pytestmark = pytest.mark.integration
 

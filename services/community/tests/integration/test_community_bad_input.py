@@ -20,7 +20,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from google.rpc import error_details_pb2, status_pb2
 
 from guildhall.community.v1 import community_pb2 as pb
-from guildhall_community.testing.harness import (
+from guildhall_testsupport.community.harness import (
     SERVICE,
     CommunityHarness,
     Person,

@@ -23,7 +23,7 @@ from guildhall_profile.consumers import POST_GROUP, PostEvents
 from guildhall_profile.domain.expertise import ExpertRow
 from guildhall_profile.domain.listing import tag_list
 from guildhall_profile.settings import ProfileSettings
-from guildhall_profile.testing import Harness, eventually, ids, read_topic, wait_for_events
+from guildhall_testsupport.profile import Harness, eventually, ids, read_topic, wait_for_events
 
 pytestmark = pytest.mark.integration
 

@@ -21,7 +21,7 @@ from google.rpc import error_details_pb2, status_pb2
 from guildhall.profile.v1 import profile_pb2 as pb
 from guildhall.profile.v1 import profile_pb2_grpc
 from guildhall_kit.service import RunningService
-from guildhall_profile.testing import Harness, read_topic, relay_idle
+from guildhall_testsupport.profile import Harness, read_topic, relay_idle
 
 pytestmark = pytest.mark.integration
 

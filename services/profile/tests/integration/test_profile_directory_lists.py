@@ -31,7 +31,7 @@ from guildhall_profile.domain.listing import (
 from guildhall_profile.lists import BUCKETS, HEADS, ListStore
 from guildhall_profile.repository import LISTS_BUILT
 from guildhall_profile.settings import ProfileSettings
-from guildhall_profile.testing import Harness
+from guildhall_testsupport.profile import Harness
 
 pytestmark = pytest.mark.integration
 

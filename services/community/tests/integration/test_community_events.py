@@ -15,8 +15,8 @@ from google.protobuf.message import Message
 
 from guildhall.community.v1 import community_pb2 as pb
 from guildhall.community.v1 import events_pb2 as ev
-from guildhall_community.testing.harness import CommunityHarness, Person, employee, partner
 from guildhall_kit.bus import Event
+from guildhall_testsupport.community.harness import CommunityHarness, Person, employee, partner
 
 pytestmark = pytest.mark.integration
 

@@ -13,7 +13,7 @@ import pytest
 
 from guildhall.community.v1 import community_pb2 as pb
 from guildhall_community.adapters.repository import Repository
-from guildhall_community.testing.harness import CommunityHarness, Person, employee, partner
+from guildhall_testsupport.community.harness import CommunityHarness, Person, employee, partner
 
 pytestmark = pytest.mark.integration
 

@@ -18,7 +18,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from guildhall.community.v1 import community_pb2 as pb
 from guildhall.community.v1 import events_pb2 as ev
-from guildhall_community.testing.harness import (
+from guildhall_testsupport.community.harness import (
     SERVICE,
     CommunityHarness,
     Person,
