@@ -12,7 +12,7 @@ have produced (``rm_communities``, ``rm_memberships``) in bulk, because 100,000
 MemberJoined events through Kafka would measure the consumer, not the post
 service. Content to measure against is seeded in bulk too, through the post
 service's own store (:meth:`guildhall_testsupport.post.PostHarness.seed_posts`: the
-documents and timeline entries CreatePost writes, without events), so a benchmark
+documents CreatePost writes, without events), so a benchmark
 can hold hundreds of thousands of items; every post whose latency is reported goes
 through the CreatePost RPC.
 """
@@ -64,13 +64,8 @@ async def seed_community(
     members: Sequence[str],
     *,
     visibility: str = "open",
-    index_members: Sequence[str] | None = None,
 ) -> None:
-    """The read-model documents CommunityCreated + MemberJoined events would leave, in bulk.
-
-    ``index_members`` limits whose per-person index document is written (all members by
-    default; the 100,000-member case indexes only the people whose home feed is read).
-    """
+    """The read-model documents CommunityCreated + MemberJoined events would leave, in bulk."""
     db = h.db
     await db["rm_communities"].insert_one(
         {"_id": community_id, "visibility": visibility, "state": "active", "version": 1}
@@ -89,11 +84,6 @@ async def seed_community(
                 for i, person in enumerate(members[start : start + batch])
             ],
             ordered=False,
-        )
-    # Each member's own index document, as the membership events would have updated it.
-    for person in members if index_members is None else index_members:
-        await db["rm_person_communities"].update_one(
-            {"_id": person}, {"$set": {f"communities.{community_id}": "member"}}, upsert=True
         )
 
 

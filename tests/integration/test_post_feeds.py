@@ -1,18 +1,24 @@
 """Feeds against real Kafka and FerretDB: space feed paging under concurrent writes, filters,
-the home feed of a member of many communities, questions for me."""
+the home feed of a member of many communities (and a feed over more spaces than one query
+takes), questions for me."""
 
 from __future__ import annotations
 
 import asyncio
+import random
 import secrets
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import grpc
 import pytest
 
 from guildhall.post.v1 import post_pb2 as pb
-from guildhall_testsupport.post import PostHarness, running_post_service
+from guildhall_post.adapters.store import FEED_CHUNK
+from guildhall_post.app import store_of
+from guildhall_post.domain.content import PostType
+from guildhall_testsupport.post import PostHarness, SeedPost, running_post_service
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -200,3 +206,36 @@ async def test_questions_for_me_match_expertise_and_drop_answered_ones(h: PostHa
         pb.ListQuestionsForMeRequest(tag="tax"), metadata=h.auth(expert), timeout=10
     )
     assert [p.post_id for p in only_tax.posts if p.space_id == cid] == []
+
+
+async def test_a_feed_over_more_spaces_than_one_query_takes_merges_every_chunk(
+    h: PostHarness,
+) -> None:
+    spaces = [_id("s") for _ in range(FEED_CHUNK * 2 + 37)]
+    rng = random.Random(8)  # noqa: S311 - test data, not security
+    now = datetime.now(UTC) - timedelta(minutes=5)
+    seeds = [
+        SeedPost(
+            space_id=rng.choice(spaces),
+            author_id="au",
+            at=now - timedelta(seconds=rng.randrange(86_400)),
+            post_type=rng.choice([PostType.DISCUSSION, PostType.QUESTION]),
+        )
+        for _ in range(120)
+    ]
+    ids = await h.seed_posts(seeds)
+    kinds = {i: s.post_type for i, s in zip(ids, seeds, strict=True)}
+    store = store_of(h.service)
+    for post_type in ("", PostType.QUESTION.value):
+        expected = sorted(
+            (i for i in ids if not post_type or kinds[i].value == post_type), reverse=True
+        )
+        seen: list[str] = []
+        before = None
+        while True:
+            page = await store.feed(spaces, before=before, limit=10, post_type=post_type)
+            seen.extend(str(d["_id"]) for d in page)
+            if len(page) < 10:
+                break
+            before = str(page[-1]["_id"])
+        assert seen == expected

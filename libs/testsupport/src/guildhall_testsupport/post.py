@@ -190,7 +190,7 @@ class PostHarness:
 
     async def seed_posts(self, posts: Sequence[SeedPost]) -> list[str]:
         """Store ``posts`` in bulk, as CreatePost leaves them once its events are published:
-        the same documents and timeline entries, through the service's own store. No event
+        the same documents, through the service's own store. No event
         is published (the search index and other services never see them). Their ids, in
         order.
         """
@@ -397,10 +397,6 @@ class PostHarness:
             *(("rm_pinholes", {"_id": p, "state": "open"}, True) for p in pinholes),
             *(
                 ("rm_memberships", {"_id": f"{c}:{p}", "role": {"$ne": ""}}, True)
-                for c, p in members
-            ),
-            *(
-                ("rm_person_communities", {"_id": p, f"communities.{c}": {"$exists": True}}, True)
                 for c, p in members
             ),
             *(

@@ -4,7 +4,6 @@
 the search index, wires the operations to their adapters and declares:
 
 - indexes of the content collections and the read models;
-- the one-off back-fill of the feeds' timeline (a point read once it has run);
 - the outbox collections (posts, answers, comments) the relay publishes;
 - consumers: ``post.access`` (community topic -> access read model) and
   ``post.profile`` (profile topic -> people and expertise);
@@ -64,14 +63,6 @@ async def build(ctx: ServiceContext[PostSettings]) -> ServiceParts:
     # on FerretDB 1.x, whose updates are not isolated from each other.
     store = Store(ctx.db, outbox, writer=ctx.writer_db, hint=ctx.hint_relay)
     _STORES[ctx] = store
-    # Before serving: posts stored before the timeline existed get their entries (ADR 0006).
-    backfilled = await store.backfill_timeline()
-    if backfilled is not None:
-        _log.info("feed timeline back-filled", posts=backfilled)
-    # And answers and comments stored before the child lists get theirs (ADR 0012).
-    backfilled = await store.backfill_children()
-    if backfilled is not None:
-        _log.info("child lists back-filled", children=backfilled)
     read_model = ReadModel(ctx.db, writer=ctx.writer_db)
     community = CommunityAccess(
         settings.community_addr, deadline_s=settings.community_deadline_seconds

@@ -10,7 +10,7 @@ NOT_FOUND exactly like missing ones.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Final
 
@@ -36,14 +36,6 @@ from guildhall_post.adapters.store import (
 )
 from guildhall_post.domain import cursor
 from guildhall_post.domain.access import Action, PinholeState, View, check_item, employee_view
-from guildhall_post.domain.children import (
-    ChildWalk,
-    answer_fits,
-    answers_list_id,
-    comment_fits,
-    comment_key,
-    comments_list_id,
-)
 from guildhall_post.domain.content import (
     CommentParent,
     IdeaStatus,
@@ -70,14 +62,6 @@ from guildhall_post.domain.content import (
 )
 from guildhall_post.domain.links import MAX_LINKS, linked_ids
 from guildhall_post.domain.revisions import diff, require_base, require_revision
-from guildhall_post.domain.timeline import (
-    FeedFilter,
-    FeedLimits,
-    FeedWalk,
-    FetchItems,
-    ReadBuckets,
-    ReadDays,
-)
 
 DEFAULT_PAGE: Final = 20
 OPTIMISTIC_ATTEMPTS: Final = 10
@@ -88,6 +72,17 @@ QUESTIONS_SCAN_BATCHES: Final = 5
 
 def _page_size(value: int) -> int:
     return value or DEFAULT_PAGE
+
+
+def _keyset_page(
+    docs: list[dict[str, Any]], size: int, scope: str
+) -> tuple[list[dict[str, Any]], str]:
+    """The first ``size`` of ``size + 1`` documents read, and the token after the last one
+    kept ("" when nothing follows)."""
+    if len(docs) <= size:
+        return docs, ""
+    kept = docs[:size]
+    return kept, cursor.encode(scope, {"after": str(kept[-1]["_id"])})
 
 
 class PostOperations:
@@ -101,14 +96,12 @@ class PostOperations:
         events: EventFactory,
         *,
         home_feed_max_spaces: int = 2000,
-        feed_limits: FeedLimits | None = None,
     ) -> None:
         self._store = store
         self._funnel = funnel
         self._rm = read_model
         self._events = events
         self._home_max = home_feed_max_spaces
-        self._feed_limits = feed_limits or FeedLimits()
 
     # ------------------------------------------------------------------ helpers
 
@@ -307,37 +300,19 @@ class PostOperations:
         await self._funnel.access_space(caller, req.space_id, Action.READ)
         scope = f"space|{req.space_id}|{req.type}|{req.tag}|{req.pinned_only}"
         after = cursor.position_id(cursor.decode(req.page_token, scope))
-        flt = FeedFilter(
-            spaces=frozenset([req.space_id]),
+        size = _page_size(req.page_size)
+        docs = await self._store.feed(
+            [req.space_id],
+            before=after,
+            limit=size + 1,
             post_type=convert.post_type_in(req.type).value if req.type else "",
             tag=str(req.tag),
             pinned_only=req.pinned_only,
         )
-        docs, token = await self._feed_page(flt, after, _page_size(req.page_size), scope)
+        docs, token = _keyset_page(docs, size, scope)
         return pb.ListSpaceFeedResponse(
             posts=await self.shape_posts(caller, docs), next_page_token=token
         )
-
-    async def _feed_page(
-        self, flt: FeedFilter, after: str | None, size: int, scope: str
-    ) -> tuple[list[dict[str, Any]], str]:
-        """Newest first by id (ULIDs sort by creation), keyset after ``after``, read from the
-        spaces' timelines by ``_id`` only (ADR 0006): the work is bounded by the page and
-        :class:`FeedLimits`, not by the content stored."""
-        months = await self._store.timeline_months(flt.spaces)
-        walk = FeedWalk(months, flt, before=after, size=size, limits=self._feed_limits)
-        while True:
-            step = walk.next_step()
-            if isinstance(step, ReadDays):
-                walk.days_read(await self._store.timeline_days(step.ids))
-            elif isinstance(step, ReadBuckets):
-                walk.buckets_read(await self._store.timeline_buckets(step.ids))
-            elif isinstance(step, FetchItems):
-                walk.items_fetched(await self._store.get_many(Kind.POST, step.ids))
-            else:
-                break
-        token = "" if step.position is None else cursor.encode(scope, {"after": step.position})
-        return [dict(d) for d in step.items], token
 
     async def edit_post(self, caller: Caller, req: pb.EditPostRequest) -> pb.Post:
         doc, view = await self._load_post(caller, req.post_id, Action.READ, Action.POST)
@@ -404,8 +379,6 @@ class PostOperations:
         if after is None:  # deleted meanwhile by someone else: same outcome
             after = await self._store.get(Kind.POST, post_id)
             assert after is not None
-        else:
-            await self._store.timeline_remove(after)
         return (await self.shape_posts(caller, [after]))[0]
 
     async def pin_post(self, caller: Caller, req: pb.PinPostRequest) -> pb.Post:
@@ -578,14 +551,10 @@ class PostOperations:
     ) -> list[pb.Answer]:
         ids = [str(d["_id"]) for d in docs]
         me = caller.person_id
-        up_flags = await asyncio.gather(
-            *(self._store.has_member(Kind.ANSWER, i, "up", me) for i in ids)
+        ups, downs = await asyncio.gather(
+            self._store.members_of(Kind.ANSWER, ids, Vote.UP.value, me),
+            self._store.members_of(Kind.ANSWER, ids, Vote.DOWN.value, me),
         )
-        down_flags = await asyncio.gather(
-            *(self._store.has_member(Kind.ANSWER, i, "down", me) for i in ids)
-        )
-        ups = {i for i, f in zip(ids, up_flags, strict=True) if f}
-        downs = {i for i, f in zip(ids, down_flags, strict=True) if f}
         shaping = await self.shaping(caller, [str(d["body"]) for d in docs])
         accepted = str(question.get("accepted_answer_id", ""))
         return [
@@ -601,21 +570,6 @@ class PostOperations:
             )
             for d in docs
         ]
-
-    async def _child_page(
-        self,
-        kind: Kind,
-        list_id: str,
-        position: str | None,
-        want: int,
-        fits: Callable[[str, Mapping[str, Any]], bool],
-    ) -> list[Mapping[str, Any]]:
-        """Up to ``want`` children of one list after ``position``, in the list's order, each
-        verified against its document (ADR 0012): one read of the list, then ``_id`` reads."""
-        walk = ChildWalk(await self._store.children(list_id), position, want, fits)
-        while ids := walk.next_ids():
-            walk.take(await self._store.get_many(kind, ids))
-        return walk.found
 
     async def post_answer(self, caller: Caller, req: pb.PostAnswerRequest) -> pb.Answer:
         question, _ = await self._load_post(caller, req.question_id, Action.COMMENT)
@@ -651,23 +605,15 @@ class PostOperations:
         question, view = await self._load_post(caller, req.question_id)
         scope = f"answers|{req.question_id}"
         after = cursor.position_id(cursor.decode(req.page_token, scope))
-        moderator = is_moderator(view)
-
-        def fits(key: str, doc: Mapping[str, Any]) -> bool:
-            return answer_fits(key, doc, req.question_id) and (
-                moderator
-                or doc.get("state") == ItemState.PUBLISHED.value
-                or doc.get("author_id") == caller.person_id
-            )
-
         size = _page_size(req.page_size)
-        docs = await self._child_page(
-            Kind.ANSWER, answers_list_id(req.question_id), after, size + 1, fits
+        docs = await self._store.answers(
+            req.question_id,
+            after=after,
+            limit=size + 1,
+            # Deleted answers stay visible to their author and the space's moderators.
+            visible_to=None if is_moderator(view) else caller.person_id,
         )
-        token = ""
-        if len(docs) > size:
-            docs = docs[:size]
-            token = cursor.encode(scope, {"after": str(docs[-1]["_id"])})
+        docs, token = _keyset_page(docs, size, scope)
         return pb.ListAnswersResponse(
             answers=await self._answers_out(caller, question, docs), next_page_token=token
         )
@@ -956,14 +902,12 @@ class PostOperations:
         position = cursor.decode(req.page_token, scope)
         thread = cursor.position_id(position, "thread")
         after = cursor.position_id(position, "after")
-        start = comment_key(thread, after) if thread is not None and after is not None else None
         size = _page_size(req.page_size)
-        docs = await self._child_page(
-            Kind.COMMENT,
-            comments_list_id(req.post_id, req.answer_id),
-            start,
-            size + 1,
-            lambda key, doc: comment_fits(key, doc, req.post_id, req.answer_id),
+        docs = await self._store.comments(
+            req.post_id,
+            req.answer_id,
+            after=(thread, after) if thread is not None and after is not None else None,
+            limit=size + 1,
         )
         token = ""
         if len(docs) > size:
@@ -1101,11 +1045,14 @@ class PostOperations:
         after = cursor.position_id(cursor.decode(req.page_token, scope))
         if not spaces:
             return pb.ListHomeFeedResponse()
-        flt = FeedFilter(
-            spaces=frozenset(spaces),
+        size = _page_size(req.page_size)
+        docs = await self._store.feed(
+            spaces,
+            before=after,
+            limit=size + 1,
             post_type=convert.post_type_in(req.type).value if req.type else "",
         )
-        docs, token = await self._feed_page(flt, after, _page_size(req.page_size), scope)
+        docs, token = _keyset_page(docs, size, scope)
         return pb.ListHomeFeedResponse(
             posts=await self.shape_posts(caller, docs), next_page_token=token
         )

@@ -13,9 +13,8 @@ Collections (all in the post service's own database):
   grants: {org_id: level}, title, version}``
 - ``rm_memberships``  ``{_id: "<community>:<person>", community_id, person_id, role,
   membership_version}``; ``role`` is "" once the person left (the document stays, so
-  an older event arriving late cannot bring the membership back)
-- ``rm_person_communities``  ``{_id: person_id, communities: {community_id: role}}``, the
-  memberships of one person in one document (their home feed reads it with one point read)
+  an older event arriving late cannot bring the membership back); a person's
+  communities are read by ``person_id`` (index ``by_person``)
 - ``rm_people``       ``{_id: person_id, kind, org_id}``
 - ``rm_expertise``    ``{_id: person_id, declared: [tag], earned: [tag]}``
 
@@ -63,7 +62,6 @@ PINHOLES: Final = "rm_pinholes"
 MEMBERSHIPS: Final = "rm_memberships"
 PEOPLE: Final = "rm_people"
 EXPERTISE: Final = "rm_expertise"
-PERSON_COMMUNITIES: Final = "rm_person_communities"
 OPEN_CACHE_S: Final = 10.0
 
 _VISIBILITY = {
@@ -97,6 +95,7 @@ def read_model_indexes() -> list[IndexSpec]:
     return [
         IndexSpec(PINHOLES, [("community_id", 1)], name="community"),
         IndexSpec(COMMUNITIES, [("visibility", 1)], name="visibility"),
+        IndexSpec(MEMBERSHIPS, [("person_id", 1)], name="by_person"),
     ]
 
 
@@ -140,7 +139,6 @@ class ReadModel:
         self._memberships = db[MEMBERSHIPS]
         self._people = db[PEOPLE]
         self._expertise = db[EXPERTISE]
-        self._person_index = db[PERSON_COMMUNITIES]
         self._w = writer if writer is not None else db
         self._open_cache: tuple[float, list[str]] | None = None
 
@@ -177,13 +175,14 @@ class ReadModel:
     ) -> dict[str, Role]:
         """The person's role in each community they belong to (or only in ``community_ids``).
 
-        With ``community_ids``: one point read per community. Without: the person's
-        own index document (one point read).
+        With ``community_ids``: one point read per community. Without: one query of the
+        person's memberships (index ``by_person``; tombstones of left ones are skipped).
         """
         if community_ids is None:
-            doc = await self._person_index.find_one({"_id": person_id})
-            held = (doc or {}).get("communities") or {}
-            return {str(c): Role(r) for c, r in held.items() if r}
+            cursor = self._memberships.find(
+                {"person_id": person_id}, projection={"community_id": 1, "role": 1}
+            )
+            return {str(d["community_id"]): Role(d["role"]) async for d in cursor if d.get("role")}
         ids = sorted(set(community_ids))
         docs = await _each(self._memberships, [f"{c}:{person_id}" for c in ids])
         return {c: Role(d["role"]) for c, d in zip(ids, docs, strict=True) if d and d.get("role")}
@@ -219,17 +218,15 @@ class ReadModel:
         return list(self._open_cache[1])
 
     async def pinholes_of(self, community_ids: Iterable[str]) -> list[SpaceFacts]:
-        """The pinholes of these communities (one read of the small pinhole collection)."""
-        ids = set(community_ids)
+        """The pinholes of these communities (one ``$in`` query on index ``community``)."""
+        ids = sorted(set(community_ids))
         if not ids:
             return []
-        if len(ids) == 1:
-            cursor = self._pinholes.find(
-                {"community_id": next(iter(ids))}, projection={"_id": 1, "community_id": 1}
-            )
-        else:
-            cursor = self._pinholes.find({}, projection={"_id": 1, "community_id": 1})
-        pinhole_ids = [str(d["_id"]) async for d in cursor if d.get("community_id", "") in ids]
+        cursor = self._pinholes.find(
+            {"community_id": ids[0] if len(ids) == 1 else {"$in": ids}},
+            projection={"_id": 1},
+        )
+        pinhole_ids = [str(d["_id"]) async for d in cursor]
         return list((await self.spaces(pinhole_ids)).values())
 
     async def person(self, person_id: str) -> Person | None:
@@ -339,12 +336,7 @@ class ReadModel:
     async def _member(
         self, community_id: str, person_id: str, role: Role | None, membership_version: int
     ) -> None:
-        """Record the membership at ``membership_version`` unless a newer one is applied.
-
-        The person's index document follows the membership document: it is rewritten
-        from the stored membership (not from this event), so a stale event cannot
-        put an old role into it.
-        """
+        """Record the membership at ``membership_version`` unless a newer one is applied."""
         await self._versioned(
             self._memberships,
             f"{community_id}:{person_id}",
@@ -356,15 +348,6 @@ class ReadModel:
             },
             version_field="membership_version",
         )
-        # Events of different communities are handled concurrently (one per partition);
-        # each update below is one operation on the writer handle, so none is lost.
-        stored = await self._memberships.find_one({"_id": f"{community_id}:{person_id}"})
-        current = str((stored or {}).get("role") or "")
-        if current:
-            update: Document = {"$set": {f"communities.{community_id}": current}}
-        else:
-            update = {"$unset": {f"communities.{community_id}": ""}}
-        await self._w[PERSON_COMMUNITIES].update_one({"_id": person_id}, update, upsert=True)
 
     async def _on_joined(self, event: Event) -> None:
         joined = event.parse(cev.MemberJoined)

@@ -8,24 +8,12 @@ Collections of the post service's own database:
 - ``comments``   one document per comment (thread id, reactions, current revision);
 - ``revisions``  ``{_id: "<item id>:<revision, 10 digits>", item_id, revision, title,
   body, tags, author_id, created_at, summary, restored_from}``;
-- ``feed_months``, ``feed_days``, ``feed_buckets``: each space's timeline -- its months,
-  each month's days, and one bucket of post entries per UTC day
-  (:mod:`guildhall_post.domain.timeline`), from which the feeds are read by ``_id``
-  only (docs/adr/0006-feeds-fan-out.md);
-- ``children``   per parent, the list of its answers (``"<question id>:answers"``) or of
-  its comments (``"<post or answer id>:comments"``), from which those listings are read by
-  ``_id`` only (:mod:`guildhall_post.domain.children`, docs/adr/0012-post-child-lists.md);
-- ``migrations``   one document per one-off data step that has completed.
 
-A revision's ``_id`` follows from its item and number, so a page of history is one
-``_id $in`` read of the numbers it needs.
-
-Child-list entries are a superset of the answers and comments: an entry is written before
-its child and never removed (the listings verify each entry against its child).
-
-Timeline entries are a superset of the published posts: a post's entry is written
-before the post (so a post is never stored without one) and removed after the post
-is deleted (a crash in between leaves an entry that the feed reads rule out).
+Each collection declares the ordinary indexes its queries need (:func:`store_indexes`);
+every listing is a keyset page on a string key: feeds ``_id`` descending within a space
+(ULIDs sort by creation), answers ``_id`` ascending within a question, comments
+``(thread_id, _id)`` within a post or answer, revisions their ``_id`` (``"<item>:<n>"``)
+descending within an item (docs/adr/0006-feeds-fan-out.md, 0012-post-child-lists.md).
 
 Every state change and its events are one single-document write (the kit's
 outbox), so an event is published if and only if its change was stored. Counters
@@ -61,26 +49,19 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final
 
-from pymongo import ReturnDocument, UpdateOne
+from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import DuplicateKeyError
 
 from guildhall_kit.bus import Event
 from guildhall_kit.errors import Aborted
 from guildhall_kit.logging import get_logger
 from guildhall_kit.mongo import Document, IndexSpec
 from guildhall_kit.outbox import OUTBOX_FIELD, OUTBOX_SINCE_FIELD, Outbox
-from guildhall_post.adapters.clock import aware, now_ms
-from guildhall_post.domain.children import (
-    ChildEntry,
-    answer_entry,
-    comment_entry,
-    revision_numbers,
-)
+from guildhall_post.adapters.clock import aware
 from guildhall_post.domain.content import IdeaStatus, ItemState, PostType
 from guildhall_post.domain.revisions import RevisionData, merge_history
-from guildhall_post.domain.timeline import TimelineItem, group_writes
 
 _log = get_logger(__name__)
 
@@ -94,17 +75,6 @@ class Kind(enum.StrEnum):
 
 
 REVISIONS: Final = "revisions"
-FEED_MONTHS: Final = "feed_months"
-FEED_DAYS: Final = "feed_days"
-FEED_BUCKETS: Final = "feed_buckets"
-KNOWN_DAYS_MAX: Final = 100_000
-"""Most (space, day) pairs a store remembers as listed (then it forgets them all)."""
-CHILDREN: Final = "children"
-MIGRATIONS: Final = "migrations"
-CHILDREN_BACKFILL: Final = "child_lists_backfill"
-"""The ``migrations`` document of the one-off back-fill (:meth:`Store.backfill_children`)."""
-TIMELINE_BACKFILL: Final = "feed_timeline_backfill"
-"""The ``migrations`` document of the one-off back-fill (:meth:`Store.backfill_timeline`)."""
 ID_BATCH: Final = 500
 """Most ids in one ``{_id: {$in: ...}}`` read (FerretDB's ``_id`` pushdown takes 1,000)."""
 WRITE_BATCH: Final = 1000
@@ -120,16 +90,40 @@ HIDDEN_FIELDS: Final = ("voters", "up", "down", "reactors", OUTBOX_FIELD, OUTBOX
 PUBLIC: Final[dict[str, int]] = dict.fromkeys(HIDDEN_FIELDS, 0)
 
 
+FEED_CHUNK: Final = 100
+"""Most spaces in one feed query; a home feed over more runs one query per chunk and
+merges them (each already sorted), so no single ``$in`` grows with a person's memberships."""
+
+
 def store_indexes() -> list[IndexSpec]:
-    # The feeds read the timeline by _id only (ADR 0006), answers and comments their
-    # parents' child lists and revisions their deterministic ids (ADR 0012): no index
-    # serves those.
+    """The indexes of the content collections, one per query shape (ESR: equality fields,
+    then the keyset's sort key)."""
     return [
+        # Space and home feeds: newest first within the spaces, keyset on _id (a ULID).
+        IndexSpec(Kind.POST, [("space_id", 1), ("state", 1), ("_id", -1)], name="space_feed"),
         IndexSpec(
             Kind.POST,
-            [("type", 1), ("state", 1), ("accepted_answer_id", 1), ("tags", 1), ("_id", -1)],
-            name="open_questions",
+            [("space_id", 1), ("state", 1), ("type", 1), ("_id", -1)],
+            name="space_feed_by_type",
         ),
+        IndexSpec(
+            Kind.POST,
+            [("space_id", 1), ("state", 1), ("tags", 1), ("_id", -1)],
+            name="space_feed_by_tag",
+        ),
+        # Questions for me: open questions carrying one of the person's tags, newest first.
+        IndexSpec(
+            Kind.POST,
+            [("tags", 1), ("type", 1), ("state", 1), ("accepted_answer_id", 1), ("_id", -1)],
+            name="open_questions_by_tag",
+        ),
+        IndexSpec(Kind.ANSWER, [("question_id", 1), ("_id", 1)], name="answers_by_question"),
+        IndexSpec(
+            Kind.COMMENT,
+            [("post_id", 1), ("answer_id", 1), ("thread_id", 1), ("_id", 1)],
+            name="comments_by_thread",
+        ),
+        IndexSpec(REVISIONS, [("item_id", 1), ("_id", -1)], name="revisions_by_item"),
     ]
 
 
@@ -244,20 +238,6 @@ def comment_document(
     }
 
 
-def timeline_item(doc: Mapping[str, Any]) -> TimelineItem:
-    """The timeline's view of a post document."""
-    return TimelineItem(str(doc["space_id"]), str(doc["_id"]), str(doc["type"]))
-
-
-def child_entry(kind: Kind, doc: Mapping[str, Any]) -> ChildEntry:
-    """The child-list entry of an answer or comment document."""
-    if kind is Kind.ANSWER:
-        return answer_entry(doc)
-    if kind is Kind.COMMENT:
-        return comment_entry(doc)
-    raise ValueError(f"{kind.value} are not listed under a parent")
-
-
 def revision_id(item_id: str, revision: int) -> str:
     return f"{item_id}:{revision:010d}"
 
@@ -360,15 +340,8 @@ class Store:
         return await cursor.to_list(length=limit)
 
     async def insert(self, kind: Kind, doc: Document, events: Sequence[Event]) -> None:
-        """Insert a new item with its first revision's copy; ``events`` travel in the same write.
-
-        A post's timeline entry, an answer's or a comment's child-list entry, is written
-        first, so an item is never stored without one.
-        """
-        if kind is Kind.POST:
-            await self.timeline_add([timeline_item(doc)])
-        else:
-            await self.children_add([child_entry(kind, doc)])
+        """Insert a new item with its first revision's copy; ``events`` travel in the same
+        write."""
         fields = self.outbox.fields(*events) if events else {}
         await self._writer[kind.value].insert_one({**doc, **fields})
         if events:
@@ -406,16 +379,13 @@ class Store:
         return {k: v for k, v in after.items() if k not in HIDDEN_FIELDS}
 
     async def insert_posts(self, docs: Sequence[Document]) -> None:
-        """Bulk insert of new posts (built by :func:`post_document`) without events: their
-        timeline entries first, then the posts and their first revisions' copies -- what
-        CreatePost leaves once the relay has published and cleared its events.
+        """Bulk insert of new posts (built by :func:`post_document`) without events, and their
+        first revisions' copies -- what CreatePost leaves once the relay has published and
+        cleared its events.
 
         For seeding benchmarks: no event is published, so the search index and the other
         services never learn of these posts.
         """
-        await self.timeline_add(
-            [timeline_item(d) for d in docs if d.get("state") == ItemState.PUBLISHED.value]
-        )
         for start in range(0, len(docs), WRITE_BATCH):
             chunk = docs[start : start + WRITE_BATCH]
             await self._writer[Kind.POST.value].insert_many([dict(d) for d in chunk])
@@ -430,210 +400,12 @@ class Store:
 
         For seeding benchmarks and tests: no event is published.
         """
-        await self.children_add([child_entry(kind, d) for d in docs])
         for start in range(0, len(docs), WRITE_BATCH):
             chunk = docs[start : start + WRITE_BATCH]
             await self._writer[kind.value].insert_many([dict(d) for d in chunk])
             await self._writer[REVISIONS].insert_many(
                 [_revision_doc(current_revision(d)) for d in chunk]
             )
-
-    # ------------------------------------------------------------------ child lists
-
-    async def children_add(self, entries: Sequence[ChildEntry]) -> None:
-        """Add the entries to their parents' lists: one idempotent upsert per list
-        (``$addToSet``), so a retry or a repeated back-fill adds nothing twice."""
-        grouped: dict[str, list[str]] = {}
-        meta: dict[str, ChildEntry] = {}
-        for e in entries:
-            grouped.setdefault(e.list_id, []).append(e.key)
-            meta.setdefault(e.list_id, e)
-        await self._bulk_upsert(
-            CHILDREN,
-            [
-                UpdateOne(
-                    {"_id": list_id},
-                    {
-                        "$addToSet": {"entries": {"$each": keys}},
-                        "$setOnInsert": {
-                            "parent_id": meta[list_id].parent_id,
-                            "kind": meta[list_id].kind.value,
-                        },
-                    },
-                    upsert=True,
-                )
-                for list_id, keys in grouped.items()
-            ],
-        )
-
-    async def children(self, list_id: str) -> list[str]:
-        """The entries of one child list ([] when it has none): one read by ``_id``."""
-        doc = await self.db[CHILDREN].find_one({"_id": list_id}, projection={"entries": 1})
-        return [] if doc is None else [str(k) for k in doc.get("entries") or ()]
-
-    async def backfill_children(self) -> int | None:
-        """Once per database: give every answer and comment its child-list entry.
-
-        For a database written before the lists existed. Returns how many children it
-        added, or None when it had run already (one point read). Idempotent and safe to
-        interrupt (``$addToSet``; the marker is written last). It reads ``answers`` and
-        ``comments`` once in full, so it must run before any reader relies on old children
-        and while no process writes children without entries (every version since the
-        lists writes them first).
-        """
-        if await self.db[MIGRATIONS].find_one({"_id": CHILDREN_BACKFILL}) is not None:
-            return None
-        added = 0
-        fields = {
-            Kind.ANSWER: {"_id": 1, "question_id": 1},
-            Kind.COMMENT: {"_id": 1, "post_id": 1, "answer_id": 1, "thread_id": 1},
-        }
-        for kind, projection in fields.items():
-            batch: list[ChildEntry] = []
-            cursor = self.coll(kind).find({}, projection=projection, batch_size=WRITE_BATCH)
-            async for doc in cursor:
-                try:
-                    batch.append(child_entry(kind, doc))
-                except KeyError:
-                    _log.warning("child-list back-fill skipped an item", item_id=str(doc["_id"]))
-                    continue
-                if len(batch) >= WRITE_BATCH:
-                    await self.children_add(batch)
-                    added, batch = added + len(batch), []
-            await self.children_add(batch)
-            added += len(batch)
-        await self._writer[MIGRATIONS].update_one(
-            {"_id": CHILDREN_BACKFILL},
-            {"$set": {"done_at": now_ms(), "children": added}},
-            upsert=True,
-        )
-        return added
-
-    # ------------------------------------------------------------------ timeline
-
-    async def timeline_add(self, items: Sequence[TimelineItem]) -> None:
-        """Add the posts' entries to their spaces' timelines: the months, the days, then the
-        buckets, each an idempotent upsert by ``_id`` (``$addToSet``), so a retry or a
-        repeated back-fill adds nothing twice.
-
-        The month and day lists only ever grow, so a day this store has listed once is not
-        listed again (remembered in memory, up to :data:`KNOWN_DAYS_MAX` days): a post
-        then costs one timeline write, its bucket's.
-        """
-        if not items:
-            return
-        writes = group_writes(items, listed=lambda s, d: (s, d) in self._known_days)
-        await self._bulk_upsert(
-            FEED_MONTHS,
-            [
-                UpdateOne({"_id": s}, {"$addToSet": {"months": {"$each": m}}}, upsert=True)
-                for s, m in writes.months.items()
-            ],
-        )
-        await self._bulk_upsert(
-            FEED_DAYS,
-            [
-                UpdateOne(
-                    {"_id": d.days_id},
-                    {
-                        "$addToSet": {"days": {"$each": d.days}},
-                        "$setOnInsert": {"space_id": d.space_id, "month": d.month},
-                    },
-                    upsert=True,
-                )
-                for d in writes.days
-            ],
-        )
-        if len(self._known_days) > KNOWN_DAYS_MAX:
-            self._known_days.clear()
-        self._known_days.update((d.space_id, day) for d in writes.days for day in d.days)
-        await self._bulk_upsert(
-            FEED_BUCKETS,
-            [
-                UpdateOne(
-                    {"_id": b.bucket_id},
-                    {
-                        "$addToSet": {"entries": {"$each": b.entries}},
-                        "$setOnInsert": {"space_id": b.space_id, "day": b.day},
-                    },
-                    upsert=True,
-                )
-                for b in writes.buckets
-            ],
-        )
-
-    async def _bulk_upsert(self, collection: str, ops: Sequence[UpdateOne]) -> None:
-        for start in range(0, len(ops), UPDATE_BATCH):
-            chunk = list(ops[start : start + UPDATE_BATCH])
-            try:
-                await self._writer[collection].bulk_write(chunk, ordered=False)
-            except BulkWriteError as exc:
-                # Two first upserts of one _id can race on MongoDB; the loser finds the
-                # document on a retry, and repeating the others is harmless (idempotent).
-                errors = exc.details.get("writeErrors", [])
-                if not errors or any(e.get("code") != 11000 for e in errors):
-                    raise
-                await self._writer[collection].bulk_write(chunk, ordered=False)
-
-    async def timeline_remove(self, doc: Mapping[str, Any]) -> None:
-        """Best-effort removal of a deleted post's entry, by exact value (FerretDB 1.x's
-        ``$pull`` with a condition removes nothing). The day stays listed."""
-        item = timeline_item(doc)
-        await self._writer[FEED_BUCKETS].update_one(
-            {"_id": item.bucket}, {"$pullAll": {"entries": [item.entry]}}
-        )
-
-    async def timeline_months(self, space_ids: Iterable[str]) -> dict[str, list[str]]:
-        """The months each space has buckets in (spaces without any are left out)."""
-        docs = await self._by_ids(FEED_MONTHS, space_ids, {"months": 1})
-        return {str(d["_id"]): [str(x) for x in d.get("months") or ()] for d in docs}
-
-    async def timeline_days(self, ids: Iterable[str]) -> list[Document]:
-        """Lists of days (``feed_days``) by ``_id`` (missing ones left out)."""
-        return await self._by_ids(FEED_DAYS, ids, {"days": 1})
-
-    async def timeline_buckets(self, ids: Iterable[str]) -> list[Document]:
-        """Bucket documents by ``_id`` (missing buckets left out)."""
-        return await self._by_ids(FEED_BUCKETS, ids)
-
-    async def backfill_timeline(self) -> int | None:
-        """Once per database: give every published post its timeline entry.
-
-        For a database written before the timeline existed. Returns how many posts it
-        added, or None when it had run already (one point read). Idempotent and safe to
-        interrupt: entries are added with ``$addToSet`` and the marker is written last. It
-        reads the posts collection once in full, so it must run before any reader relies on
-        old posts and while no process writes posts without entries (every version since
-        the timeline writes them first).
-        """
-        if await self.db[MIGRATIONS].find_one({"_id": TIMELINE_BACKFILL}) is not None:
-            return None
-        added = 0
-        batch: list[TimelineItem] = []
-        cursor = self.coll(Kind.POST).find(
-            {"state": ItemState.PUBLISHED.value},
-            projection={"_id": 1, "space_id": 1, "type": 1},
-            batch_size=WRITE_BATCH,
-        )
-        async for doc in cursor:
-            try:
-                item = timeline_item(doc)
-                _ = item.day  # an id that is not a ULID has no day
-            except (KeyError, ValueError):
-                _log.warning("timeline back-fill skipped a post", post_id=str(doc.get("_id")))
-                continue
-            batch.append(item)
-            if len(batch) >= WRITE_BATCH:
-                await self.timeline_add(batch)
-                added, batch = added + len(batch), []
-        await self.timeline_add(batch)
-        added += len(batch)
-        await self._writer[MIGRATIONS].update_one(
-            {"_id": TIMELINE_BACKFILL},
-            {"$set": {"done_at": now_ms(), "posts": added}},
-            upsert=True,
-        )
-        return added
 
     def _hinted(self, kind: Kind, item_id: Any) -> None:
         if self._hint is not None:
@@ -679,25 +451,121 @@ class Store:
     async def revisions(
         self, current: Mapping[str, Any], *, before: int | None, limit: int, bodies: bool
     ) -> list[RevisionData]:
-        """Revisions of the item ``current``, newest first, below ``before`` (exclusive).
-
-        Revision ids follow from the item and the number, so a page is one ``_id $in`` read
-        of the numbers it needs (another below it only if a stored copy is missing, which
-        an edit's order of writes rules out).
-        """
+        """Up to ``limit`` revisions of the item ``current``, newest first, below ``before``
+        (exclusive): one keyset read of the item's stored copies by ``_id`` descending, the
+        current revision taken from the item itself (it wins over its copy)."""
         item, now = str(current["_id"]), int(current["revision"])
         top = now if before is None else min(before - 1, now)
+        if top < 1:
+            return []
         projection = None if bodies else {"body": 0}
-        stored: list[RevisionData] = []
-        numbers = revision_numbers(top, limit)
-        while True:
-            wanted = [revision_id(item, n) for n in numbers if n < now]
-            stored += [_revision_from(d) for d in await self._by_ids(REVISIONS, wanted, projection)]
-            history = merge_history(stored, current_revision(current))
-            page = [r for r in history if r.revision <= top][:limit]
-            if len(page) >= limit or not numbers or numbers[-1] <= 1:
-                return page
-            numbers = revision_numbers(numbers[-1] - 1, limit - len(page))
+        cursor = (
+            self.db[REVISIONS]
+            .find({"item_id": item, "_id": {"$lte": revision_id(item, top)}}, projection)
+            .sort("_id", -1)
+            .limit(limit)
+        )
+        stored = [_revision_from(d) for d in await cursor.to_list(length=limit)]
+        history = merge_history(stored, current_revision(current))
+        return [r for r in history if r.revision <= top][:limit]
+
+    # ------------------------------------------------------------------ listings
+
+    async def feed(
+        self,
+        space_ids: Sequence[str],
+        *,
+        before: str | None,
+        limit: int,
+        post_type: str = "",
+        tag: str = "",
+        pinned_only: bool = False,
+    ) -> list[Document]:
+        """Up to ``limit`` published posts of the spaces, newest first, below ``before``.
+
+        One keyset query per :data:`FEED_CHUNK` spaces (``space_feed*`` indexes), run
+        concurrently and merged by ``_id``: each chunk's newest ``limit`` are the only
+        candidates it can contribute.
+        """
+        spaces = sorted(set(space_ids))
+        if not spaces or limit <= 0:
+            return []
+        base: dict[str, Any] = {"state": ItemState.PUBLISHED.value}
+        if post_type:
+            base["type"] = post_type
+        if tag:
+            base["tags"] = tag
+        if pinned_only:
+            base["pinned"] = True
+        if before is not None:
+            base["_id"] = {"$lt": before}
+        chunks = [spaces[i : i + FEED_CHUNK] for i in range(0, len(spaces), FEED_CHUNK)]
+        found = await asyncio.gather(
+            *(
+                self.find(
+                    Kind.POST,
+                    {"space_id": c[0] if len(c) == 1 else {"$in": c}, **base},
+                    [("_id", -1)],
+                    limit,
+                )
+                for c in chunks
+            )
+        )
+        if len(found) == 1:
+            return found[0]
+        merged = sorted((d for docs in found for d in docs), key=lambda d: str(d["_id"]))
+        return merged[::-1][:limit]
+
+    async def answers(
+        self, question_id: str, *, after: str | None, limit: int, visible_to: str | None
+    ) -> list[Document]:
+        """Up to ``limit`` answers of the question by ``_id``, after ``after``; with
+        ``visible_to`` only published ones and that person's own (deleted or not)."""
+        query: dict[str, Any] = {"question_id": question_id}
+        if after is not None:
+            query["_id"] = {"$gt": after}
+        if visible_to is not None:
+            query["$or"] = [{"state": ItemState.PUBLISHED.value}, {"author_id": visible_to}]
+        return await self.find(Kind.ANSWER, query, [("_id", 1)], limit)
+
+    async def comments(
+        self, post_id: str, answer_id: str, *, after: tuple[str, str] | None, limit: int
+    ) -> list[Document]:
+        """Up to ``limit`` comments on the post (or on its answer ``answer_id``) in listing
+        order -- thread by thread, by id inside a thread -- after ``after`` (thread, id).
+
+        The keyset on two keys is two queries on ``comments_by_thread``, no ``$or``: the rest
+        of the position's thread, then the threads after it.
+        """
+        base: dict[str, Any] = {"post_id": post_id, "answer_id": answer_id}
+        found: list[Document] = []
+        rest: dict[str, Any] = dict(base)
+        if after is not None:
+            thread, last = after
+            found = await self.find(
+                Kind.COMMENT,
+                {**base, "thread_id": thread, "_id": {"$gt": last}},
+                [("_id", 1)],
+                limit,
+            )
+            rest["thread_id"] = {"$gt": thread}
+        if len(found) < limit:
+            found += await self.find(
+                Kind.COMMENT, rest, [("thread_id", 1), ("_id", 1)], limit - len(found)
+            )
+        return found
+
+    async def members_of(
+        self, kind: Kind, item_ids: Sequence[str], field: str, person_id: str
+    ) -> set[str]:
+        """The items among ``item_ids`` whose array ``field`` holds ``person_id`` (one ``$in``
+        read: which answers of a page the person voted up, for example)."""
+        if not item_ids:
+            return set()
+        cursor = self.coll(kind).find(
+            {"_id": {"$in": list(item_ids)}, field: person_id}, projection={"_id": 1}
+        )
+        return {str(d["_id"]) async for d in cursor}
 
     async def revision(self, current: Mapping[str, Any], number: int) -> RevisionData | None:
         if number == int(current["revision"]):

@@ -1,4 +1,4 @@
-"""The post service's domain: content life cycles, the access rules it applies, feeds.
+"""The post service's domain: content life cycles and the access rules it applies.
 
 Pure: no I/O, no clock (callers pass ``now``), no protobuf. Adapters in
 :mod:`guildhall_post.adapters` read and write state and call these functions.
@@ -8,5 +8,4 @@ Pure: no I/O, no clock (callers pass ``now``), no protobuf. Adapters in
 - :mod:`.links`      links between items and their shaping per reader
 - :mod:`.revisions`  revision history and diffs
 - :mod:`.cursor`     page tokens (keyset positions)
-- :mod:`.timeline`   per-space day buckets of post entries and the bounded walk that reads feeds
 """
