@@ -57,7 +57,7 @@ install: $(VENV_STAMP) ## create .venv and install every package (editable)
 
 # --- Quality gates ----------------------------------------------------------
 .PHONY: lint lint-py
-lint: lint-py lint-protos ## ruff (lint + format check), mypy strict, buf lint + breaking
+lint: lint-py lint-protos openapi-check ## ruff (lint + format check), mypy strict, buf lint + breaking, OpenAPI drift
 
 lint-py: install protos
 	@echo "==> ruff"
@@ -70,6 +70,19 @@ lint-py: install protos
 fmt: install ## apply ruff fixes and formatting (never run by CI)
 	@$(VENV)/bin/ruff check --fix .
 	@$(VENV)/bin/ruff format .
+
+# --- Gateway: the checked-in OpenAPI document and the audit trail ------------
+.PHONY: openapi openapi-check audit-verify
+openapi: install ## rewrite services/gateway/openapi.json and docs/api-routes.md from the code
+	@$(PY) -m guildhall_gateway.cli openapi write
+	@$(PY) -m guildhall_gateway.cli routes write
+
+openapi-check: install ## fail when services/gateway/openapi.json or docs/api-routes.md drifts from the code
+	@$(PY) -m guildhall_gateway.cli openapi check
+	@$(PY) -m guildhall_gateway.cli routes check
+
+audit-verify: install ## check every hash chain of the gateway's audit trail (CHAIN=pinhole:<id> for one)
+	@$(PY) -m guildhall_gateway.cli audit-verify $(if $(CHAIN),--chain "$(CHAIN)")
 
 # --- Tests ------------------------------------------------------------------
 PYTEST_ARGS ?=

@@ -1,21 +1,32 @@
 """Wiring of the gateway service.
 
-First cut: the gRPC face answers ``GetMe`` from the verified access token, and
-the HTTP/JSON face (:mod:`guildhall_gateway.http`) serves health, readiness,
-``/v1/me`` and its OpenAPI document. Partner scoping, rate limits and the audit
-trail land with the gateway capability.
+The gRPC face answers ``GetMe``; the HTTP/JSON face (adapters/http) serves the
+API under ``/v1``, its OpenAPI document, health and readiness, and (when
+``GUILDHALL_STATIC_DIR`` is set) the web client's files at ``/``. The audit
+trail lives in the gateway's own database and is published through the
+outbox.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import grpc
 
 from guildhall.gateway.v1 import gateway_pb2, gateway_pb2_grpc
-from guildhall_gateway.http import HttpServer, make_app
+from guildhall_gateway.adapters import repository
+from guildhall_gateway.adapters.http.app import make_app
+from guildhall_gateway.adapters.http.devauth import TokenAuthenticator
+from guildhall_gateway.adapters.http.runtime import Runtime
+from guildhall_gateway.adapters.http.server import HttpServer
+from guildhall_gateway.adapters.repository import MongoAuditStore
+from guildhall_gateway.adapters.services import Services
+from guildhall_gateway.application.audit import AuditTrail
+from guildhall_gateway.application.ratelimit import Bucket, Limits, RateLimits
 from guildhall_gateway.settings import GatewaySettings
 from guildhall_kit.auth import PrincipalKind, require_principal
+from guildhall_kit.clients import CommunityAccessClient
 from guildhall_kit.grpc.server import load_verifier
 from guildhall_kit.service import ServiceContext, ServiceParts
 
@@ -44,14 +55,58 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServiceServicer):
         )
 
 
+def rate_limits(settings: GatewaySettings) -> RateLimits:
+    return RateLimits(
+        Limits(
+            partner_org=Bucket(
+                settings.rate_partner_org_per_second, settings.rate_partner_org_burst
+            ),
+            client=Bucket(settings.rate_client_per_second, settings.rate_client_burst),
+            employee=Bucket(settings.rate_employee_per_second, settings.rate_employee_burst),
+        )
+    )
+
+
 async def build(ctx: ServiceContext[GatewaySettings]) -> ServiceParts:
     settings = ctx.settings
+    services = Services(
+        {
+            "profile": settings.profile_addr,
+            "community": settings.community_addr,
+            "post": settings.post_addr,
+            "notification": settings.notification_addr,
+        },
+        deadline_s=settings.call_deadline_seconds,
+    )
+    access = CommunityAccessClient(
+        settings.community_addr, deadline_s=settings.access_deadline_seconds
+    )
+    store = MongoAuditStore(
+        ctx.db, writer=ctx.writer_db, outbox=ctx.outbox(), on_written=ctx.hint_relay
+    )
+    runtime = Runtime(
+        services=services,
+        access=access,
+        authenticator=TokenAuthenticator(load_verifier(settings)),
+        limits=rate_limits(settings),
+        trail=AuditTrail(store),
+        audit_store=store,
+        max_body_bytes=settings.max_body_bytes,
+        ready=ctx.is_ready,
+        heartbeat_seconds=settings.sse_heartbeat_seconds,
+    )
     http = HttpServer(
-        make_app(load_verifier(settings), ctx.is_ready), settings.http_host, settings.http_port
+        make_app(runtime, static_dir=Path(settings.static_dir) if settings.static_dir else None), settings.http_host, settings.http_port
     )
 
     def register(server: grpc.aio.Server) -> Sequence[str]:
         gateway_pb2_grpc.add_GatewayServiceServicer_to_server(GatewayServicer(), server)
         return [SERVICE_NAME]
 
-    return ServiceParts(register=register, background=[http.serve], on_stop=[http.stop])
+    return ServiceParts(
+        register=register,
+        indexes=repository.indexes(),
+        outbox_collections=[repository.RECORDS],
+        background=[http.serve],
+        on_stop=[http.stop, services.close, access.close],
+    )

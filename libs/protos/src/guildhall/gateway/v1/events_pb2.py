@@ -25,15 +25,15 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!guildhall/gateway/v1/events.proto\x12\x14guildhall.gateway.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xcb\x02\n\x14PartnerAccessAudited\x12\x10\n\x08\x61udit_id\x18\x01 \x01(\t\x12\x11\n\tperson_id\x18\x02 \x01(\t\x12\x0e\n\x06org_id\x18\x03 \x01(\t\x12\x0e\n\x06method\x18\x04 \x01(\t\x12\r\n\x05route\x18\x05 \x01(\t\x12\x10\n\x08space_id\x18\x06 \x01(\t\x12\x34\n\x07outcome\x18\x07 \x01(\x0e\x32#.guildhall.gateway.v1.AccessOutcome\x12\x13\n\x0bhttp_status\x18\x08 \x01(\x05\x12\x12\n\nrequest_id\x18\t \x01(\t\x12\x10\n\x08trace_id\x18\n \x01(\t\x12\x16\n\x0e\x63lient_address\x18\x0b \x01(\t\x12/\n\x0breceived_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0b\x64uration_ms\x18\r \x01(\x03*\xc6\x01\n\rAccessOutcome\x12\x1e\n\x1a\x41\x43\x43\x45SS_OUTCOME_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x41\x43\x43\x45SS_OUTCOME_ALLOWED\x10\x01\x12\x19\n\x15\x41\x43\x43\x45SS_OUTCOME_DENIED\x10\x02\x12\x1f\n\x1b\x41\x43\x43\x45SS_OUTCOME_RATE_LIMITED\x10\x03\x12\"\n\x1e\x41\x43\x43\x45SS_OUTCOME_UNAUTHENTICATED\x10\x04\x12\x19\n\x15\x41\x43\x43\x45SS_OUTCOME_FAILED\x10\x05\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!guildhall/gateway/v1/events.proto\x12\x14guildhall.gateway.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe0\x03\n\x14PartnerAccessAudited\x12\x10\n\x08\x61udit_id\x18\x01 \x01(\t\x12\x11\n\tperson_id\x18\x02 \x01(\t\x12\x0e\n\x06org_id\x18\x03 \x01(\t\x12\x0e\n\x06method\x18\x04 \x01(\t\x12\r\n\x05route\x18\x05 \x01(\t\x12\x10\n\x08space_id\x18\x06 \x01(\t\x12\x34\n\x07outcome\x18\x07 \x01(\x0e\x32#.guildhall.gateway.v1.AccessOutcome\x12\x13\n\x0bhttp_status\x18\x08 \x01(\x05\x12\x12\n\nrequest_id\x18\t \x01(\t\x12\x10\n\x08trace_id\x18\n \x01(\t\x12\x16\n\x0e\x63lient_address\x18\x0b \x01(\t\x12/\n\x0breceived_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0b\x64uration_ms\x18\r \x01(\x03\x12\x11\n\tclient_id\x18\x0e \x01(\t\x12\x12\n\nobject_ids\x18\x0f \x03(\t\x12\x12\n\npinhole_id\x18\x10 \x01(\t\x12\x16\n\x0e\x62ytes_returned\x18\x11 \x01(\x03\x12\r\n\x05\x63hain\x18\x12 \x01(\t\x12\x10\n\x08sequence\x18\x13 \x01(\x03\x12\x11\n\tprev_hash\x18\x14 \x01(\t\x12\x0c\n\x04hash\x18\x15 \x01(\t*\xc6\x01\n\rAccessOutcome\x12\x1e\n\x1a\x41\x43\x43\x45SS_OUTCOME_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x41\x43\x43\x45SS_OUTCOME_ALLOWED\x10\x01\x12\x19\n\x15\x41\x43\x43\x45SS_OUTCOME_DENIED\x10\x02\x12\x1f\n\x1b\x41\x43\x43\x45SS_OUTCOME_RATE_LIMITED\x10\x03\x12\"\n\x1e\x41\x43\x43\x45SS_OUTCOME_UNAUTHENTICATED\x10\x04\x12\x19\n\x15\x41\x43\x43\x45SS_OUTCOME_FAILED\x10\x05\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'guildhall.gateway.v1.events_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ACCESSOUTCOME']._serialized_start=427
-  _globals['_ACCESSOUTCOME']._serialized_end=625
+  _globals['_ACCESSOUTCOME']._serialized_start=576
+  _globals['_ACCESSOUTCOME']._serialized_end=774
   _globals['_PARTNERACCESSAUDITED']._serialized_start=93
-  _globals['_PARTNERACCESSAUDITED']._serialized_end=424
+  _globals['_PARTNERACCESSAUDITED']._serialized_end=573
 # @@protoc_insertion_point(module_scope)

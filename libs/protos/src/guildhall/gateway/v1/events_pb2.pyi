@@ -3,9 +3,11 @@
 isort:skip_file
 """
 
+from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 import builtins as _builtins
 import sys
@@ -64,8 +66,10 @@ Global___AccessOutcome: _TypeAlias = AccessOutcome  # noqa: Y015
 
 @_typing.final
 class PartnerAccessAudited(_message.Message):
-    """One request by a partner user, for the audit trail of external access.
-    Subject: org_id (the partner org), so each org's trail stays in order.
+    """One request by a partner (a person or a partner system), for the audit
+    trail of external access. Subject: org_id (the partner org), so each org's
+    trail stays in order. Records are hash-chained per pinhole (chain,
+    sequence, prev_hash, hash), so a consumer can check them too.
     """
 
     DESCRIPTOR: _descriptor.Descriptor
@@ -83,6 +87,14 @@ class PartnerAccessAudited(_message.Message):
     CLIENT_ADDRESS_FIELD_NUMBER: _builtins.int
     RECEIVED_AT_FIELD_NUMBER: _builtins.int
     DURATION_MS_FIELD_NUMBER: _builtins.int
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    OBJECT_IDS_FIELD_NUMBER: _builtins.int
+    PINHOLE_ID_FIELD_NUMBER: _builtins.int
+    BYTES_RETURNED_FIELD_NUMBER: _builtins.int
+    CHAIN_FIELD_NUMBER: _builtins.int
+    SEQUENCE_FIELD_NUMBER: _builtins.int
+    PREV_HASH_FIELD_NUMBER: _builtins.int
+    HASH_FIELD_NUMBER: _builtins.int
     audit_id: _builtins.str
     """The audit record's id."""
     person_id: _builtins.str
@@ -109,9 +121,29 @@ class PartnerAccessAudited(_message.Message):
     """The client's address as seen by the gateway."""
     duration_ms: _builtins.int
     """How long the gateway took to answer, in milliseconds."""
+    client_id: _builtins.str
+    """The partner system's OAuth client; empty for a person."""
+    pinhole_id: _builtins.str
+    """The pinhole the request concerned; empty when none or several."""
+    bytes_returned: _builtins.int
+    """Bytes of the response body."""
+    chain: _builtins.str
+    """The hash chain the record belongs to: "pinhole:<id>" or "org:<id>"."""
+    sequence: _builtins.int
+    """The record's position in its chain, from 1, without gaps."""
+    prev_hash: _builtins.str
+    """The hash of the record before it in the chain (64 zeros for the first)."""
+    hash: _builtins.str
+    """SHA-256 (hex) of the record's canonical content and prev_hash; see
+    docs/adr/0015-gateway-http-api.md.
+    """
     @_builtins.property
     def received_at(self) -> _timestamp_pb2.Timestamp:
         """When the request arrived."""
+
+    @_builtins.property
+    def object_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The ids the request named (path parameters), in route order."""
 
     def __init__(
         self,
@@ -129,10 +161,18 @@ class PartnerAccessAudited(_message.Message):
         client_address: _builtins.str = ...,
         received_at: _timestamp_pb2.Timestamp | None = ...,
         duration_ms: _builtins.int = ...,
+        client_id: _builtins.str = ...,
+        object_ids: _abc.Iterable[_builtins.str] | None = ...,
+        pinhole_id: _builtins.str = ...,
+        bytes_returned: _builtins.int = ...,
+        chain: _builtins.str = ...,
+        sequence: _builtins.int = ...,
+        prev_hash: _builtins.str = ...,
+        hash: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["received_at", b"received_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["audit_id", b"audit_id", "client_address", b"client_address", "duration_ms", b"duration_ms", "http_status", b"http_status", "method", b"method", "org_id", b"org_id", "outcome", b"outcome", "person_id", b"person_id", "received_at", b"received_at", "request_id", b"request_id", "route", b"route", "space_id", b"space_id", "trace_id", b"trace_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["audit_id", b"audit_id", "bytes_returned", b"bytes_returned", "chain", b"chain", "client_address", b"client_address", "client_id", b"client_id", "duration_ms", b"duration_ms", "hash", b"hash", "http_status", b"http_status", "method", b"method", "object_ids", b"object_ids", "org_id", b"org_id", "outcome", b"outcome", "person_id", b"person_id", "pinhole_id", b"pinhole_id", "prev_hash", b"prev_hash", "received_at", b"received_at", "request_id", b"request_id", "route", b"route", "sequence", b"sequence", "space_id", b"space_id", "trace_id", b"trace_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -1,0 +1,1 @@
+"""The gateway's adapters: HTTP in, the services' gRPC and MongoDB out."""

@@ -1,0 +1,1 @@
+"""The HTTP/JSON face: FastAPI routes over the services' contracts."""

@@ -1,0 +1,1 @@
+"""The gateway's use cases: partner scoping, the audit trail, rate limits."""
