@@ -60,7 +60,7 @@ from bench.seed import Enterprise, Scale, describe_storage, seed, storage
 from bench.service_process import ServiceProcess, free_port
 from guildhall.community.v1 import community_pb2 as pb
 from guildhall.community.v1 import community_pb2_grpc
-from guildhall_community.adapters.documents import OUTBOX_COLLECTIONS
+from guildhall_community.adapters.repository import OUTBOX_COLLECTIONS
 from guildhall_kit.auth import PrincipalKind
 from guildhall_kit.mongo import make_client
 

@@ -17,7 +17,8 @@ relay publishes them once it runs. ``--no-events`` skips them: a snapshot of an
 existing enterprise, for benchmarks that should not measure the relay.
 
 The people and organisation read models (what profile events would have
-built) and the member index are written beside them.
+built) and the name claims are written beside them; the listings need nothing
+else, since they are queries on the indexes the service declares.
 
 Distribution: community popularity is Zipf-like (exponent 0.9), so a few
 communities are huge — about a quarter of everyone at the top, some 100,000
@@ -46,15 +47,14 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 
 from guildhall_community import domain as dom
-from guildhall_community.adapters import documents as d
-from guildhall_community.adapters.messages import event_message
+from guildhall_community.adapters.convert import event_message
+from guildhall_community.adapters.repository import documents as d
 from guildhall_community.adapters.repository import indexes as repository_indexes
 from guildhall_community.domain import (
     Change,
     Community,
     GrantLevel,
     Membership,
-    MembershipStatus,
     PartnerOrg,
     Pinhole,
     PinholeOpenPolicy,
@@ -62,6 +62,7 @@ from guildhall_community.domain import (
     PrincipalKind,
     Role,
     Visibility,
+    name_key,
 )
 from guildhall_kit.bus import load_registry, source_for
 from guildhall_kit.mongo import Document, ensure_indexes, make_client
@@ -127,27 +128,15 @@ class _Writer:
         self.pending: dict[str, list[Document]] = {}
         self.counts: dict[str, int] = {}
         self.events = 0
-        self.pinhole_index: dict[str, set[str]] = {}
-        self.roster: dict[str, set[str]] = {}
-        self.names: dict[str, set[str]] = {}
-        """``roster`` and ``roster_days`` entries, written by the last flush."""
-        """``pinhole_index`` entries, written by the last flush (pinholes are few)."""
 
     def doc(self, state: Any, events: Sequence[dom.Event], **extra: Any) -> None:
         if isinstance(state, Community):
             name, doc = d.COMMUNITIES, {"_id": state.id, **d.community_fields(state)}
-            bucket, entry = d.name_entry(state.id, state.name)
-            self.names.setdefault(bucket, set()).add(entry)
         elif isinstance(state, Membership):
             key = d.membership_id(state.community_id, state.person_id)
             name, doc = d.MEMBERSHIPS, {"_id": key, **d.membership_fields(state)}
-            if state.status is MembershipStatus.ACTIVE and state.joined_at is not None:
-                day, entry = d.roster_entry(state.joined_at, state.person_id)
-                self.roster.setdefault(d.roster_key(state.community_id, day), set()).add(entry)
         elif isinstance(state, Pinhole):
             name, doc = d.PINHOLES, {"_id": state.id, **d.pinhole_fields(state)}
-            for key in d.pinhole_index_keys(state.community_id, doc["grant_orgs"]):
-                self.pinhole_index.setdefault(key, set()).add(state.id)
         else:
             raise TypeError(type(state).__name__)
         doc.update(extra)
@@ -166,21 +155,6 @@ class _Writer:
         self.pending.setdefault(collection, []).append(doc)
 
     async def flush(self, *, force: bool = False) -> None:
-        if force:
-            for key, ids in sorted(self.pinhole_index.items()):
-                self.add(d.PINHOLE_INDEX, {"_id": key, "pinholes": sorted(ids)})
-            days: dict[str, list[str]] = {}
-            for key, entries in sorted(self.roster.items()):
-                self.add(d.ROSTER, {"_id": key, "members": sorted(entries)})
-                community, day = key.rsplit(":", 1)
-                days.setdefault(community, []).append(day)
-            for community, listed in days.items():
-                self.add(d.ROSTER_DAYS, {"_id": community, "days": listed})
-            for bucket, names in sorted(self.names.items()):
-                self.add(d.NAME_DIRECTORY, {"_id": bucket, "entries": sorted(names)})
-            if self.names:
-                self.add(d.NAME_DIRECTORY, {"_id": d.NAME_INDEX_ID, "buckets": sorted(self.names)})
-            self.pinhole_index, self.roster, self.names = {}, {}, {}
         for name, docs in list(self.pending.items()):
             if docs and (force or len(docs) >= BATCH):
                 await self.db[name].insert_many(docs, ordered=False)
@@ -253,9 +227,8 @@ async def seed(
     planned = sum(len(m) for m in members)
     log(f"  planned {planned:,} memberships ({time.perf_counter() - started:.1f}s)")
 
-    for p, person in enumerate(people):
+    for person in people:
         w.add(d.PEOPLE, {"_id": person, "kind": "employee", "org_id": HOME})
-        w.add(d.MEMBER_INDEX, {"_id": person, "communities": [f"c{c:06d}" for c in picks[p]]})
     await w.flush()
 
     seeder = _Seeder(w, out, rng, people, now)
@@ -394,7 +367,7 @@ def _community(s: _Seeder, c: int, member_ids: list[int]) -> tuple[Community, Pr
     for m in memberships:
         w.doc(m, ())
     w.doc(community, community_events, member_count=len(member_ids))
-    w.add(d.COMMUNITY_NAMES, {"_id": d.name_key(name), "community_id": cid})
+    w.add(d.COMMUNITY_NAMES, {"_id": name_key(name), "community_id": cid})
     out.community_ids.append(cid)
     out.visibility[cid] = visibility
     return community, owner

@@ -31,11 +31,6 @@ class CommunitySettings(ServiceSettings):
     FerretDB a scan reads every stored document, hence a minute rather than the kit's
     default."""
 
-    member_recount_seconds: Annotated[float, Field(gt=0, le=7 * 86_400)] = 3600.0
-    """``GUILDHALL_MEMBER_RECOUNT_SECONDS``: how often every community's displayed
-    ``member_count`` is recounted from its verified roster, correcting the drift a
-    crash between a membership write and its count update can leave."""
-
     write_attempts: Annotated[int, Field(ge=1, le=20)] = 5
     """``GUILDHALL_WRITE_ATTEMPTS``: how often an operation that lost a compare-and-set
     is re-run before the caller gets ABORTED."""

@@ -27,7 +27,7 @@ import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from guildhall.community.v1 import community_pb2 as pb
-from guildhall_community.adapters.messages import ACTION
+from guildhall_community.adapters.convert import ACTION
 from guildhall_community.domain import Action
 from guildhall_testsupport.community import (
     HIDDEN,

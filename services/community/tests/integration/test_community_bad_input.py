@@ -4,7 +4,10 @@
 - Partner users (and other services) calling an employee-only method: PERMISSION_DENIED
   before any lookup — the same answer whether the ids exist or not.
 - Unknown ids and ids the caller may not see: the same NOT_FOUND.
+- An id of the other kind (a pinhole's where a community is asked for, and the reverse)
+  answers exactly like an unknown one, so no error tells what an id names.
 - CheckAccess and ListSpaces about someone else: only home admins and services may ask.
+- An employee token naming an org other than the home org: UNAUTHENTICATED.
 """
 
 from __future__ import annotations
@@ -63,7 +66,7 @@ async def snapshot(h: CommunityHarness) -> dict[str, list[dict[str, Any]]]:
     db = h.running.ctx.db
     return {
         name: await db[name].find({}, projection={"_outbox_since": 0}).sort("_id").to_list()
-        for name in ("communities", "memberships", "pinholes", "community_names", "member_index")
+        for name in ("communities", "memberships", "pinholes", "community_names", "people")
     }
 
 
@@ -364,6 +367,36 @@ async def test_hidden_and_unknown_ids_are_the_same_not_found(
     )
 
 
+OTHER_KIND = [
+    ("GetCommunity", "pinhole", lambda i: pb.GetCommunityRequest(community_id=i)),
+    ("UpdateCommunity", "pinhole", lambda i: pb.UpdateCommunityRequest(community_id=i, name="N")),
+    ("ListMembers", "pinhole", lambda i: pb.ListMembersRequest(community_id=i)),
+    ("ListPinholes", "pinhole", lambda i: pb.ListPinholesRequest(community_id=i)),
+    ("JoinCommunity", "pinhole", lambda i: pb.JoinCommunityRequest(community_id=i)),
+    ("GetPinhole", "community", lambda i: pb.GetPinholeRequest(pinhole_id=i)),
+    ("OpenPinhole", "community", lambda i: pb.OpenPinholeRequest(pinhole_id=i)),
+    ("ClosePinhole", "community", lambda i: pb.ClosePinholeRequest(pinhole_id=i)),
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "kind", "make"), [pytest.param(*c, id=c[0]) for c in OTHER_KIND]
+)
+@pytest.mark.parametrize("who", [OWNER, OUTSIDER, ADMIN], ids=["owner", "outsider", "admin"])
+async def test_an_id_of_the_other_kind_answers_like_an_unknown_one(
+    world: World, method: str, kind: str, make: Any, who: Person
+) -> None:
+    """Even to those who may see both objects, the error never says what an id names."""
+    h = world.h
+    real_id = world.secret_pid if kind == "pinhole" else world.secret_cid
+    other = await failure(h, method, make(real_id), who)
+    unknown = await failure(h, method, make("no-such-id"), who)
+    assert other.code() is unknown.code() is grpc.StatusCode.NOT_FOUND
+    assert (other.details() or "").replace(real_id, "<id>") == (unknown.details() or "").replace(
+        "no-such-id", "<id>"
+    )
+
+
 async def test_a_partner_of_another_org_cannot_tell_a_pinhole_from_nothing(world: World) -> None:
     h = world.h
     for method, request in (
@@ -444,3 +477,24 @@ async def test_no_token_is_unauthenticated(world: World) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await world.h.stub.GetSpace(pb.GetSpaceRequest(space_id=world.open_cid), timeout=10)
     assert caught.value.code() is grpc.StatusCode.UNAUTHENTICATED
+
+
+async def test_an_employee_token_of_another_org_is_unauthenticated(world: World) -> None:
+    """The kit's rule: an employee token must name the home org (GUILDHALL_HOME_ORG_ID).
+    The same person with a home-org token is let in; this service keeps no copy of it."""
+    h = world.h
+    impostor = Person(OWNER.subject, OWNER.kind, "bi-acme")
+    for method, request in (
+        ("GetCommunity", pb.GetCommunityRequest(community_id=world.open_cid)),
+        ("GetSpace", pb.GetSpaceRequest(space_id=world.secret_pid)),
+        (
+            "CheckAccess",
+            pb.CheckAccessRequest(
+                principal=impostor.principal, space_id=world.open_cid, action=pb.ACTION_READ
+            ),
+        ),
+    ):
+        err = await failure(h, method, request, impostor)
+        assert err.code() is grpc.StatusCode.UNAUTHENTICATED, method
+    reply = await call(h, "GetCommunity", pb.GetCommunityRequest(community_id=world.open_cid))
+    assert reply.community.community_id == world.open_cid

@@ -1,5 +1,9 @@
 """The community service's other RPCs through the real service: listings and paging, names,
 member counts, join requests, the open policy, and compare-and-set under concurrency.
+
+The listings are queries on declared indexes (docs/adr/0009): member lists and the
+directory page by keyset without gaps or duplicates while the data changes under them,
+and pinholes are found by community and by granted org.
 """
 
 from __future__ import annotations
@@ -12,7 +16,6 @@ import grpc
 import pytest
 
 from guildhall.community.v1 import community_pb2 as pb
-from guildhall_community.adapters.repository import Repository
 from guildhall_testsupport.community.harness import CommunityHarness, Person, employee, partner
 
 pytestmark = pytest.mark.integration
@@ -20,8 +23,9 @@ pytestmark = pytest.mark.integration
 OWNER = employee("rp-owner")
 ADMIN = employee("rp-admin", admin=True)
 OUTSIDER = employee("rp-outsider")
-CROWD = [employee(f"rp-p{i:02d}") for i in range(24)]
+CROWD = [employee(f"rp-p{i:02d}") for i in range(40)]
 ACME = partner("rp-acme-user", "rp-acme")
+GLOBEX = partner("rp-globex-user", "rp-globex")
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +39,8 @@ async def h(
         name="rpcs",
     )
     try:
-        await harness.register_people((OWNER, ADMIN, OUTSIDER, ACME, *CROWD))
-        await harness.register_orgs("rp-acme")
+        await harness.register_people((OWNER, ADMIN, OUTSIDER, ACME, GLOBEX, *CROWD))
+        await harness.register_orgs("rp-acme", "rp-globex")
         yield harness
     finally:
         await harness.stop()
@@ -92,11 +96,12 @@ async def test_expected_version_is_compare_and_set(h: CommunityHarness) -> None:
 
 async def test_concurrent_joins_all_count_and_all_list_with_paging(h: CommunityHarness) -> None:
     cid = await create(h, "Crowded")
+    crowd = CROWD[:24]
     await asyncio.gather(
-        *(call(h, "JoinCommunity", pb.JoinCommunityRequest(community_id=cid), p) for p in CROWD)
+        *(call(h, "JoinCommunity", pb.JoinCommunityRequest(community_id=cid), p) for p in crowd)
     )
     got = await call(h, "GetCommunity", pb.GetCommunityRequest(community_id=cid), CROWD[0])
-    assert got.community.member_count == len(CROWD) + 1
+    assert got.community.member_count == len(crowd) + 1
     assert got.my_membership.role == pb.ROLE_MEMBER
     seen: list[str] = []
     token = ""
@@ -114,7 +119,7 @@ async def test_concurrent_joins_all_count_and_all_list_with_paging(h: CommunityH
         if not token:
             break
     assert pages == 4
-    assert sorted(seen) == sorted([OWNER.subject, *(p.subject for p in CROWD)])
+    assert sorted(seen) == sorted([OWNER.subject, *(p.subject for p in crowd)])
     assert len(seen) == len(set(seen))
     owners = await call(
         h, "ListMembers", pb.ListMembersRequest(community_id=cid, role=pb.ROLE_OWNER)
@@ -123,11 +128,11 @@ async def test_concurrent_joins_all_count_and_all_list_with_paging(h: CommunityH
     await asyncio.gather(
         *(
             call(h, "LeaveCommunity", pb.LeaveCommunityRequest(community_id=cid), p)
-            for p in CROWD[:10]
+            for p in crowd[:10]
         )
     )
     got = await call(h, "GetCommunity", pb.GetCommunityRequest(community_id=cid))
-    assert got.community.member_count == len(CROWD) + 1 - 10
+    assert got.community.member_count == len(crowd) + 1 - 10
 
 
 async def test_two_owners_leaving_at_once_leave_one_owner(h: CommunityHarness) -> None:
@@ -320,176 +325,275 @@ async def test_admin_only_policy_keeps_opening_and_granting_for_home_admins(
         await h.stop()
 
 
-async def test_pinhole_listings_read_the_pinhole_index_and_start_up_repairs_it(
+async def listing(
+    h: CommunityHarness, method: str, make: Any, field: str, who: Person = OWNER
+) -> list[Any]:
+    """Every item of a paged listing, page by page (``make(token)`` builds a request)."""
+    items: list[Any] = []
+    token = ""
+    while True:
+        page = await call(h, method, make(token), who)
+        items.extend(getattr(page, field))
+        token = page.next_page_token
+        if not token:
+            return items
+
+
+async def test_member_pages_have_no_gaps_or_duplicates_while_members_come_and_go(
     h: CommunityHarness,
 ) -> None:
-    """ListSpaces finds pinholes through ``pinhole_index`` (``_id`` reads), never lists a
-    pinhole the index names but the pinhole document does not back, and the start-up
-    repair restores entries a document was stored without."""
-    cid = await create(h, "Indexed pinholes")
-    granted, other = [
-        (
-            await call(
-                h,
-                "ProposePinhole",
-                pb.ProposePinholeRequest(community_id=cid, title=title, purpose="Work."),
-            )
-        ).pinhole.pinhole_id
-        for title in ("Granted", "Not granted")
-    ]
+    """Keyset pages on (join time, person): whoever stays is listed once, in join order;
+    whoever joins while a reader pages is reached at the end; whoever leaves before the
+    reader gets to them is not listed, and nobody is listed twice."""
+    cid = await create(h, "Busy")
+    first = CROWD[24:34]
+    for person in first:  # one after the other: join times in this order
+        await call(h, "JoinCommunity", pb.JoinCommunityRequest(community_id=cid), person)
+    joining = CROWD[34:38]
+    early_leaver, late_leavers = first[0], first[5:8]
+    listed: list[Any] = []
+    token = ""
+    step = 0
+    while True:
+        if step < len(joining):
+            await call(h, "JoinCommunity", pb.JoinCommunityRequest(community_id=cid), joining[step])
+        if step == 2:  # pages 1-2 listed the owner and first[0:5]
+            for person in (early_leaver, *late_leavers):
+                await call(h, "LeaveCommunity", pb.LeaveCommunityRequest(community_id=cid), person)
+        page = await call(
+            h,
+            "ListMembers",
+            pb.ListMembersRequest(community_id=cid, page_size=3, page_token=token),
+            OUTSIDER,
+        )
+        listed.extend(page.memberships)
+        token = page.next_page_token
+        step += 1
+        if not token:
+            break
+    people = [m.person_id for m in listed]
+    assert len(people) == len(set(people))
+    stayed = [OWNER, *(p for p in first if p not in late_leavers)]
+    assert {p.subject for p in stayed} <= set(people)  # early_leaver was listed before leaving
+    assert not {p.subject for p in late_leavers} & set(people)
+    assert people[-len(joining) :] == [p.subject for p in joining]
+    order = [(m.joined_at.ToMilliseconds(), m.person_id) for m in listed]
+    assert order == sorted(order)
+    # The next reader sees exactly who is a member now, in the same order.
+    now = await listing(
+        h,
+        "ListMembers",
+        lambda t: pb.ListMembersRequest(community_id=cid, page_size=4, page_token=t),
+        "memberships",
+    )
+    assert [m.person_id for m in now] == [p for p in people if p != early_leaver.subject]
+    got = await call(h, "GetCommunity", pb.GetCommunityRequest(community_id=cid))
+    assert got.community.member_count == len(now)
+
+
+async def test_member_lists_filter_by_role_with_the_staff_entry_deciding(
+    h: CommunityHarness,
+) -> None:
+    cid = await create(h, "Roles listed")
+    mods = CROWD[30:32]
+    for person in mods:
+        await call(
+            h,
+            "InviteMember",
+            pb.InviteMemberRequest(community_id=cid, person_id=person.subject, role=pb.ROLE_MEMBER),
+        )
+    plain = CROWD[32:35]
+    for person in plain:
+        await call(h, "JoinCommunity", pb.JoinCommunityRequest(community_id=cid), person)
+    for person in mods:  # promoted after joining: their join time stays
+        await call(
+            h,
+            "ChangeRole",
+            pb.ChangeRoleRequest(
+                community_id=cid, person_id=person.subject, role=pb.ROLE_MODERATOR
+            ),
+        )
+
+    async def with_role(role: pb.Role.ValueType) -> list[tuple[str, int]]:
+        found = await listing(
+            h,
+            "ListMembers",
+            lambda t: pb.ListMembersRequest(community_id=cid, role=role, page_size=1, page_token=t),
+            "memberships",
+        )
+        return [(m.person_id, m.role) for m in found]
+
+    assert await with_role(pb.ROLE_OWNER) == [(OWNER.subject, pb.ROLE_OWNER)]
+    assert await with_role(pb.ROLE_MODERATOR) == [(p.subject, pb.ROLE_MODERATOR) for p in mods]
+    assert await with_role(pb.ROLE_MEMBER) == [(p.subject, pb.ROLE_MEMBER) for p in plain]
+    everyone = await with_role(pb.ROLE_UNSPECIFIED)
+    assert [p for p, _ in everyone] == [OWNER.subject, *(p.subject for p in (*mods, *plain))]
+    # A token carries its filter: it does not resume a listing with another one.
+    first = await call(
+        h, "ListMembers", pb.ListMembersRequest(community_id=cid, role=pb.ROLE_MEMBER, page_size=1)
+    )
+    other = pb.ListMembersRequest(community_id=cid, page_token=first.next_page_token)
+    assert await code_of(h, "ListMembers", other, OWNER) is grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_join_requests_page_oldest_first(h: CommunityHarness) -> None:
+    cid = await create(h, "Requests paged", pb.COMMUNITY_VISIBILITY_PRIVATE)
+    asking = CROWD[20:26]
+    for person in asking:
+        await call(h, "RequestMembership", pb.RequestMembershipRequest(community_id=cid), person)
     await call(
         h,
-        "GrantPinhole",
-        pb.GrantPinholeRequest(pinhole_id=granted, org_id="rp-acme", level=pb.GRANT_LEVEL_VIEWER),
+        "RejectJoinRequest",
+        pb.RejectJoinRequestRequest(community_id=cid, person_id=asking[2].subject),
     )
-    for pid in (granted, other):
-        await call(h, "OpenPinhole", pb.OpenPinholeRequest(pinhole_id=pid))
 
-    async def partner_spaces() -> list[str]:
-        reply = await call(
+    async def requests(state: pb.JoinRequestState.ValueType) -> list[str]:
+        found = await listing(
+            h,
+            "ListJoinRequests",
+            lambda t: pb.ListJoinRequestsRequest(
+                community_id=cid, state=state, page_size=2, page_token=t
+            ),
+            "join_requests",
+        )
+        return [r.person_id for r in found]
+
+    assert await requests(pb.JOIN_REQUEST_STATE_UNSPECIFIED) == [p.subject for p in asking]
+    assert await requests(pb.JOIN_REQUEST_STATE_PENDING) == [
+        p.subject for p in asking if p is not asking[2]
+    ]
+    assert await requests(pb.JOIN_REQUEST_STATE_REJECTED) == [asking[2].subject]
+
+
+async def test_directory_orders_by_name_then_id_with_its_filters_and_pages(
+    h: CommunityHarness,
+) -> None:
+    """By case-folded name, then id; a name shared by an archived and an active community
+    (the keyset's tie) pages without gaps; the visibility and archived filters; a prefix
+    in any case; a token resumes only the listing (and filters) it came from."""
+    alpha = await create(h, "kappa Alpha", pb.COMMUNITY_VISIBILITY_PRIVATE)
+    beta = await create(h, "Kappa beta")
+    gamma = await create(h, "KAPPA gamma", pb.COMMUNITY_VISIBILITY_SECRET)
+    old_delta = await create(h, "Kappa delta")
+    await call(h, "ArchiveCommunity", pb.ArchiveCommunityRequest(community_id=old_delta))
+    delta = await create(h, "kappa delta")  # the name is free again, and sorts the same
+    assert old_delta < delta
+
+    async def ids(who: Person = OWNER, size: int = 1, **filters: Any) -> list[str]:
+        found = await listing(
+            h,
+            "ListCommunities",
+            lambda t: pb.ListCommunitiesRequest(page_size=size, page_token=t, **filters),
+            "communities",
+            who,
+        )
+        return [c.community_id for c in found]
+
+    assert await ids(name_prefix="kappa") == [alpha, beta, delta, gamma]
+    assert await ids(name_prefix="KAPPA", size=3) == [alpha, beta, delta, gamma]
+    assert await ids(name_prefix="kappa", include_archived=True) == [
+        alpha,
+        beta,
+        old_delta,
+        delta,
+        gamma,
+    ]
+    assert await ids(name_prefix="kappa", visibility=pb.COMMUNITY_VISIBILITY_OPEN) == [
+        beta,
+        delta,
+    ]
+    assert await ids(
+        name_prefix="kappa", visibility=pb.COMMUNITY_VISIBILITY_OPEN, include_archived=True
+    ) == [beta, old_delta, delta]
+    assert await ids(name_prefix="kappa d", include_archived=True) == [old_delta, delta]
+    assert await ids(OUTSIDER, name_prefix="kappa") == [alpha, beta, delta]
+    assert await ids(ADMIN, name_prefix="kappa") == [alpha, beta, delta, gamma]
+    # Without a prefix the same communities come in the same order among all others.
+    everything = await ids(size=100)
+    assert [c for c in everything if c in {alpha, beta, gamma, delta}] == [
+        alpha,
+        beta,
+        delta,
+        gamma,
+    ]
+    first = await call(
+        h, "ListCommunities", pb.ListCommunitiesRequest(name_prefix="kappa", page_size=1)
+    )
+    other = pb.ListCommunitiesRequest(
+        name_prefix="kappa", include_archived=True, page_token=first.next_page_token
+    )
+    assert await code_of(h, "ListCommunities", other, OWNER) is grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_pinholes_are_found_by_community_and_by_granted_org(h: CommunityHarness) -> None:
+    """ListSpaces: a partner user gets exactly the open pinholes granted to their org; a
+    member the pinholes of their communities; closing and revoking take effect at once."""
+    c1 = await create(h, "Org pinholes one")
+    c2 = await create(h, "Org pinholes two", pb.COMMUNITY_VISIBILITY_PRIVATE)
+    member = CROWD[36]
+    await call(h, "JoinCommunity", pb.JoinCommunityRequest(community_id=c1), member)
+
+    async def pinhole(cid: str, title: str, grants: dict[str, int], *, opened: bool = True) -> str:
+        pid = str(
+            (
+                await call(
+                    h,
+                    "ProposePinhole",
+                    pb.ProposePinholeRequest(community_id=cid, title=title, purpose="Work."),
+                )
+            ).pinhole.pinhole_id
+        )
+        for org, level in grants.items():
+            await call(
+                h,
+                "GrantPinhole",
+                pb.GrantPinholeRequest(pinhole_id=pid, org_id=org, level=level),  # type: ignore[arg-type]
+            )
+        if opened:
+            await call(h, "OpenPinhole", pb.OpenPinholeRequest(pinhole_id=pid))
+        return pid
+
+    viewer, contributor = pb.GRANT_LEVEL_VIEWER, pb.GRANT_LEVEL_CONTRIBUTOR
+    p1 = await pinhole(c1, "Acme only", {"rp-acme": viewer})
+    p2 = await pinhole(c2, "Both", {"rp-acme": contributor, "rp-globex": viewer})
+    p3 = await pinhole(c1, "Globex only", {"rp-globex": viewer})
+    p4 = await pinhole(c2, "Proposed", {"rp-acme": viewer}, opened=False)
+    p5 = await pinhole(c1, "Revoked", {"rp-acme": viewer})
+    await call(h, "RevokeGrant", pb.RevokeGrantRequest(pinhole_id=p5, org_id="rp-acme"))
+    ours = {c1, c2, p1, p2, p3, p4, p5}
+
+    async def spaces(who: Person) -> dict[str, list[int]]:
+        found = await listing(
             h,
             "ListSpaces",
-            pb.ListSpacesRequest(principal=ACME.principal, action=pb.ACTION_READ, page_size=100),
-            ACME,
+            lambda t: pb.ListSpacesRequest(
+                principal=who.principal, action=pb.ACTION_READ, page_size=2, page_token=t
+            ),
+            "spaces",
+            who,
         )
-        return [s.space.space_id for s in reply.spaces if s.space.space_id in (granted, other)]
+        return {
+            s.space.space_id: list(s.allowed_actions) for s in found if s.space.space_id in ours
+        }
 
-    async def owner_pinholes() -> list[str]:
-        reply = await call(h, "ListPinholes", pb.ListPinholesRequest(community_id=cid))
-        return sorted(p.pinhole_id for p in reply.pinholes)
-
-    assert await partner_spaces() == [granted]
-    assert await owner_pinholes() == sorted([granted, other])
-
-    index = h.running.ctx.db["pinhole_index"]
-    # A stale entry (the org never had a grant on `other`) shows nothing.
-    await index.update_one({"_id": "org:rp-acme"}, {"$addToSet": {"pinholes": other}})
-    assert await partner_spaces() == [granted]
-
-    # Documents stored without their entries are invisible to the listings ...
-    await index.delete_many({"_id": {"$in": ["org:rp-acme", f"community:{cid}"]}})
-    assert await partner_spaces() == []
-    assert await owner_pinholes() == []
-    # ... until the repair the service runs at start-up adds them back.
-    repo = Repository(h.running.ctx.db, h.running.ctx.outbox())
-    assert await repo.repair_pinhole_index() >= 2
-    assert await partner_spaces() == [granted]
-    assert await owner_pinholes() == sorted([granted, other])
+    acme = await spaces(ACME)
+    assert acme == {
+        p1: [pb.ACTION_READ],
+        p2: [pb.ACTION_READ, pb.ACTION_POST, pb.ACTION_COMMENT],
+    }
+    assert set(await spaces(GLOBEX)) == {p2, p3}
+    assert set(await spaces(member)) == {c1, p1, p3, p5}
+    assert set(await spaces(OWNER)) == ours  # staff see the proposal too
+    await call(h, "ClosePinhole", pb.ClosePinholeRequest(pinhole_id=p2))
+    assert set(await spaces(ACME)) == {p1}
+    assert set(await spaces(GLOBEX)) == {p3}
+    await call(h, "LeaveCommunity", pb.LeaveCommunityRequest(community_id=c1), member)
+    assert await spaces(member) == {}
 
 
-async def test_member_lists_read_the_roster_and_start_up_builds_a_missing_one(
-    h: CommunityHarness,
-) -> None:
-    """ListMembers pages through the roster (``_id`` reads): a member who left and came
-    back is listed once, at the new join time; an entry no active membership backs is
-    never listed; a database without a roster gets one at start-up."""
-    cid = await create(h, "Rostered")
-    crowd = CROWD[10:16]
-    for person in crowd:
-        await call(h, "JoinCommunity", pb.JoinCommunityRequest(community_id=cid), person)
-    await call(h, "LeaveCommunity", pb.LeaveCommunityRequest(community_id=cid), crowd[0])
-    await call(h, "JoinCommunity", pb.JoinCommunityRequest(community_id=cid), crowd[0])
-
-    async def listed() -> list[str]:
-        people: list[str] = []
-        token = ""
-        while True:
-            page = await call(
-                h,
-                "ListMembers",
-                pb.ListMembersRequest(community_id=cid, page_size=2, page_token=token),
-            )
-            people.extend(m.person_id for m in page.memberships)
-            token = page.next_page_token
-            if not token:
-                return people
-
-    expected = [OWNER.subject, *(p.subject for p in crowd[1:])]
-    expected.append(crowd[0].subject)  # re-joined last
-    assert await listed() == expected
-
-    db = h.running.ctx.db
-    days = await db["roster_days"].find_one({"_id": cid})
-    assert days is not None
-    day = days["days"][-1]
-    stale = f"{0:013d}|{OUTSIDER.subject}"
-    await db["roster"].update_one({"_id": f"{cid}:{day}"}, {"$addToSet": {"members": stale}})
-    assert await listed() == expected
-
-    await db["roster"].delete_many({})
-    await db["roster_days"].delete_many({})
-    assert await listed() == []
-    repo = Repository(db, h.running.ctx.outbox())
-    assert await repo.repair_roster() >= len(expected)
-    assert await listed() == expected
-    assert await repo.repair_roster() == 0  # only ever fills an empty roster
-
-
-async def test_recount_corrects_a_drifted_member_count(h: CommunityHarness) -> None:
-    cid = await create(h, "Recounted")
-    for person in CROWD[16:19]:
-        await call(h, "JoinCommunity", pb.JoinCommunityRequest(community_id=cid), person)
-    await call(h, "LeaveCommunity", pb.LeaveCommunityRequest(community_id=cid), CROWD[16])
-    communities = h.running.ctx.db["communities"]
-    assert (await communities.find_one({"_id": cid}) or {})["member_count"] == 3
-    # What a crash between a membership write and its $inc would leave behind.
-    await communities.update_one({"_id": cid}, {"$set": {"member_count": 7}})
-    repo = Repository(h.running.ctx.db, h.running.ctx.outbox())
-    assert await repo.count_members(cid) == 3
-    visited, corrected = await repo.recount_members("", 10_000)
-    assert cid in visited
-    assert corrected >= 1
-    reply = await call(h, "GetCommunity", pb.GetCommunityRequest(community_id=cid))
-    assert reply.community.member_count == 3
-    _, again = await repo.recount_members("", 10_000)
-    assert again == 0
-
-
-async def test_directory_follows_renames_and_start_up_builds_a_missing_one(
-    h: CommunityHarness,
-) -> None:
-    """ListCommunities reads the name directory (``_id`` reads): a renamed community is
-    listed once under its new name, an archived one only on request, a stale entry
-    never; a database without a directory gets one at start-up."""
-    ids = [await create(h, f"Zephyr {i}") for i in range(5)]
-    await call(
-        h, "UpdateCommunity", pb.UpdateCommunityRequest(community_id=ids[1], name="Zephyr 9")
-    )
-    await call(h, "ArchiveCommunity", pb.ArchiveCommunityRequest(community_id=ids[3]))
-
-    async def listed(archived: bool = False) -> list[str]:
-        names: list[str] = []
-        token = ""
-        while True:
-            page = await call(
-                h,
-                "ListCommunities",
-                pb.ListCommunitiesRequest(
-                    name_prefix="zephyr", include_archived=archived, page_size=2, page_token=token
-                ),
-            )
-            names.extend(c.name for c in page.communities)
-            token = page.next_page_token
-            if not token:
-                return names
-
-    assert await listed() == ["Zephyr 0", "Zephyr 2", "Zephyr 4", "Zephyr 9"]
-    assert await listed(archived=True) == [
-        "Zephyr 0",
-        "Zephyr 2",
-        "Zephyr 3",
-        "Zephyr 4",
-        "Zephyr 9",
-    ]
-
-    directory = h.running.ctx.db["name_directory"]
-    stale = f"zephyr 5\x00{ids[0]}"  # a name that community does not have
-    await directory.update_one({"_id": "b:z"}, {"$addToSet": {"entries": stale}})
-    assert await listed() == ["Zephyr 0", "Zephyr 2", "Zephyr 4", "Zephyr 9"]
-
-    await directory.delete_many({})
-    assert await listed() == []
-    repo = Repository(h.running.ctx.db, h.running.ctx.outbox())
-    assert await repo.repair_name_directory() >= 5
-    assert await listed() == ["Zephyr 0", "Zephyr 2", "Zephyr 4", "Zephyr 9"]
-    assert await repo.repair_name_directory() == 0
+async def test_no_hand_made_index_is_written(h: CommunityHarness) -> None:
+    """The collections earlier versions kept beside the data (docs/adr/0009, "Migration")
+    are neither created nor written: listings are queries on declared indexes."""
+    names = set(await h.running.ctx.db.list_collection_names())
+    assert {"communities", "memberships", "pinholes"} <= names
+    assert not {"member_index", "pinhole_index", "roster", "roster_days", "name_directory"} & names

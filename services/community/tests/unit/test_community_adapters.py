@@ -1,4 +1,5 @@
-"""The adapters' pure parts: stored documents, protobuf mappings, page tokens, the index plan."""
+"""The adapters' pure parts: stored documents and their sort keys, protobuf mappings, the
+declared indexes, and the keyset paging the listings share."""
 
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ import pytest
 from guildhall.community.v1 import community_pb2 as pb
 from guildhall.community.v1 import events_pb2 as ev
 from guildhall_community import domain as dom
-from guildhall_community.adapters import documents as d
-from guildhall_community.adapters import messages as m
-from guildhall_community.adapters import paging
-from guildhall_community.adapters.repository import _index_changes
+from guildhall_community.adapters import convert as m
+from guildhall_community.adapters.repository import documents as d
+from guildhall_community.adapters.repository.store import indexes, prefix_bound
+from guildhall_community.application.core import keyset_page
 from guildhall_community.domain import (
     Action,
     CloseReason,
@@ -29,6 +30,7 @@ from guildhall_community.domain import (
     Visibility,
 )
 from guildhall_kit.errors import InvalidArgument
+from guildhall_kit.mongo import IndexSpec
 
 T0 = datetime(2026, 3, 1, 9, 30, 0, 123000, tzinfo=UTC)
 OLGA = Principal("olga", PrincipalKind.EMPLOYEE, "home")
@@ -58,6 +60,9 @@ def test_documents_round_trip_every_domain_value() -> None:
     key = d.membership_id("c1", "olga")
     assert key == "c1:olga"
     assert d.membership_from({"_id": key, **d.membership_fields(membership)}) == membership
+    # Member lists sort by join time, then person, as one string.
+    assert d.membership_fields(membership)["join_key"] == "1772357400123|olga"
+    assert d.membership_fields(membership)["request_key"] is None
 
     requested = dom.request_membership(
         community,
@@ -69,6 +74,7 @@ def test_documents_round_trip_every_domain_value() -> None:
     assert requested is not None
     fields = d.membership_fields(requested)
     assert d.membership_from(fields) == requested
+    assert (fields["join_key"], fields["request_key"]) == (None, "1772357400123|otto")
 
     proposed = dom.propose_pinhole(
         community,
@@ -171,41 +177,81 @@ def test_every_domain_event_has_its_message_of_the_same_name() -> None:
     )
 
 
-def test_page_tokens_resume_their_own_listing_only() -> None:
-    token = paging.encode("members", 1234, "bob")
-    assert paging.decode("members", token, 2) == [1234, "bob"]
-    assert paging.decode("members", "", 2) is None
-    for bad in (token + "x", paging.encode("spaces", "x"), "%%%", paging.encode("members", 1)):
-        with pytest.raises(InvalidArgument) as caught:
-            paging.decode("members", bad, 2)
-        assert caught.value.field == "page_token"
-    assert paging.page_size(0) == paging.DEFAULT_PAGE_SIZE
-    assert paging.page_size(500) == paging.MAX_PAGE_SIZE
+def test_time_keys_sort_as_time_then_person() -> None:
+    keys = [
+        dom.time_key(T0 + timedelta(milliseconds=ms), person)
+        for ms, person in ((0, "b"), (0, "a"), (1, "a"), (-1, "z"), (10_000, "a"))
+    ]
+    assert sorted(keys) == [keys[3], keys[1], keys[0], keys[2], keys[4]]
+    assert all(len(k.split("|")[0]) == 13 for k in keys)
 
 
-def test_the_member_index_adds_before_and_removes_after() -> None:
-    created = _community()
-    community = created.community
-    assert community is not None
-    gaining, losing = _index_changes(created, None)
-    assert (gaining, losing) == ({"olga"}, set())
-    invited = dom.invite(
-        community,
-        OLGA,
-        actor_membership=created.membership,
-        person_id="mo",
-        invitee_kind=PrincipalKind.EMPLOYEE,
-        target_membership=None,
-        role=Role.MODERATOR,
-        now=T0,
-    )
-    assert _index_changes(invited, community) == ({"mo"}, set())
-    after = invited.community
-    assert after is not None
-    left = dom.leave(
-        after,
-        Principal("mo", PrincipalKind.EMPLOYEE, "home"),
-        membership=invited.membership,
-        now=T0,
-    )
-    assert _index_changes(left, after) == (set(), {"mo"})
+def test_prefix_bound_is_the_least_string_after_every_match() -> None:
+    assert prefix_bound("") is None
+    assert prefix_bound("ab") == "ac"
+    assert prefix_bound("zeta") == "zetb"
+    bound = prefix_bound("zeta")
+    assert bound is not None
+    assert all(match < bound for match in ("zeta", "zeta zz", "zeta\U0010ffff"))
+    assert bound <= "zetb"
+    assert prefix_bound("a\U0010ffff") is None
+    assert prefix_bound("a\ud7ff") == "a\ue000"  # surrogates are not characters
+
+
+def test_every_listing_has_an_index_that_leads_with_its_equality_fields() -> None:
+    by_name = {spec.name: spec for spec in indexes()}
+    assert isinstance(by_name["members"], IndexSpec)
+    keys = {name: [k for k, _ in spec.keys] for name, spec in by_name.items()}
+    assert keys["by_person"][:2] == ["person_id", "status"]
+    assert keys["members"] == ["community_id", "status", "join_key"]
+    assert keys["requests"] == ["community_id", "request_key"]
+    assert keys["directory"] == ["name_key", "_id"]
+    assert keys["directory_by_visibility"] == ["visibility", "name_key", "_id"]
+    assert keys["by_community"] == ["community_id", "_id"]
+    assert keys["by_org"] == ["grant_orgs"]
+    assert keys["live_by_id"] == ["state", "_id"]
+    # Names earlier versions used with other keys are not reused (creation would fail).
+    assert not {"join_requests", "live"} & set(by_name)
+
+
+async def test_keyset_pages_read_filtered_batches_without_gaps_or_duplicates() -> None:
+    rows = list(range(100))
+    reads: list[tuple[int | None, int]] = []
+
+    async def fetch(after: int | None, limit: int) -> list[int]:
+        reads.append((after, limit))
+        return [r for r in rows if after is None or r > after][:limit]
+
+    async def odd(batch: list[int]) -> list[int]:
+        return [r for r in batch if r % 2]
+
+    seen: list[int] = []
+    after: int | None = None
+    while True:
+        page, after = await keyset_page(fetch, lambda r: r, odd, after=after, want=7)
+        assert len(page) <= 7
+        seen.extend(page)
+        if after is None:
+            break
+    assert seen == [r for r in rows if r % 2]
+    # A first page reads one batch of want + 1 when nothing is filtered away.
+    reads.clear()
+    page, after = await keyset_page(fetch, lambda r: r, _all, after=None, want=7)
+    assert (page, after, reads) == (rows[:7], 6, [(None, 8)])
+
+
+async def test_a_keyset_page_filtered_empty_stops_after_its_batches_with_a_position() -> None:
+    async def fetch(after: int | None, limit: int) -> list[int]:
+        start = 0 if after is None else after + 1
+        return list(range(start, start + limit))
+
+    async def nothing(batch: list[int]) -> list[int]:
+        return []
+
+    page, after = await keyset_page(fetch, lambda r: r, nothing, after=None, want=5, batches=3)
+    assert page == []
+    assert after == 17  # three batches of 6 read; the next page goes on from there
+
+
+async def _all(batch: list[int]) -> list[int]:
+    return batch

@@ -30,7 +30,7 @@ from guildhall.community.v1 import community_pb2 as pb
 from guildhall.community.v1 import community_pb2_grpc
 from guildhall.profile.v1 import events_pb2 as pev
 from guildhall.profile.v1 import profile_pb2 as ppb
-from guildhall_community.adapters.documents import OUTBOX_COLLECTIONS
+from guildhall_community.adapters.repository import OUTBOX_COLLECTIONS
 from guildhall_community.app import build
 from guildhall_community.settings import CommunitySettings
 from guildhall_kit.auth import PrincipalKind, mint_token

@@ -1,9 +1,7 @@
-"""Adapters of the community service: gRPC handlers, the Mongo repository, event handlers.
+"""Adapters of the community service: gRPC in; MongoDB and the bus out.
 
-- :mod:`.grpc_service`   CommunityService handlers (thin: principal, convert, call, convert)
-- :mod:`.messages`       domain values <-> protobuf messages, events included
-- :mod:`.repository`     point reads by ``_id``; ordered compare-and-set writes with the outbox
-- :mod:`.documents`      domain values <-> BSON documents; collection names
-- :mod:`.profile_facts`  the ``orgs`` and ``people`` read models from profile events
-- :mod:`.paging`         opaque page tokens
+- :mod:`.grpc_api`    CommunityService handlers (thin: principal, convert, call, convert)
+- :mod:`.convert`     domain values <-> protobuf messages, events included
+- :mod:`.repository`  MongoDB: documents, declared indexes, queries, compare-and-set writes
+- :mod:`.consumers`   the ``orgs`` and ``people`` read models from profile events
 """

@@ -89,6 +89,8 @@ from .model import (
     PinholeState,
     Role,
     Visibility,
+    name_key,
+    time_key,
 )
 from .pinholes import close_lapsed, close_pinhole, grant, open_pinhole, propose_pinhole, revoke
 from .principal import Principal, PrincipalKind, require_employee
@@ -157,6 +159,7 @@ __all__ = [
     "list_spaces",
     "missing_community",
     "missing_pinhole",
+    "name_key",
     "open_pinhole",
     "propose_pinhole",
     "reconcile_membership",
@@ -165,6 +168,7 @@ __all__ = [
     "request_membership",
     "require_employee",
     "revoke",
+    "time_key",
     "update_community",
     "view",
     "visible_grants",

@@ -167,6 +167,17 @@ class Community:
         return None
 
 
+def time_key(at: datetime, person_id: str) -> str:
+    """A string that sorts as (``at``, ``person_id``) do: 13-digit UTC milliseconds, ``|``,
+    the person id (ids never contain ``|``; 13 digits last until the year 2286)."""
+    return f"{int(at.timestamp() * 1000):013d}|{person_id}"
+
+
+def name_key(name: str) -> str:
+    """The form in which community names are unique and ordered: case-folded."""
+    return name.casefold()
+
+
 @dataclass(frozen=True, slots=True)
 class JoinRequest:
     """A request to join a private community, kept on the membership once decided."""
@@ -216,6 +227,19 @@ class Membership:
         if self.status is MembershipStatus.REQUESTED and self.request is not None:
             return self.request
         return None
+
+    @property
+    def join_key(self) -> str | None:
+        """Where the membership sorts in a member list (join time, then person); None if
+        it never became active."""
+        return None if self.joined_at is None else time_key(self.joined_at, self.person_id)
+
+    @property
+    def request_key(self) -> str | None:
+        """Where the membership sorts among join requests (request time, then person)."""
+        if self.request is None:
+            return None
+        return time_key(self.request.requested_at, self.person_id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,7 @@ from guildhall_kit.auth import PrincipalKind as KitKind
 from guildhall_kit.auth import require_principal
 from guildhall_kit.errors import InvalidArgument, PermissionDenied
 
-from . import messages as m
+from . import convert as m
 
 Ctx = Any  # grpc.aio.ServicerContext; unused by the handlers
 
@@ -106,7 +106,7 @@ class CommunityServicer(community_pb2_grpc.CommunityServiceServicer):
     async def CreateCommunity(
         self, request: pb.CreateCommunityRequest, context: Ctx
     ) -> pb.CreateCommunityResponse:
-        record = await self.app.create_community(
+        record = await self.app.communities.create(
             employee(),
             name=request.name,
             description=request.description,
@@ -120,7 +120,7 @@ class CommunityServicer(community_pb2_grpc.CommunityServiceServicer):
     async def GetCommunity(
         self, request: pb.GetCommunityRequest, context: Ctx
     ) -> pb.GetCommunityResponse:
-        view = await self.app.get_community(employee(), request.community_id)
+        view = await self.app.communities.get(employee(), request.community_id)
         return pb.GetCommunityResponse(
             community=m.community_message(view.community, view.record.member_count),
             my_membership=_my(view),
@@ -129,7 +129,7 @@ class CommunityServicer(community_pb2_grpc.CommunityServiceServicer):
     async def ListCommunities(
         self, request: pb.ListCommunitiesRequest, context: Ctx
     ) -> pb.ListCommunitiesResponse:
-        page = await self.app.list_communities(
+        page = await self.app.communities.directory(
             employee(),
             prefix=request.name_prefix,
             visibility=(
@@ -149,7 +149,7 @@ class CommunityServicer(community_pb2_grpc.CommunityServiceServicer):
     async def UpdateCommunity(
         self, request: pb.UpdateCommunityRequest, context: Ctx
     ) -> pb.UpdateCommunityResponse:
-        record = await self.app.update_community(
+        record = await self.app.communities.update(
             employee(),
             request.community_id,
             name=request.name if request.HasField("name") else None,
@@ -170,7 +170,7 @@ class CommunityServicer(community_pb2_grpc.CommunityServiceServicer):
     async def ArchiveCommunity(
         self, request: pb.ArchiveCommunityRequest, context: Ctx
     ) -> pb.ArchiveCommunityResponse:
-        record = await self.app.archive_community(employee(), request.community_id)
+        record = await self.app.communities.archive(employee(), request.community_id)
         return pb.ArchiveCommunityResponse(
             community=m.community_message(record.community, record.member_count)
         )
@@ -180,13 +180,13 @@ class CommunityServicer(community_pb2_grpc.CommunityServiceServicer):
     async def JoinCommunity(
         self, request: pb.JoinCommunityRequest, context: Ctx
     ) -> pb.JoinCommunityResponse:
-        view = await self.app.join(employee(), request.community_id)
+        view = await self.app.memberships.join(employee(), request.community_id)
         return pb.JoinCommunityResponse(membership=_my(view))
 
     async def RequestMembership(
         self, request: pb.RequestMembershipRequest, context: Ctx
     ) -> pb.RequestMembershipResponse:
-        view = await self.app.request_membership(employee(), request.community_id, request.message)
+        view = await self.app.memberships.request(employee(), request.community_id, request.message)
         membership = view.membership
         if membership is None or membership.request is None:
             return pb.RequestMembershipResponse()
@@ -197,7 +197,7 @@ class CommunityServicer(community_pb2_grpc.CommunityServiceServicer):
     async def ListJoinRequests(
         self, request: pb.ListJoinRequestsRequest, context: Ctx
     ) -> pb.ListJoinRequestsResponse:
-        page = await self.app.list_join_requests(
+        page = await self.app.memberships.join_requests(
             employee(),
             request.community_id,
             state=m.join_request_state_in(request.state),
@@ -214,13 +214,15 @@ class CommunityServicer(community_pb2_grpc.CommunityServiceServicer):
     async def ApproveJoinRequest(
         self, request: pb.ApproveJoinRequestRequest, context: Ctx
     ) -> pb.ApproveJoinRequestResponse:
-        view = await self.app.approve_request(employee(), request.community_id, request.person_id)
+        view = await self.app.memberships.approve(
+            employee(), request.community_id, request.person_id
+        )
         return pb.ApproveJoinRequestResponse(membership=_my(view))
 
     async def RejectJoinRequest(
         self, request: pb.RejectJoinRequestRequest, context: Ctx
     ) -> pb.RejectJoinRequestResponse:
-        view = await self.app.reject_request(
+        view = await self.app.memberships.reject(
             employee(), request.community_id, request.person_id, request.reason
         )
         membership = view.membership
@@ -233,7 +235,7 @@ class CommunityServicer(community_pb2_grpc.CommunityServiceServicer):
     async def InviteMember(
         self, request: pb.InviteMemberRequest, context: Ctx
     ) -> pb.InviteMemberResponse:
-        view = await self.app.invite(
+        view = await self.app.memberships.invite(
             employee(),
             request.community_id,
             request.person_id,
@@ -244,19 +246,19 @@ class CommunityServicer(community_pb2_grpc.CommunityServiceServicer):
     async def LeaveCommunity(
         self, request: pb.LeaveCommunityRequest, context: Ctx
     ) -> pb.LeaveCommunityResponse:
-        await self.app.leave(employee(), request.community_id)
+        await self.app.memberships.leave(employee(), request.community_id)
         return pb.LeaveCommunityResponse()
 
     async def RemoveMember(
         self, request: pb.RemoveMemberRequest, context: Ctx
     ) -> pb.RemoveMemberResponse:
-        await self.app.remove_member(employee(), request.community_id, request.person_id)
+        await self.app.memberships.remove(employee(), request.community_id, request.person_id)
         return pb.RemoveMemberResponse()
 
     async def ChangeRole(
         self, request: pb.ChangeRoleRequest, context: Ctx
     ) -> pb.ChangeRoleResponse:
-        view = await self.app.change_role(
+        view = await self.app.memberships.change_role(
             employee(), request.community_id, request.person_id, m.role_in(request.role, "role")
         )
         return pb.ChangeRoleResponse(membership=_my(view))
@@ -264,7 +266,7 @@ class CommunityServicer(community_pb2_grpc.CommunityServiceServicer):
     async def ListMembers(
         self, request: pb.ListMembersRequest, context: Ctx
     ) -> pb.ListMembersResponse:
-        community, page = await self.app.list_members(
+        community, page = await self.app.memberships.members(
             employee(),
             request.community_id,
             role=(None if request.role == pb.ROLE_UNSPECIFIED else m.role_in(request.role, "role")),
@@ -279,7 +281,7 @@ class CommunityServicer(community_pb2_grpc.CommunityServiceServicer):
     async def ListMyCommunities(
         self, request: pb.ListMyCommunitiesRequest, context: Ctx
     ) -> pb.ListMyCommunitiesResponse:
-        page = await self.app.my_communities(
+        page = await self.app.memberships.mine(
             employee(), size=request.page_size, token=request.page_token
         )
         return pb.ListMyCommunitiesResponse(
@@ -299,7 +301,7 @@ class CommunityServicer(community_pb2_grpc.CommunityServiceServicer):
         self, request: pb.ProposePinholeRequest, context: Ctx
     ) -> pb.ProposePinholeResponse:
         principal = employee()
-        pinhole = await self.app.propose_pinhole(
+        pinhole = await self.app.pinholes.propose(
             principal,
             request.community_id,
             title=request.title,
@@ -316,7 +318,7 @@ class CommunityServicer(community_pb2_grpc.CommunityServiceServicer):
         self, request: pb.OpenPinholeRequest, context: Ctx
     ) -> pb.OpenPinholeResponse:
         principal = employee()
-        pinhole, _ = await self.app.open_pinhole(principal, request.pinhole_id)
+        pinhole, _ = await self.app.pinholes.open(principal, request.pinhole_id)
         return pb.OpenPinholeResponse(
             pinhole=m.pinhole_message(pinhole, visible_grants(principal, pinhole))
         )
@@ -325,7 +327,7 @@ class CommunityServicer(community_pb2_grpc.CommunityServiceServicer):
         self, request: pb.GrantPinholeRequest, context: Ctx
     ) -> pb.GrantPinholeResponse:
         principal = employee()
-        pinhole, _ = await self.app.grant(
+        pinhole, _ = await self.app.pinholes.grant(
             principal,
             request.pinhole_id,
             request.org_id,
@@ -339,7 +341,7 @@ class CommunityServicer(community_pb2_grpc.CommunityServiceServicer):
         self, request: pb.RevokeGrantRequest, context: Ctx
     ) -> pb.RevokeGrantResponse:
         principal = employee()
-        pinhole, _ = await self.app.revoke(principal, request.pinhole_id, request.org_id)
+        pinhole, _ = await self.app.pinholes.revoke(principal, request.pinhole_id, request.org_id)
         return pb.RevokeGrantResponse(
             pinhole=m.pinhole_message(pinhole, visible_grants(principal, pinhole))
         )
@@ -348,7 +350,7 @@ class CommunityServicer(community_pb2_grpc.CommunityServiceServicer):
         self, request: pb.ClosePinholeRequest, context: Ctx
     ) -> pb.ClosePinholeResponse:
         principal = employee()
-        pinhole, _ = await self.app.close_pinhole(principal, request.pinhole_id)
+        pinhole, _ = await self.app.pinholes.close(principal, request.pinhole_id)
         return pb.ClosePinholeResponse(
             pinhole=m.pinhole_message(pinhole, visible_grants(principal, pinhole))
         )
@@ -357,7 +359,7 @@ class CommunityServicer(community_pb2_grpc.CommunityServiceServicer):
         self, request: pb.GetPinholeRequest, context: Ctx
     ) -> pb.GetPinholeResponse:
         principal = person()
-        pinhole, community = await self.app.get_pinhole(principal, request.pinhole_id)
+        pinhole, community = await self.app.access.get_pinhole(principal, request.pinhole_id)
         state = effective_state(pinhole, community, self.app.now())
         return pb.GetPinholeResponse(
             pinhole=m.pinhole_message(pinhole, visible_grants(principal, pinhole), state)
@@ -367,7 +369,7 @@ class CommunityServicer(community_pb2_grpc.CommunityServiceServicer):
         self, request: pb.ListPinholesRequest, context: Ctx
     ) -> pb.ListPinholesResponse:
         principal = employee()
-        community, page = await self.app.list_pinholes(
+        community, page = await self.app.pinholes.of_community(
             principal,
             request.community_id,
             state=m.pinhole_state_in(request.state),
@@ -388,14 +390,14 @@ class CommunityServicer(community_pb2_grpc.CommunityServiceServicer):
     # ------------------------------------------------------------ the decision
 
     async def GetSpace(self, request: pb.GetSpaceRequest, context: Ctx) -> pb.GetSpaceResponse:
-        space = await self.app.get_space(person(), request.space_id)
+        space = await self.app.access.get_space(person(), request.space_id)
         return pb.GetSpaceResponse(space=m.space_message(space, self.app.now()))
 
     async def CheckAccess(
         self, request: pb.CheckAccessRequest, context: Ctx
     ) -> pb.CheckAccessResponse:
         subject = subject_of(request.principal)
-        allowed = await self.app.check_access(
+        allowed = await self.app.access.check(
             subject, request.space_id, m.action_in(request.action, "action")
         )
         return pb.CheckAccessResponse(allowed=allowed)
@@ -405,7 +407,7 @@ class CommunityServicer(community_pb2_grpc.CommunityServiceServicer):
     ) -> pb.ListSpacesResponse:
         subject = subject_of(request.principal)
         now = self.app.now()
-        page = await self.app.list_spaces(
+        page = await self.app.access.list_spaces(
             subject,
             m.action_in(request.action, "action"),
             size=request.page_size,

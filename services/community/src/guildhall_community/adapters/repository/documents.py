@@ -2,28 +2,34 @@
 
 Pure functions, no I/O. One collection per aggregate, one document per
 aggregate, so a state change and its outbox events are one single-document
-write (docs/adr/0009-community-storage-and-revocation.md):
+write (docs/adr/0009-community-storage-and-revocation.md). Beside the domain
+fields each document carries the keys its listings sort by, derived from
+those fields in the same write (so they can never disagree with them):
 
-``communities``   ``_id`` = community id. The domain fields, ``staff`` as a list
-                  of ``{person_id, role}``, ``name_key`` (the case-folded name,
-                  for ordering and prefix search) and ``member_count``, a
-                  counter the repository keeps with ``$inc`` and that the
-                  domain never reads.
-``memberships``   ``_id`` = ``<community id>:<person id>`` (see :func:`membership_id`),
-                  so the membership a decision needs is one ``_id`` read.
-``pinholes``      ``_id`` = pinhole id. ``grants`` as a list ordered by org id and
-                  ``grant_orgs``, the granted org ids, for the "pinholes granted
-                  to this org" index.
+``communities``   ``_id`` = community id. ``staff`` as a list of ``{person_id,
+                  role}`` (at most 200, always read whole with the community:
+                  it is what makes "always an owner" a compare-and-set),
+                  ``name_key`` (the case-folded name: the directory's order
+                  and prefix) and ``member_count``, a counter the repository
+                  keeps with ``$inc`` and the domain never reads.
+``memberships``   ``_id`` = ``<community id>:<person id>`` (:func:`membership_id`),
+                  so the membership a decision needs is one ``_id`` read;
+                  ``join_key`` / ``request_key`` (``<13-digit ms>|<person>``:
+                  member lists by join time, join requests by request time).
+``pinholes``      ``_id`` = pinhole id (a ULID: newest first is descending
+                  ``_id``). ``grants`` as a list ordered by org id and
+                  ``grant_orgs``, the granted org ids (a multikey index:
+                  "the pinholes granted to this org").
 
-Ids are at most 64 characters of ``[a-z0-9_-]``, so ``:`` cannot occur in
-them and a membership id is unambiguous. Times are stored as BSON dates
-(whole milliseconds; the service clock is truncated to them, so a round trip
-is lossless).
+Ids are at most 64 characters of ``[a-z0-9_-]``, so ``:`` and ``|`` cannot
+occur in them and the composite keys are unambiguous. Times are stored as
+BSON dates (whole milliseconds; the service clock is truncated to them, so a
+round trip is lossless).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,6 +47,7 @@ from guildhall_community.domain import (
     PinholeState,
     Role,
     Visibility,
+    name_key,
 )
 from guildhall_kit.mongo import Document
 
@@ -49,19 +56,6 @@ MEMBERSHIPS = "memberships"
 PINHOLES = "pinholes"
 COMMUNITY_NAMES = "community_names"
 """``_id`` = case-folded name of an active community -> ``community_id``: the name claim."""
-MEMBER_INDEX = "member_index"
-"""``_id`` = person id -> ``communities``: every community the person may belong to."""
-PINHOLE_INDEX = "pinhole_index"
-"""``_id`` = ``community:<id>`` or ``org:<id>`` -> ``pinholes``: every pinhole of that
-community, every pinhole that ever granted that org (a superset; see the repository)."""
-NAME_DIRECTORY = "name_directory"
-"""``_id`` = ``b:<first two characters of the name key>`` -> ``entries``: ``"<name key>\x00<id>"``
-of every community named so (a superset), and ``_id`` = ``index`` -> ``buckets``."""
-ROSTER = "roster"
-"""``_id`` = ``<community id>:<YYYYMMDD>`` -> ``members``: ``"<joined ms, 13 digits>|<person>"``
-of the people who joined the community that UTC day (a superset; see the repository)."""
-ROSTER_DAYS = "roster_days"
-"""``_id`` = community id -> ``days``: every ``YYYYMMDD`` with a ``roster`` document."""
 ORGS = "orgs"
 """Read model of profile events: ``_id`` = org id -> ``kind``, ``suspended``, ``version``."""
 PEOPLE = "people"
@@ -71,56 +65,9 @@ OUTBOX_COLLECTIONS = (COMMUNITIES, MEMBERSHIPS, PINHOLES)
 """The collections whose documents carry outbox entries."""
 
 
-NAME_INDEX_ID = "index"
-NAME_BUCKET_CHARS = 2
-"""Name-key characters that pick a directory bucket (a few hundred entries each, typically)."""
-
-
-def name_entry(community_id: str, name: str) -> tuple[str, str]:
-    """The ``name_directory`` bucket and entry of a community called ``name``.
-
-    Entries sort as strings in directory order: by name key, then id (``\x00``
-    sorts below every character a name may contain).
-    """
-    key = name_key(name)
-    return f"b:{key[:NAME_BUCKET_CHARS]}", f"{key}\x00{community_id}"
-
-
-def roster_entry(joined_at: datetime, person_id: str) -> tuple[str, str]:
-    """The roster day and entry of a membership that began at ``joined_at``."""
-    ms = int(joined_at.timestamp() * 1000)
-    day = datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y%m%d")
-    return day, f"{ms:013d}|{person_id}"
-
-
-def roster_key(community_id: str, day: str) -> str:
-    """The ``roster`` document of one community and day."""
-    return f"{community_id}:{day}"
-
-
-def community_pinholes_key(community_id: str) -> str:
-    """The ``pinhole_index`` entry listing a community's pinholes."""
-    return f"community:{community_id}"
-
-
-def org_pinholes_key(org_id: str) -> str:
-    """The ``pinhole_index`` entry listing the pinholes that granted an org."""
-    return f"org:{org_id}"
-
-
-def pinhole_index_keys(community_id: str, org_ids: Iterable[str]) -> list[str]:
-    """Every ``pinhole_index`` entry a pinhole of ``community_id`` granting ``org_ids`` is in."""
-    return [community_pinholes_key(community_id), *sorted({org_pinholes_key(o) for o in org_ids})]
-
-
 def membership_id(community_id: str, person_id: str) -> str:
     """The ``_id`` of a person's membership document in a community."""
     return f"{community_id}:{person_id}"
-
-
-def name_key(name: str) -> str:
-    """The form in which community names are unique and ordered (case-insensitive)."""
-    return name.casefold()
 
 
 def _utc(value: Any) -> datetime | None:
@@ -219,6 +166,8 @@ def membership_fields(membership: Membership) -> Document:
         "joined_at": membership.joined_at,
         "role_changed_at": membership.role_changed_at,
         "request": _request_fields(membership.request),
+        "join_key": membership.join_key,
+        "request_key": membership.request_key,
         "version": membership.version,
     }
 

@@ -97,7 +97,7 @@ class ProfileFacts:
         if not org_id:
             _log.warning("org event without an org id ignored", event_id=event.id)
             return
-        stored = await self._repo.orgs.find_one({"_id": org_id}, projection={"version": 1})
+        stored = await self._repo.r.orgs.find_one({"_id": org_id}, projection={"version": 1})
         if stored is not None and version and int(stored.get("version") or 0) >= version:
             return
         await apply_once(
