@@ -1,4 +1,4 @@
-"""Benchmark of the post service's child lists: answers, comments and revisions, over gRPC.
+"""Benchmark of the post service's child listings: answers, comments and revisions, over gRPC.
 
 Run: ``.venv/bin/python -m bench.post_children [--full] [--budget SECONDS]``
 
@@ -6,13 +6,12 @@ Against the local stack (Kafka, FerretDB), one in-process post service. One ques
 in an open community holds 50 answers and 50 comments, one wiki page holds 50
 revisions; around them the collections hold far more: default 2,000 other questions
 with 10 answers and 10 comments each (20,000 of each, ``--full`` 20,000 questions,
-200,000 of each), seeded in bulk through the service's own store
-(``Store.insert_posts`` / ``Store.insert_children``: the documents, revision copies
-and child-list entries PostAnswer / AddComment write, without events). Reports p50/p99
-of the first page (20) of ListAnswers, ListComments and ListRevisions, of a later
-page of each, and, for reference, the former answers query sent straight to the
-database (``{question_id} sort _id``, which FerretDB answers by scanning
-``answers``).
+200,000 of each), seeded in bulk through the service's own repository
+(``ContentRepository.seed``: the documents and revision copies PostAnswer / AddComment
+write, without events). Reports p50/p99 of the first page (20) of ListAnswers,
+ListComments and ListRevisions, of a later page of each, and, for reference, the answers
+page's query sent straight to the database (``{question_id} sort _id limit 21`` on the
+``answers_by_question`` index), which separates the database's share from the service's.
 
 Every phase stops at ``--budget`` seconds.
 """
@@ -31,17 +30,11 @@ import pymongo
 
 from bench.post_common import measure, post_service, seed_community
 from guildhall.post.v1 import post_pb2 as pb
-from guildhall_kit.mongo import Document
-from guildhall_post.adapters.clock import new_id
-from guildhall_post.adapters.store import (
-    Kind,
-    answer_document,
-    comment_document,
-    current_revision,
-    post_document,
-)
-from guildhall_post.app import store_of
-from guildhall_post.domain.content import PostType
+from guildhall_kit.clock import new_id
+from guildhall_post.app import content_of
+from guildhall_post.domain.answers import Answer, new_answer
+from guildhall_post.domain.comments import Comment, new_comment
+from guildhall_post.domain.posts import Post, PostType, new_post
 from guildhall_testsupport.post import PostHarness
 
 READER = "reader"
@@ -49,15 +42,15 @@ SPACE = "qa"
 CHILDREN = 50
 
 
-def _post(post_id: str, post_type: PostType, at: datetime) -> Document:
-    return post_document(
+def _post(post_id: str, post_type: PostType, at: datetime) -> Post:
+    return new_post(
         post_id=post_id,
         space_id=SPACE,
         post_type=post_type,
         title="Seeded",
         body="Seeded body",
-        tags=["topic1"],
-        mentions=[],
+        tags=("topic1",),
+        mentions=(),
         quoted_post_id="",
         author_id="asker",
         pinned=False,
@@ -66,35 +59,34 @@ def _post(post_id: str, post_type: PostType, at: datetime) -> Document:
     )
 
 
-def _family(question_id: str, at: datetime, n: int) -> tuple[list[Document], list[Document]]:
+def _family(question_id: str, at: datetime, n: int) -> tuple[list[Answer], list[Comment]]:
     """``n`` answers of the question and ``n`` comments on it (every third one a reply)."""
-    answers: list[Document] = []
-    comments: list[Document] = []
+    answers: list[Answer] = []
+    comments: list[Comment] = []
     for i in range(n):
         when = at + timedelta(seconds=i + 1)
         answers.append(
-            answer_document(
+            new_answer(
                 answer_id=new_id(when),
                 question_id=question_id,
                 space_id=SPACE,
                 author_id=f"expert{i % 97}",
                 body=f"Answer {i}",
-                mentions=[],
+                mentions=(),
                 at=when,
             )
         )
-        thread = str(comments[-1]["thread_id"]) if i % 3 == 2 else ""
+        top = [c for c in comments if not c.is_reply]
         comments.append(
-            comment_document(
+            new_comment(
                 comment_id=new_id(when),
                 post_id=question_id,
                 answer_id="",
-                parent_comment_id=thread,
-                thread_id=thread,
+                parent=top[-1] if i % 3 == 2 and top else None,
                 space_id=SPACE,
                 author_id=f"person{i % 89}",
                 body=f"Comment {i}",
-                mentions=[],
+                mentions=(),
                 at=when,
             )
         )
@@ -102,23 +94,21 @@ def _family(question_id: str, at: datetime, n: int) -> tuple[list[Document], lis
 
 
 async def _seed(h: PostHarness, questions: int, per_question: int) -> tuple[str, str]:
-    store = store_of(h.service)
+    content = content_of(h.service)
     await seed_community(h, SPACE, ["owner", READER, "asker"])
     started = time.monotonic()
     base = datetime.now(UTC) - timedelta(days=30)
     chunk = 500
     for start in range(0, questions, chunk):
-        posts, answers, comments = [], [], []
+        items: list[Post | Answer | Comment] = []
         for q in range(start, min(questions, start + chunk)):
             at = base + timedelta(minutes=q)
             qid = new_id(at)
-            posts.append(_post(qid, PostType.QUESTION, at))
+            items.append(_post(qid, PostType.QUESTION, at))
             a, c = _family(qid, at, per_question)
-            answers += a
-            comments += c
-        await store.insert_posts(posts)
-        await store.insert_children(Kind.ANSWER, answers)
-        await store.insert_children(Kind.COMMENT, comments)
+            items += a
+            items += c
+        await content.seed(items)
     took = time.monotonic() - started
     print(
         f"  seeded {questions:,} questions with {per_question} answers and"
@@ -126,20 +116,20 @@ async def _seed(h: PostHarness, questions: int, per_question: int) -> tuple[str,
     )
     at = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
     question = _post(new_id(at), PostType.QUESTION, at)
-    await store.insert_posts([question])
-    answers, comments = _family(str(question["_id"]), at, CHILDREN)
-    await store.insert_children(Kind.ANSWER, answers)
-    await store.insert_children(Kind.COMMENT, comments)
-    wiki = _post(new_id(at), PostType.WIKI_PAGE, at)
-    await store.insert_posts([{**wiki, "revision": CHILDREN, "body": f"rev {CHILDREN}"}])
-    first = current_revision(wiki)
+    answers, comments = _family(question.post_id, at, CHILDREN)
+    await content.seed([question, *answers, *comments])
+    wiki = replace(
+        _post(new_id(at), PostType.WIKI_PAGE, at), revision=CHILDREN, body=f"rev {CHILDREN}"
+    )
+    await content.seed([wiki])
+    first = wiki.current_revision()
     for n in range(1, CHILDREN):
-        await store.keep_revision(replace(first, revision=n, body=f"rev {n}"))
+        await content.keep_revision(replace(first, revision=n, body=f"rev {n}"))
     for name in ("posts", "answers", "comments", "revisions"):
         with pymongo.timeout(600):
             count = await h.db[name].estimated_document_count()
         print(f"  {name}: {count:,} documents")
-    return str(question["_id"]), str(wiki["_id"])
+    return question.post_id, wiki.post_id
 
 
 async def run(full: bool, budget: float) -> None:
@@ -182,7 +172,10 @@ async def run(full: bool, budget: float) -> None:
                 )
 
         await measure(
-            "reference: the answers query, direct to the DB", before, count=5, budget_s=budget
+            "reference: the answers page's query, direct to the DB",
+            before,
+            count=5,
+            budget_s=budget,
         )
 
 

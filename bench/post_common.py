@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from guildhall.post.v1 import post_pb2 as pb
-from guildhall_post.domain.content import PostType
+from guildhall_post.domain.posts import PostType
 from guildhall_testsupport.post import PostHarness, SeedPost, running_post_service
 
 KAFKA = os.environ.get("GUILDHALL_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:19092")

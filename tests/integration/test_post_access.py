@@ -36,8 +36,9 @@ def _id(prefix: str) -> str:
 async def _post(h: PostHarness, who: str, space: str, **fields: Any) -> pb.Post:
     fields.setdefault("title", "Title")
     fields.setdefault("body", "Body")
+    fields.setdefault("type", pb.POST_TYPE_DISCUSSION)
     reply = await h.stub.CreatePost(
-        pb.CreatePostRequest(space_id=space, type=pb.POST_TYPE_DISCUSSION, **fields),
+        pb.CreatePostRequest(space_id=space, **fields),
         metadata=h.auth(who),
         timeout=10,
     )
@@ -342,3 +343,93 @@ async def test_a_late_older_membership_event_does_not_undo_a_newer_one(h: PostHa
         )
         == grpc.StatusCode.NOT_FOUND
     )
+
+
+def _every_item_rpc(h: PostHarness, who: Any, post: str, answer: str, comment: str) -> list[Any]:
+    """Every RPC that names an item, called for ``post`` (a question), ``answer`` and
+    ``comment`` as ``who``: the awaitables, in one list."""
+    s, m = h.stub, {"metadata": who, "timeout": 10}
+    calls: list[Any] = [
+        s.GetPost(pb.GetPostRequest(post_id=post), **m),
+        s.EditPost(pb.EditPostRequest(post_id=post, title="t", body="b"), **m),
+        s.DeletePost(pb.DeletePostRequest(post_id=post), **m),
+        s.PinPost(pb.PinPostRequest(post_id=post, pinned=True), **m),
+        s.EditWikiPage(
+            pb.EditWikiPageRequest(page_id=post, base_revision=1, title="t", body="b"), **m
+        ),
+        s.RestoreWikiRevision(
+            pb.RestoreWikiRevisionRequest(page_id=post, revision=1, base_revision=1), **m
+        ),
+        s.PostAnswer(pb.PostAnswerRequest(question_id=post, body="b"), **m),
+        s.ListAnswers(pb.ListAnswersRequest(question_id=post), **m),
+        s.EditAnswer(pb.EditAnswerRequest(answer_id=answer, body="b"), **m),
+        s.DeleteAnswer(pb.DeleteAnswerRequest(answer_id=answer), **m),
+        s.VoteAnswer(pb.VoteAnswerRequest(answer_id=answer, vote=pb.ANSWER_VOTE_UP), **m),
+        s.AcceptAnswer(pb.AcceptAnswerRequest(question_id=post, answer_id=answer), **m),
+        s.VoteIdea(pb.VoteIdeaRequest(idea_id=post), **m),
+        s.ChangeIdeaStatus(
+            pb.ChangeIdeaStatusRequest(idea_id=post, status=pb.IDEA_STATUS_UNDER_REVIEW), **m
+        ),
+        s.AddComment(pb.AddCommentRequest(post_id=post, body="b"), **m),
+        s.ListComments(pb.ListCommentsRequest(post_id=post), **m),
+        s.EditComment(pb.EditCommentRequest(comment_id=comment, body="b"), **m),
+        s.DeleteComment(pb.DeleteCommentRequest(comment_id=comment), **m),
+        s.AddReaction(pb.AddReactionRequest(post_id=post, kind=pb.REACTION_KIND_LIKE), **m),
+        s.RemoveReaction(pb.RemoveReactionRequest(post_id=post, kind=pb.REACTION_KIND_LIKE), **m),
+    ]
+    for item in (post, answer, comment):
+        calls += [
+            s.ListRevisions(pb.ListRevisionsRequest(item_id=item), **m),
+            s.GetRevision(pb.GetRevisionRequest(item_id=item, revision=1), **m),
+            s.DiffRevisions(
+                pb.DiffRevisionsRequest(item_id=item, from_revision=1, to_revision=1), **m
+            ),
+        ]
+    return calls
+
+
+async def _outcomes(calls: list[Any]) -> list[tuple[grpc.StatusCode, str]]:
+    out = []
+    for call in calls:
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await call
+        out.append((info.value.code(), info.value.details() or ""))
+    return out
+
+
+async def test_hidden_and_missing_items_answer_the_same_in_every_rpc(
+    h: PostHarness, world: World
+) -> None:
+    secret = _id("c")
+    await h.community(secret, owner="own", members={"sam": "member"}, visibility="secret")
+    await h.known(communities=[secret], members=[(secret, "sam")])
+    ids: dict[str, tuple[str, str, str]] = {}
+    for name, space, author in (("secret", secret, "sam"), ("internal", world.cid, "emp")):
+        question = await _post(h, author, space, type=pb.POST_TYPE_QUESTION)
+        answer = await h.stub.PostAnswer(
+            pb.PostAnswerRequest(question_id=question.post_id, body="a"),
+            metadata=h.auth(author),
+            timeout=10,
+        )
+        comment = await h.stub.AddComment(
+            pb.AddCommentRequest(post_id=question.post_id, body="c"),
+            metadata=h.auth(author),
+            timeout=10,
+        )
+        ids[name] = (question.post_id, answer.answer.answer_id, comment.comment.comment_id)
+    missing = ("01nothinghere0000000000000", "01nothinghere0000000000001", "01nothinghere00000002")
+    outsider, partner = h.auth("out"), h.auth("val", partner_org=world.acme)
+    seen = {
+        "employee, secret community": await _outcomes(_every_item_rpc(h, outsider, *ids["secret"])),
+        "employee, missing": await _outcomes(_every_item_rpc(h, outsider, *missing)),
+        "partner, internal space": await _outcomes(_every_item_rpc(h, partner, *ids["internal"])),
+        "partner, missing": await _outcomes(_every_item_rpc(h, partner, *missing)),
+    }
+    expected = [(grpc.StatusCode.NOT_FOUND, "item not found")] * len(seen["employee, missing"])
+    for case, outcomes in seen.items():
+        assert outcomes == expected, case
+    # The items exist and their authors see them: the answers above are about access.
+    got = await h.stub.GetPost(
+        pb.GetPostRequest(post_id=ids["secret"][0]), metadata=h.auth("sam"), timeout=10
+    )
+    assert got.post.post_id == ids["secret"][0]

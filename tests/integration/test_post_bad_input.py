@@ -1,5 +1,6 @@
 """Bad input against the real service: protovalidate limits name the field, operator-shaped
-and regex-shaped strings stay plain values, Markdown comes back exactly as stored."""
+and regex-shaped strings stay plain values, Markdown comes back exactly as stored, and a
+token that is not what it claims is refused."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 from google.protobuf.message import Message
 
 from guildhall.post.v1 import post_pb2 as pb
+from guildhall_kit.auth import PrincipalKind, mint_token
 from guildhall_testsupport.post import PostHarness, running_post_service
 
 pytestmark = [pytest.mark.integration]
@@ -148,3 +150,26 @@ async def test_calls_without_a_token_are_unauthenticated(h: PostHarness, space: 
     with pytest.raises(grpc.aio.AioRpcError) as info:
         await h.stub.ListSpaceFeed(pb.ListSpaceFeedRequest(space_id=space), timeout=10)
     assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+async def test_an_employee_token_of_another_org_is_unauthenticated(
+    h: PostHarness, space: str
+) -> None:
+    token = mint_token(
+        h.keys.private_key_pem,
+        kid=h.keys.kid,
+        subject="bad",
+        kind=PrincipalKind.EMPLOYEE,
+        org_id="acme",
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await h.stub.ListSpaceFeed(
+            pb.ListSpaceFeedRequest(space_id=space),
+            metadata=(("authorization", f"Bearer {token}"),),
+            timeout=10,
+        )
+    assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    # The same person with a home-org token is served.
+    await h.stub.ListSpaceFeed(
+        pb.ListSpaceFeedRequest(space_id=space), metadata=h.auth("bad"), timeout=10
+    )

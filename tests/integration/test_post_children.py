@@ -19,19 +19,18 @@ from typing import Any
 import pytest
 
 from guildhall.post.v1 import post_pb2 as pb
-from guildhall_kit.mongo import Document, make_client
-from guildhall_post.adapters.clock import new_id, now_ms
-from guildhall_post.adapters.store import (
-    REVISIONS,
-    Kind,
+from guildhall_kit.clock import new_id, now_ms
+from guildhall_kit.mongo import make_client
+from guildhall_post.adapters.repository.documents import (
     answer_document,
     comment_document,
-    current_revision,
     post_document,
     revision_id,
 )
-from guildhall_post.app import store_of
-from guildhall_post.domain.content import PostType
+from guildhall_post.app import content_of
+from guildhall_post.domain.answers import new_answer
+from guildhall_post.domain.comments import Comment, new_comment
+from guildhall_post.domain.posts import Post, PostType, new_post
 from guildhall_testsupport.post import PostHarness, running_post_service
 
 pytestmark = pytest.mark.integration
@@ -39,15 +38,15 @@ pytestmark = pytest.mark.integration
 SPACE = "legacy-qa"
 
 
-def _question(at: Any, qid: str) -> Document:
-    return post_document(
+def _question(at: Any, qid: str) -> Post:
+    return new_post(
         post_id=qid,
         space_id=SPACE,
         post_type=PostType.QUESTION,
         title="q",
         body="b",
-        tags=[],
-        mentions=[],
+        tags=(),
+        mentions=(),
         quoted_post_id="",
         author_id="olga",
         pinned=False,
@@ -67,41 +66,42 @@ async def legacy(
     qid = new_id(at)
     answers = [
         answer_document(
-            answer_id=new_id(at + timedelta(seconds=i + 1)),
-            question_id=qid,
-            space_id=SPACE,
-            author_id="ann" if i != 1 else "bob",
-            body=f"answer {i}",
-            mentions=[],
-            at=at + timedelta(seconds=i + 1),
+            new_answer(
+                answer_id=new_id(at + timedelta(seconds=i + 1)),
+                question_id=qid,
+                space_id=SPACE,
+                author_id="ann" if i != 1 else "bob",
+                body=f"answer {i}",
+                mentions=(),
+                at=at + timedelta(seconds=i + 1),
+            )
         )
         for i in range(3)
     ]
     answers[1]["state"] = "deleted"  # bob's: visible to bob and moderators only
-    comments: list[Document] = []
+    made: list[Comment] = []
     for i in range(4):
         when = at + timedelta(seconds=10 + i)
-        thread = str(comments[0]["_id"]) if i == 2 else ""
-        comments.append(
-            comment_document(
+        made.append(
+            new_comment(
                 comment_id=new_id(when),
                 post_id=qid,
                 answer_id=str(answers[0]["_id"]) if i == 3 else "",
-                parent_comment_id=thread,
-                thread_id=thread,
+                parent=made[0] if i == 2 else None,
                 space_id=SPACE,
                 author_id="ann",
                 body=f"comment {i}",
-                mentions=[],
+                mentions=(),
                 at=when,
             )
         )
+    comments = [comment_document(c) for c in made]
     client = make_client(infra.mongo_uri, app_name="post-children-legacy")
     try:
         db = client[f"post_test_{unique}"]
-        await db[Kind.POST.value].insert_one(_question(at, qid))
-        await db[Kind.ANSWER.value].insert_many(answers)
-        await db[Kind.COMMENT.value].insert_many(comments)
+        await db["posts"].insert_one(post_document(_question(at, qid)))
+        await db["answers"].insert_many(answers)
+        await db["comments"].insert_many(comments)
     finally:
         await client.close()
     async with running_post_service(
@@ -232,33 +232,42 @@ async def test_pages_have_no_gaps_or_duplicates_while_children_are_added(
     assert {i for k, i in first if k == "a"} <= set(answers)
     assert {i for k, i in first if k == "c"} <= set(comments)
     # Comments come thread by thread, and by id inside a thread.
-    docs = await store_of(h.service).get_many(Kind.COMMENT, comments)
-    keys = [(str(docs[i]["thread_id"]), i) for i in comments]
+    content = content_of(h.service)
+    found = [await content.comment(i) for i in comments]
+    keys = [(c.thread_id, c.comment_id) for c in found if c is not None]
     assert keys == sorted(keys)
+    assert len(keys) == len(comments)
     # Everything written is listed once the writer stops.
     final = await _comments(h, "cy", qid, size=7)
-    assert len(final) == await h.db[Kind.COMMENT.value].count_documents({"post_id": qid})
+    assert len(final) == await h.db["comments"].count_documents({"post_id": qid})
 
 
-async def test_revision_pages_are_read_by_id(legacy: tuple[PostHarness, dict[str, Any]]) -> None:
+async def test_revision_pages_are_read_by_their_natural_key(
+    legacy: tuple[PostHarness, dict[str, Any]],
+) -> None:
     h, _ = legacy
-    store = store_of(h.service)
+    content = content_of(h.service)
     at = now_ms()
-    wiki = {**_question(at, new_id(at)), "type": "wiki_page", "revision": 7, "body": "r7"}
-    await store.insert_posts([wiki])
-    base = current_revision(wiki)
+    wiki = replace(_question(at, new_id(at)), type=PostType.WIKI_PAGE, revision=7, body="r7")
+    await content.seed([wiki])
+    now = wiki.current_revision()
     for n in range(1, 7):
-        await store.keep_revision(replace(base, revision=n, body=f"r{n}"))
-    page = await store.revisions(wiki, before=None, limit=3, bodies=True)
+        await content.keep_revision(replace(now, revision=n, body=f"r{n}"))
+    page = await content.revisions(now, before=None, limit=3, bodies=True)
     assert [(r.revision, r.body) for r in page] == [(7, "r7"), (6, "r6"), (5, "r5")]
-    page = await store.revisions(wiki, before=5, limit=3, bodies=False)
+    page = await content.revisions(now, before=5, limit=3, bodies=False)
     assert [(r.revision, r.body) for r in page] == [(4, ""), (3, ""), (2, "")]
-    assert [r.revision for r in await store.revisions(wiki, before=2, limit=3, bodies=True)] == [1]
-    assert await store.revisions(wiki, before=1, limit=3, bodies=True) == []
-    # A missing copy (which the write order rules out) costs a shorter read, not a gap.
-    await h.db[REVISIONS].delete_one({"_id": revision_id(str(wiki["_id"]), 5)})
-    page = await store.revisions(wiki, before=None, limit=3, bodies=True)
+    assert [r.revision for r in await content.revisions(now, before=2, limit=3, bodies=True)] == [1]
+    assert await content.revisions(now, before=1, limit=3, bodies=True) == []
+    # A missing copy (which the write order rules out) costs a gap, never a short page.
+    await h.db["revisions"].delete_one({"_id": revision_id(wiki.post_id, 5)})
+    page = await content.revisions(now, before=None, limit=3, bodies=True)
     assert [r.revision for r in page] == [7, 6, 4]
-    third = await store.revision(wiki, 3)
+    third = await content.revision(now, 3)
     assert third is not None
     assert (third.revision, third.body) == (3, "r3")
+    # Another item's revisions never show, whatever its id shares with this one.
+    other = replace(wiki, post_id=wiki.post_id[:-1] + ("0" if wiki.post_id[-1] != "0" else "1"))
+    await content.seed([other])
+    page = await content.revisions(now, before=None, limit=10, bodies=False)
+    assert {r.item_id for r in page} == {wiki.post_id}

@@ -15,9 +15,9 @@ import grpc
 import pytest
 
 from guildhall.post.v1 import post_pb2 as pb
-from guildhall_post.adapters.store import FEED_CHUNK
-from guildhall_post.app import store_of
-from guildhall_post.domain.content import PostType
+from guildhall_post.adapters.repository import FEED_CHUNK
+from guildhall_post.app import content_of
+from guildhall_post.domain.posts import PostType
 from guildhall_testsupport.post import PostHarness, SeedPost, running_post_service
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -225,17 +225,15 @@ async def test_a_feed_over_more_spaces_than_one_query_takes_merges_every_chunk(
     ]
     ids = await h.seed_posts(seeds)
     kinds = {i: s.post_type for i, s in zip(ids, seeds, strict=True)}
-    store = store_of(h.service)
-    for post_type in ("", PostType.QUESTION.value):
-        expected = sorted(
-            (i for i in ids if not post_type or kinds[i].value == post_type), reverse=True
-        )
+    content = content_of(h.service)
+    for post_type in (None, PostType.QUESTION):
+        expected = sorted((i for i in ids if post_type in (None, kinds[i])), reverse=True)
         seen: list[str] = []
         before = None
         while True:
-            page = await store.feed(spaces, before=before, limit=10, post_type=post_type)
-            seen.extend(str(d["_id"]) for d in page)
+            page = await content.feed(spaces, before=before, limit=10, post_type=post_type)
+            seen.extend(p.post_id for p in page)
             if len(page) < 10:
                 break
-            before = str(page[-1]["_id"])
+            before = page[-1].post_id
         assert seen == expected

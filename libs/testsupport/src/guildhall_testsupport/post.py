@@ -41,14 +41,14 @@ from guildhall.profile.v1 import profile_pb2 as ppb
 from guildhall_kit.auth import PrincipalKind, mint_token
 from guildhall_kit.auth.devkeys import DevKeys, ensure_dev_keys
 from guildhall_kit.bus import BusConfig, Event, Producer, from_kafka, load_registry, source_for
+from guildhall_kit.clock import new_id
 from guildhall_kit.mongo import make_client
 from guildhall_kit.service import RunningService, start_service
 from guildhall_kit.settings import load_settings
-from guildhall_post.adapters.clock import new_id
 from guildhall_post.adapters.search import assign_all
-from guildhall_post.adapters.store import post_document
-from guildhall_post.app import build, store_of
-from guildhall_post.domain.content import PostType, normalise_tags
+from guildhall_post.app import build, content_of
+from guildhall_post.domain.content import normalise_tags
+from guildhall_post.domain.posts import PostType, new_post
 from guildhall_post.settings import PostSettings
 
 COMMUNITY_TOPIC = "guildhall.community.v1"
@@ -194,18 +194,18 @@ class PostHarness:
         is published (the search index and other services never see them). Their ids, in
         order.
         """
-        docs = []
+        made = []
         for p in posts:
             at = p.at.replace(microsecond=p.at.microsecond // 1000 * 1000)  # what BSON keeps
-            docs.append(
-                post_document(
+            made.append(
+                new_post(
                     post_id=new_id(at),
                     space_id=p.space_id,
                     post_type=p.post_type,
                     title=p.title,
                     body=p.body,
                     tags=normalise_tags(p.tags),
-                    mentions=[],
+                    mentions=(),
                     quoted_post_id="",
                     author_id=p.author_id,
                     pinned=False,
@@ -213,8 +213,8 @@ class PostHarness:
                     at=at,
                 )
             )
-        await store_of(self.service).insert_posts(docs)
-        return [str(d["_id"]) for d in docs]
+        await content_of(self.service).seed(made)
+        return [p.post_id for p in made]
 
     # ------------------------------------------------------------------ events
 

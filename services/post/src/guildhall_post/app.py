@@ -1,9 +1,9 @@
-"""Wiring of the post service: store, read models, access funnel, search, servicer.
+"""Wiring of the post service: repositories, read model, access funnel, search, servicer.
 
 ``build`` is called by the kit's boot sequence (guildhall_kit.service). It opens
-the search index, wires the operations to their adapters and declares:
+the search index, wires the use cases to their adapters and declares:
 
-- indexes of the content collections and the read models;
+- the indexes of the content collections and the read model;
 - the outbox collections (posts, answers, comments) the relay publishes;
 - consumers: ``post.access`` (community topic -> access read model) and
   ``post.profile`` (profile topic -> people and expertise);
@@ -21,27 +21,30 @@ from pathlib import Path
 import grpc
 
 from guildhall.post.v1 import post_pb2, post_pb2_grpc
-from guildhall_kit.logging import get_logger
+from guildhall_kit.clients import CommunityAccessClient
 from guildhall_kit.service import ConsumerSpec, RunningService, ServiceContext, ServiceParts
-from guildhall_post.adapters.community import CommunityAccess
-from guildhall_post.adapters.events import EventFactory
-from guildhall_post.adapters.funnel import AccessFunnel
+from guildhall_post.adapters.consumers import ReadModelConsumers
+from guildhall_post.adapters.events import Events
 from guildhall_post.adapters.grpc_api import PostServicer
-from guildhall_post.adapters.operations import PostOperations
-from guildhall_post.adapters.readmodel import ReadModel, read_model_indexes
-from guildhall_post.adapters.search import SearchProjection, SearchService
-from guildhall_post.adapters.store import OUTBOX_COLLECTIONS, Store, store_indexes
+from guildhall_post.adapters.repository import (
+    OUTBOX_COLLECTIONS,
+    ContentRepository,
+    ReadModelRepository,
+    indexes,
+)
+from guildhall_post.adapters.search import SearchProjection
+from guildhall_post.application import Application
+from guildhall_post.application.access import AccessFunnel
+from guildhall_post.application.common import Deps
 from guildhall_post.search import SearchIndex
 from guildhall_post.settings import PostSettings
-
-_log = get_logger(__name__)
 
 SERVICE_NAME = post_pb2.DESCRIPTOR.services_by_name["PostService"].full_name
 
 _INDEXES: weakref.WeakKeyDictionary[ServiceContext[PostSettings], SearchIndex] = (
     weakref.WeakKeyDictionary()
 )
-_STORES: weakref.WeakKeyDictionary[ServiceContext[PostSettings], Store] = (
+_CONTENT: weakref.WeakKeyDictionary[ServiceContext[PostSettings], ContentRepository] = (
     weakref.WeakKeyDictionary()
 )
 
@@ -51,9 +54,9 @@ def search_index_of(service: RunningService[PostSettings]) -> SearchIndex:
     return _INDEXES[service.ctx]
 
 
-def store_of(service: RunningService[PostSettings]) -> Store:
-    """The content store of a running post service (tests and benchmarks seed through it)."""
-    return _STORES[service.ctx]
+def content_of(service: RunningService[PostSettings]) -> ContentRepository:
+    """The content repository of a running post service (tests and benchmarks seed it)."""
+    return _CONTENT[service.ctx]
 
 
 async def build(ctx: ServiceContext[PostSettings]) -> ServiceParts:
@@ -61,28 +64,28 @@ async def build(ctx: ServiceContext[PostSettings]) -> ServiceParts:
     outbox = ctx.outbox()
     # Writes (and the relay's clears) go through the kit's writer handle: one connection
     # on FerretDB 1.x, whose updates are not isolated from each other.
-    store = Store(ctx.db, outbox, writer=ctx.writer_db, hint=ctx.hint_relay)
-    _STORES[ctx] = store
-    read_model = ReadModel(ctx.db, writer=ctx.writer_db)
-    community = CommunityAccess(
+    content = ContentRepository(ctx.db, outbox, writer=ctx.writer_db, hint=ctx.hint_relay)
+    _CONTENT[ctx] = content
+    read_model = ReadModelRepository(ctx.db, writer=ctx.writer_db)
+    community = CommunityAccessClient(
         settings.community_addr, deadline_s=settings.community_deadline_seconds
     )
-    funnel = AccessFunnel(read_model, community)
-    ops = PostOperations(
-        store,
-        funnel,
-        read_model,
-        EventFactory(outbox),
+    deps = Deps(
+        content=content,
+        read_model=read_model,
+        access=AccessFunnel(read_model, community, content),
+        events=Events(outbox),
         home_feed_max_spaces=settings.home_feed_max_spaces,
     )
     path = Path(settings.search_index_path) if settings.search_index_path else None
     index = await asyncio.to_thread(SearchIndex.open, path)
     _INDEXES[ctx] = index
     projection = SearchProjection(index, ctx.bus, ctx.registry)
-    search = SearchService(index, store, funnel, ops)
+    app = Application.build(deps, index)
+    consumers = ReadModelConsumers(read_model)
 
     def register(server: grpc.aio.Server) -> Sequence[str]:
-        post_pb2_grpc.add_PostServiceServicer_to_server(PostServicer(ops, search), server)
+        post_pb2_grpc.add_PostServiceServicer_to_server(PostServicer(app), server)
         return [SERVICE_NAME]
 
     async def stop_search() -> None:
@@ -92,18 +95,18 @@ async def build(ctx: ServiceContext[PostSettings]) -> ServiceParts:
 
     return ServiceParts(
         register=register,
-        indexes=[*store_indexes(), *read_model_indexes()],
+        indexes=indexes(),
         outbox_collections=list(OUTBOX_COLLECTIONS),
         consumers=[
             ConsumerSpec(
                 group="post.access",
                 topics=["guildhall.community.v1"],
-                handler=read_model.handle_community_event,
+                handler=consumers.community_event,
             ),
             ConsumerSpec(
                 group="post.profile",
                 topics=["guildhall.profile.v1"],
-                handler=read_model.handle_profile_event,
+                handler=consumers.profile_event,
             ),
         ],
         background=[projection.run],

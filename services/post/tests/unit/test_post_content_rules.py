@@ -2,29 +2,28 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from guildhall_kit.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from guildhall_post.domain.access import Action, View
+from guildhall_post.domain.answers import AcceptDecision, Vote, decide_accept, vote_change
+from guildhall_post.domain.comments import Comment, new_comment, require_reply_target
 from guildhall_post.domain.content import (
-    AcceptDecision,
-    CommentParent,
-    IdeaStatus,
     ItemState,
-    PostType,
-    Vote,
     added_mentions,
-    decide_accept,
-    idea_transition,
+    item_not_found,
     may_edit,
     may_see_deleted,
     may_see_history,
-    require_create,
+    normalise_tags,
     require_edit,
-    thread_for_reply,
-    vote_change,
 )
+from guildhall_post.domain.ideas import IdeaStatus, idea_transition
+from guildhall_post.domain.posts import PostType, new_post, require_create
 
+T = datetime(2026, 11, 25, tzinfo=UTC)
 MEMBER = View(visible=True, actions=frozenset({Action.READ, Action.POST, Action.COMMENT}))
 MODERATOR = View(visible=True, actions=MEMBER.actions | {Action.MODERATE})
 READER = View(visible=True, actions=frozenset({Action.READ}))
@@ -145,18 +144,90 @@ def test_who_may_accept() -> None:
         _accept(question_type=PostType.IDEA)
 
 
+def _comment(comment_id: str, post_id: str, parent: Comment | None = None) -> Comment:
+    return new_comment(
+        comment_id=comment_id,
+        post_id=post_id,
+        answer_id="",
+        parent=parent,
+        space_id="s",
+        author_id="ann",
+        body="b",
+        mentions=(),
+        at=T,
+    )
+
+
 def test_threads_are_one_level_deep() -> None:
-    top = CommentParent("c1", "p1", "", "")
-    assert thread_for_reply(None, post_id="p1", answer_id="", parent_comment_id="") == ""
-    assert thread_for_reply(top, post_id="p1", answer_id="", parent_comment_id="c1") == "c1"
-    reply = CommentParent("c2", "p1", "", "c1")
+    top = _comment("c1", "p1")
+    assert top.thread_id == "c1"
+    assert not top.is_reply
+    assert require_reply_target(None, post_id="p1", answer_id="", parent_comment_id="") is None
+    parent = require_reply_target(top, post_id="p1", answer_id="", parent_comment_id="c1")
+    reply = _comment("c2", "p1", parent)
+    assert (reply.thread_id, reply.parent_comment_id, reply.is_reply) == ("c1", "c1", True)
     with pytest.raises(InvalidArgument) as info:
-        thread_for_reply(reply, post_id="p1", answer_id="", parent_comment_id="c2")
+        require_reply_target(reply, post_id="p1", answer_id="", parent_comment_id="c2")
     assert info.value.field == "parent_comment_id"
     with pytest.raises(NotFound):
-        thread_for_reply(top, post_id="p2", answer_id="", parent_comment_id="c1")
+        require_reply_target(top, post_id="p2", answer_id="", parent_comment_id="c1")
     with pytest.raises(NotFound):
-        thread_for_reply(None, post_id="p1", answer_id="", parent_comment_id="zz")
+        require_reply_target(None, post_id="p1", answer_id="", parent_comment_id="zz")
+
+
+def test_a_revision_moves_one_number_and_keeps_what_it_does_not_change() -> None:
+    post = new_post(
+        post_id="p1",
+        space_id="s",
+        post_type=PostType.IDEA,
+        title="t",
+        body="b",
+        tags=normalise_tags(["b", "a", "b"]),
+        mentions=(),
+        quoted_post_id="",
+        author_id="ann",
+        pinned=False,
+        summary="first",
+        at=T,
+    )
+    assert (post.tags, post.idea_status, post.revision, post.edited_by) == (
+        ("a", "b"),
+        IdeaStatus.NEW,
+        1,
+        "ann",
+    )
+    later = T + timedelta(minutes=1)
+    after = post.revised(
+        title="t2",
+        body="b2",
+        tags=("c",),
+        mentions=("bob",),
+        editor_id="bob",
+        at=later,
+        summary="s",
+    )
+    assert (after.revision, after.title, after.edited_by, after.updated_at) == (
+        2,
+        "t2",
+        "bob",
+        later,
+    )
+    assert (after.author_id, after.created_at, after.idea_status) == ("ann", T, IdeaStatus.NEW)
+    rev = after.current_revision()
+    assert (rev.item_id, rev.revision, rev.author_id, rev.created_at, rev.summary) == (
+        "p1",
+        2,
+        "bob",
+        later,
+        "s",
+    )
+    assert post.same_content("t", "b", ("a", "b"), ())
+    assert not after.same_content("t", "b", ("a", "b"), ())
+
+
+def test_hidden_and_missing_items_get_one_error_that_names_nothing() -> None:
+    error = item_not_found()
+    assert error.message == item_not_found().message == "item not found"
 
 
 def test_added_mentions_keep_order() -> None:

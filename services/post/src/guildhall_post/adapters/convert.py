@@ -1,25 +1,29 @@
-"""Stored documents <-> protobuf messages, shaped for one reader.
+"""Protobuf <-> domain: request values in, replies and event payloads out.
 
-Storage uses the domain's string enums; the contract uses protobuf enums. Every
-Post, Answer, Comment and Revision leaves through here, with its links shaped by a
-:class:`Shaping` computed for the reader (see :mod:`guildhall_post.domain.links`).
+Storage and the domain use string enums; the contract uses protobuf enums. Every
+Post, Answer, Comment and Revision leaves through here, with its links shaped by
+the :class:`~guildhall_post.domain.links.Shaping` its use case computed for the
+reader (:data:`~guildhall_post.domain.links.RAW` for event payloads).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, Final
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Final
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from guildhall.post.v1 import post_pb2 as pb
 from guildhall_kit.errors import InvalidArgument
-from guildhall_post.adapters.clock import aware
-from guildhall_post.domain.content import IdeaStatus, ItemState, PostType, ReactionKind, Vote
-from guildhall_post.domain.links import linked_ids, shape_text
-from guildhall_post.domain.revisions import DiffOp, RevisionData
+from guildhall_post.application.common import AnswerView, CommentView
+from guildhall_post.domain.answers import Vote
+from guildhall_post.domain.comments import Comment
+from guildhall_post.domain.content import ItemState, ReactionCounts, ReactionKind
+from guildhall_post.domain.ideas import IdeaStatus
+from guildhall_post.domain.links import Shaping, linked_ids
+from guildhall_post.domain.posts import Post, PostType
+from guildhall_post.domain.revisions import DiffOp, Revision
 
 POST_TYPE: Final = {
     PostType.DISCUSSION: pb.POST_TYPE_DISCUSSION,
@@ -54,6 +58,7 @@ DIFF_OP: Final = {
     DiffOp.INSERT: pb.DIFF_OP_INSERT,
     DiffOp.DELETE: pb.DIFF_OP_DELETE,
 }
+VOTE_IN: Final = {pb.ANSWER_VOTE_UP: Vote.UP, pb.ANSWER_VOTE_DOWN: Vote.DOWN}
 VOTE_OUT: Final = {
     Vote.UP: pb.ANSWER_VOTE_UP,
     Vote.DOWN: pb.ANSWER_VOTE_DOWN,
@@ -61,160 +66,168 @@ VOTE_OUT: Final = {
 }
 
 
+# ---------------------------------------------------------------------- in
+
+
 def post_type_in(value: int, field_name: str = "type") -> PostType:
+    """The post type of a request.
+
+    Raises:
+        InvalidArgument: naming ``field_name``, for a value the contract does not define.
+    """
     try:
         return POST_TYPE_IN[value]  # type: ignore[index]
     except KeyError:
         raise InvalidArgument(field_name, "unknown type") from None
 
 
+def post_type_filter(value: int) -> PostType | None:
+    """A listing's optional type filter (unspecified: every type)."""
+    return post_type_in(value) if value else None
+
+
+def idea_status_in(value: int) -> IdeaStatus:
+    try:
+        return IDEA_STATUS_IN[value]  # type: ignore[index]
+    except KeyError:
+        raise InvalidArgument("status", "unknown status") from None
+
+
+def reaction_in(value: int) -> ReactionKind:
+    try:
+        return REACTION_IN[value]  # type: ignore[index]
+    except KeyError:
+        raise InvalidArgument("kind", "unknown reaction") from None
+
+
+def time_in(message: pb.SearchRequest, field_name: str) -> datetime | None:
+    """An optional timestamp of a request, as an aware UTC time."""
+    if not message.HasField(field_name):  # type: ignore[arg-type]
+        return None
+    value: Timestamp = getattr(message, field_name)
+    out: datetime = value.ToDatetime(tzinfo=UTC)
+    return out
+
+
+# ---------------------------------------------------------------------- out
+
+
 def ts(value: datetime | None) -> Timestamp | None:
     if value is None:
         return None
     out = Timestamp()
-    out.FromDatetime(aware(value))  # type: ignore[arg-type]
+    out.FromDatetime(value)
     return out
 
 
-@dataclass(frozen=True, slots=True)
-class LinkTarget:
-    """What a reader who may read a linked item learns about it."""
-
-    post_id: str
-    title: str
-    type: PostType
-    space_id: str
-
-
-@dataclass
-class Shaping:
-    """Which linked items one reader may follow, for a batch of documents.
-
-    ``raw`` leaves text as written and links by id only: for event payloads, which
-    stay inside the platform (whoever shows them to a person shapes them then).
-    """
-
-    available: dict[str, LinkTarget] = field(default_factory=dict)
-    raw: bool = False
-
-    def text(self, text: str) -> str:
-        return text if self.raw else shape_text(text, self.available)
-
-    def link(self, post_id: str) -> pb.PostLink:
-        if self.raw:
-            return pb.PostLink(post_id=post_id, available=True)
-        target = self.available.get(post_id)
-        if target is None:
-            return pb.PostLink(available=False)
-        return pb.PostLink(
-            post_id=target.post_id,
-            available=True,
-            title=target.title,
-            type=POST_TYPE[target.type],
-            space_id=target.space_id,
-        )
-
-    def links(self, text: str) -> list[pb.PostLink]:
-        return [self.link(i) for i in linked_ids(text)]
+def link(shaping: Shaping, post_id: str) -> pb.PostLink:
+    """A link as the reader may see it: ``available=false`` and nothing else when not."""
+    if shaping.raw:
+        return pb.PostLink(post_id=post_id, available=True)
+    target = shaping.available.get(post_id)
+    if target is None:
+        return pb.PostLink(available=False)
+    return pb.PostLink(
+        post_id=target.post_id,
+        available=True,
+        title=target.title,
+        type=POST_TYPE[target.type],
+        space_id=target.space_id,
+    )
 
 
-RAW: Final = Shaping(raw=True)
+def links(shaping: Shaping, text: str) -> list[pb.PostLink]:
+    return [link(shaping, i) for i in linked_ids(text)]
 
 
-def _reactions(doc: Mapping[str, Any]) -> list[pb.ReactionCount]:
-    counts = doc.get("reaction_counts") or {}
+def reactions(counts: ReactionCounts) -> list[pb.ReactionCount]:
     return [
-        pb.ReactionCount(kind=REACTION[kind], count=int(counts[kind.value]))
+        pb.ReactionCount(kind=REACTION[kind], count=counts[kind])
         for kind in ReactionKind
-        if int(counts.get(kind.value, 0)) > 0
+        if counts.get(kind, 0) > 0
     ]
 
 
-def reactions(doc: Mapping[str, Any]) -> list[pb.ReactionCount]:
-    return _reactions(doc)
-
-
-def post(doc: Mapping[str, Any], shaping: Shaping) -> pb.Post:
-    """The contract's Post for a stored post document, shaped by ``shaping``."""
-    kind = PostType(doc["type"])
+def post(p: Post, shaping: Shaping) -> pb.Post:
+    """The contract's Post, shaped for one reader."""
     out = pb.Post(
-        post_id=str(doc["_id"]),
-        space_id=str(doc["space_id"]),
-        type=POST_TYPE[kind],
-        title=str(doc["title"]),
-        body=shaping.text(str(doc["body"])),
-        tags=list(doc.get("tags") or ()),
-        mentioned_person_ids=list(doc.get("mentions") or ()),
-        author_id=str(doc["author_id"]),
-        state=STATE[ItemState(doc["state"])],
-        pinned=bool(doc.get("pinned", False)),
-        idea_status=(
-            IDEA_STATUS[IdeaStatus(doc["idea_status"])]
-            if doc.get("idea_status")
-            else pb.IDEA_STATUS_UNSPECIFIED
-        ),
-        accepted_answer_id=str(doc.get("accepted_answer_id", "")),
-        revision=int(doc["revision"]),
-        comment_count=int(doc.get("comment_count", 0)),
-        created_at=ts(doc["created_at"]),
-        updated_at=ts(doc.get("updated_at") or doc["created_at"]),
-        vote_count=int(doc.get("vote_count", 0)),
-        answer_count=int(doc.get("answer_count", 0)),
-        reactions=_reactions(doc),
-        links=shaping.links(str(doc["body"])),
-        edited_by=str(doc.get("edited_by", "")),
-        revision_summary=str(doc.get("revision_summary", "")),
-        deleted_by=str(doc.get("deleted_by", "")),
-        deleted_at=ts(doc.get("deleted_at")),
+        post_id=p.post_id,
+        space_id=p.space_id,
+        type=POST_TYPE[p.type],
+        title=p.title,
+        body=shaping.text(p.body),
+        tags=list(p.tags),
+        mentioned_person_ids=list(p.mentions),
+        author_id=p.author_id,
+        state=STATE[p.state],
+        pinned=p.pinned,
+        idea_status=IDEA_STATUS[p.idea_status] if p.idea_status else pb.IDEA_STATUS_UNSPECIFIED,
+        accepted_answer_id=p.accepted_answer_id,
+        revision=p.revision,
+        comment_count=p.comment_count,
+        created_at=ts(p.created_at),
+        updated_at=ts(p.updated_at or p.created_at),
+        vote_count=p.vote_count,
+        answer_count=p.answer_count,
+        reactions=reactions(p.reaction_counts),
+        links=links(shaping, p.body),
+        edited_by=p.edited_by,
+        revision_summary=p.revision_summary,
+        deleted_by=p.deleted_by,
+        deleted_at=ts(p.deleted_at),
     )
-    if doc.get("quoted_post_id"):
-        out.quoted_post.CopyFrom(shaping.link(str(doc["quoted_post_id"])))
+    if p.quoted_post_id:
+        out.quoted_post.CopyFrom(link(shaping, p.quoted_post_id))
     return out
 
 
-def answer(
-    doc: Mapping[str, Any], shaping: Shaping, *, accepted: bool, my_vote: Vote | None
-) -> pb.Answer:
+def posts(items: Sequence[Post], shaping: Shaping) -> list[pb.Post]:
+    return [post(p, shaping) for p in items]
+
+
+def answer(view: AnswerView, shaping: Shaping) -> pb.Answer:
+    a = view.answer
     return pb.Answer(
-        answer_id=str(doc["_id"]),
-        question_id=str(doc["question_id"]),
-        space_id=str(doc["space_id"]),
-        author_id=str(doc["author_id"]),
-        body=shaping.text(str(doc["body"])),
-        mentioned_person_ids=list(doc.get("mentions") or ()),
-        state=STATE[ItemState(doc["state"])],
-        score=int(doc.get("score", 0)),
-        accepted=accepted,
-        revision=int(doc["revision"]),
-        comment_count=int(doc.get("comment_count", 0)),
-        created_at=ts(doc["created_at"]),
-        updated_at=ts(doc.get("updated_at") or doc["created_at"]),
-        links=shaping.links(str(doc["body"])),
-        my_vote=VOTE_OUT[my_vote],
+        answer_id=a.answer_id,
+        question_id=a.question_id,
+        space_id=a.space_id,
+        author_id=a.author_id,
+        body=shaping.text(a.body),
+        mentioned_person_ids=list(a.mentions),
+        state=STATE[a.state],
+        score=a.score,
+        accepted=view.accepted,
+        revision=a.revision,
+        comment_count=a.comment_count,
+        created_at=ts(a.created_at),
+        updated_at=ts(a.updated_at or a.created_at),
+        links=links(shaping, a.body),
+        my_vote=VOTE_OUT[view.my_vote],
     )
 
 
-def comment(doc: Mapping[str, Any], shaping: Shaping, *, show_body: bool) -> pb.Comment:
-    body = str(doc["body"]) if show_body else ""
+def comment(view: CommentView, shaping: Shaping) -> pb.Comment:
+    c: Comment = view.comment
+    body = c.body if view.show_body else ""
     return pb.Comment(
-        comment_id=str(doc["_id"]),
-        post_id=str(doc["post_id"]),
-        answer_id=str(doc.get("answer_id", "")),
-        parent_comment_id=str(doc.get("parent_comment_id", "")),
-        space_id=str(doc["space_id"]),
-        author_id=str(doc["author_id"]),
+        comment_id=c.comment_id,
+        post_id=c.post_id,
+        answer_id=c.answer_id,
+        parent_comment_id=c.parent_comment_id,
+        space_id=c.space_id,
+        author_id=c.author_id,
         body=shaping.text(body),
-        mentioned_person_ids=list(doc.get("mentions") or ()) if show_body else [],
-        state=STATE[ItemState(doc["state"])],
-        revision=int(doc["revision"]),
-        reactions=_reactions(doc),
-        created_at=ts(doc["created_at"]),
-        updated_at=ts(doc.get("updated_at") or doc["created_at"]),
-        links=shaping.links(body),
+        mentioned_person_ids=list(c.mentions) if view.show_body else [],
+        state=STATE[c.state],
+        revision=c.revision,
+        reactions=reactions(c.reaction_counts),
+        created_at=ts(c.created_at),
+        updated_at=ts(c.updated_at or c.created_at),
+        links=links(shaping, body),
     )
 
 
-def revision(rev: RevisionData, shaping: Shaping, *, with_body: bool) -> pb.Revision:
+def revision(rev: Revision, shaping: Shaping, *, with_body: bool) -> pb.Revision:
     return pb.Revision(
         item_id=rev.item_id,
         revision=rev.revision,

@@ -1,13 +1,14 @@
-"""Event payloads of the post topic, built from stored documents.
+"""The post topic's event payloads, built from domain objects.
 
-Events carry the text as written (unshaped): the topic stays inside the
-platform, and the search index is rebuilt from it. The subject and key of every
-event is the top-level item (post, question, idea or wiki page).
+Events carry the text as written (unshaped): the topic stays inside the platform,
+and the search index is rebuilt from it. The subject and key of every event is the
+top-level item (post, question, idea or wiki page), so all events about one item
+share a partition and keep their order.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -15,10 +16,15 @@ from guildhall.post.v1 import events_pb2 as ev
 from guildhall_kit.bus import Event
 from guildhall_kit.outbox import Outbox
 from guildhall_post.adapters import convert
-from guildhall_post.domain.content import IdeaStatus, ReactionKind
+from guildhall_post.domain.answers import Answer
+from guildhall_post.domain.comments import Comment
+from guildhall_post.domain.content import ReactionKind
+from guildhall_post.domain.ideas import IdeaStatus
+from guildhall_post.domain.links import RAW
+from guildhall_post.domain.posts import Post
 
 
-class EventFactory:
+class Events:
     """Builds :class:`Event` values for the post topic (checked against the registry)."""
 
     def __init__(self, outbox: Outbox) -> None:
@@ -27,54 +33,56 @@ class EventFactory:
     def _event(self, message: Any, key: str, at: datetime) -> Event:
         return self._outbox.event(message, key=key, time=at)
 
-    def post_created(self, doc: Mapping[str, Any]) -> Event:
+    def post_created(self, post: Post) -> Event:
         return self._event(
-            ev.PostCreated(post=convert.post(doc, convert.RAW)), str(doc["_id"]), doc["created_at"]
+            ev.PostCreated(post=convert.post(post, RAW)), post.post_id, post.created_at
         )
 
-    def post_edited(self, doc: Mapping[str, Any], at: datetime) -> Event:
+    def post_edited(self, post: Post) -> Event:
+        at = post.updated_at or post.created_at
         return self._event(
             ev.PostEdited(
-                post_id=str(doc["_id"]),
-                space_id=str(doc["space_id"]),
-                editor_id=str(doc["edited_by"]),
-                revision=int(doc["revision"]),
-                title=str(doc["title"]),
-                body=str(doc["body"]),
-                tags=list(doc.get("tags") or ()),
+                post_id=post.post_id,
+                space_id=post.space_id,
+                editor_id=post.edited_by,
+                revision=post.revision,
+                title=post.title,
+                body=post.body,
+                tags=list(post.tags),
                 edited_at=convert.ts(at),
             ),
-            str(doc["_id"]),
+            post.post_id,
             at,
         )
 
-    def post_deleted(self, doc: Mapping[str, Any], actor_id: str, at: datetime) -> Event:
+    def post_deleted(self, post: Post, actor_id: str, at: datetime) -> Event:
         return self._event(
             ev.PostDeleted(
-                post_id=str(doc["_id"]),
-                space_id=str(doc["space_id"]),
+                post_id=post.post_id,
+                space_id=post.space_id,
                 actor_id=actor_id,
                 deleted_at=convert.ts(at),
             ),
-            str(doc["_id"]),
+            post.post_id,
             at,
         )
 
-    def wiki_revised(self, doc: Mapping[str, Any], at: datetime) -> Event:
+    def wiki_revised(self, page: Post) -> Event:
+        at = page.updated_at or page.created_at
         return self._event(
             ev.WikiRevised(
-                page_id=str(doc["_id"]),
-                space_id=str(doc["space_id"]),
-                revision=int(doc["revision"]),
-                restored_from_revision=int(doc.get("restored_from", 0)),
-                author_id=str(doc.get("edited_by") or doc["author_id"]),
-                title=str(doc["title"]),
-                body=str(doc["body"]),
-                summary=str(doc.get("revision_summary", "")),
+                page_id=page.post_id,
+                space_id=page.space_id,
+                revision=page.revision,
+                restored_from_revision=page.restored_from,
+                author_id=page.edited_by or page.author_id,
+                title=page.title,
+                body=page.body,
+                summary=page.revision_summary,
                 revised_at=convert.ts(at),
-                tags=list(doc.get("tags") or ()),
+                tags=list(page.tags),
             ),
-            str(doc["_id"]),
+            page.post_id,
             at,
         )
 
@@ -104,94 +112,90 @@ class EventFactory:
             for person in people
         ]
 
-    def answer_posted(self, doc: Mapping[str, Any]) -> Event:
+    def answer_posted(self, answer: Answer) -> Event:
         return self._event(
             ev.AnswerPosted(
-                answer_id=str(doc["_id"]),
-                question_id=str(doc["question_id"]),
-                space_id=str(doc["space_id"]),
-                author_id=str(doc["author_id"]),
-                body=str(doc["body"]),
-                posted_at=convert.ts(doc["created_at"]),
+                answer_id=answer.answer_id,
+                question_id=answer.question_id,
+                space_id=answer.space_id,
+                author_id=answer.author_id,
+                body=answer.body,
+                posted_at=convert.ts(answer.created_at),
             ),
-            str(doc["question_id"]),
-            doc["created_at"],
+            answer.question_id,
+            answer.created_at,
         )
 
-    def answer_edited(self, doc: Mapping[str, Any], at: datetime) -> Event:
+    def answer_edited(self, answer: Answer) -> Event:
+        at = answer.updated_at or answer.created_at
         return self._event(
             ev.AnswerEdited(
-                answer_id=str(doc["_id"]),
-                question_id=str(doc["question_id"]),
-                space_id=str(doc["space_id"]),
-                editor_id=str(doc["edited_by"]),
-                revision=int(doc["revision"]),
-                body=str(doc["body"]),
+                answer_id=answer.answer_id,
+                question_id=answer.question_id,
+                space_id=answer.space_id,
+                editor_id=answer.edited_by,
+                revision=answer.revision,
+                body=answer.body,
                 edited_at=convert.ts(at),
             ),
-            str(doc["question_id"]),
+            answer.question_id,
             at,
         )
 
     def answer_deleted(
-        self, doc: Mapping[str, Any], actor_id: str, was_accepted: bool, at: datetime
+        self, answer: Answer, actor_id: str, was_accepted: bool, at: datetime
     ) -> Event:
         return self._event(
             ev.AnswerDeleted(
-                answer_id=str(doc["_id"]),
-                question_id=str(doc["question_id"]),
-                space_id=str(doc["space_id"]),
+                answer_id=answer.answer_id,
+                question_id=answer.question_id,
+                space_id=answer.space_id,
                 actor_id=actor_id,
                 was_accepted=was_accepted,
                 deleted_at=convert.ts(at),
             ),
-            str(doc["question_id"]),
+            answer.question_id,
             at,
         )
 
     def answer_accepted(
-        self,
-        question: Mapping[str, Any],
-        answer: Mapping[str, Any],
-        accepted_by: str,
-        previous_answer_id: str,
-        at: datetime,
+        self, question: Post, answer: Answer, accepted_by: str, previous: str, at: datetime
     ) -> Event:
         return self._event(
             ev.AnswerAccepted(
-                answer_id=str(answer["_id"]),
-                question_id=str(question["_id"]),
-                space_id=str(question["space_id"]),
-                answer_author_id=str(answer["author_id"]),
+                answer_id=answer.answer_id,
+                question_id=question.post_id,
+                space_id=question.space_id,
+                answer_author_id=answer.author_id,
                 accepted_by=accepted_by,
-                question_tags=list(question.get("tags") or ()),
-                previous_answer_id=previous_answer_id,
+                question_tags=list(question.tags),
+                previous_answer_id=previous,
                 accepted_at=convert.ts(at),
             ),
-            str(question["_id"]),
+            question.post_id,
             at,
         )
 
     def idea_voted(
-        self, idea: Mapping[str, Any], voter_id: str, withdrawn: bool, count: int, at: datetime
+        self, idea: Post, voter_id: str, withdrawn: bool, count: int, at: datetime
     ) -> Event:
         return self._event(
             ev.IdeaVoted(
-                idea_id=str(idea["_id"]),
-                space_id=str(idea["space_id"]),
+                idea_id=idea.post_id,
+                space_id=idea.space_id,
                 voter_id=voter_id,
                 withdrawn=withdrawn,
                 vote_count=count,
                 voted_at=convert.ts(at),
             ),
-            str(idea["_id"]),
+            idea.post_id,
             at,
         )
 
     def idea_status_changed(
         self,
+        idea: Post,
         *,
-        idea: Mapping[str, Any],
         previous: IdeaStatus,
         status: IdeaStatus,
         actor_id: str,
@@ -200,58 +204,59 @@ class EventFactory:
     ) -> Event:
         return self._event(
             ev.IdeaStatusChanged(
-                idea_id=str(idea["_id"]),
-                space_id=str(idea["space_id"]),
+                idea_id=idea.post_id,
+                space_id=idea.space_id,
                 previous_status=convert.IDEA_STATUS[previous],
                 status=convert.IDEA_STATUS[status],
                 actor_id=actor_id,
                 note=note,
                 changed_at=convert.ts(at),
             ),
-            str(idea["_id"]),
+            idea.post_id,
             at,
         )
 
-    def comment_added(self, doc: Mapping[str, Any]) -> Event:
+    def comment_added(self, comment: Comment) -> Event:
         return self._event(
             ev.CommentAdded(
-                comment_id=str(doc["_id"]),
-                post_id=str(doc["post_id"]),
-                space_id=str(doc["space_id"]),
-                parent_comment_id=str(doc.get("parent_comment_id", "")),
-                author_id=str(doc["author_id"]),
-                body=str(doc["body"]),
-                created_at=convert.ts(doc["created_at"]),
+                comment_id=comment.comment_id,
+                post_id=comment.post_id,
+                space_id=comment.space_id,
+                parent_comment_id=comment.parent_comment_id,
+                author_id=comment.author_id,
+                body=comment.body,
+                created_at=convert.ts(comment.created_at),
             ),
-            str(doc["post_id"]),
-            doc["created_at"],
+            comment.post_id,
+            comment.created_at,
         )
 
-    def comment_edited(self, doc: Mapping[str, Any], at: datetime) -> Event:
+    def comment_edited(self, comment: Comment) -> Event:
+        at = comment.updated_at or comment.created_at
         return self._event(
             ev.CommentEdited(
-                comment_id=str(doc["_id"]),
-                post_id=str(doc["post_id"]),
-                space_id=str(doc["space_id"]),
-                editor_id=str(doc["edited_by"]),
-                revision=int(doc["revision"]),
-                body=str(doc["body"]),
+                comment_id=comment.comment_id,
+                post_id=comment.post_id,
+                space_id=comment.space_id,
+                editor_id=comment.edited_by,
+                revision=comment.revision,
+                body=comment.body,
                 edited_at=convert.ts(at),
             ),
-            str(doc["post_id"]),
+            comment.post_id,
             at,
         )
 
-    def comment_deleted(self, doc: Mapping[str, Any], actor_id: str, at: datetime) -> Event:
+    def comment_deleted(self, comment: Comment, actor_id: str, at: datetime) -> Event:
         return self._event(
             ev.CommentDeleted(
-                comment_id=str(doc["_id"]),
-                post_id=str(doc["post_id"]),
-                space_id=str(doc["space_id"]),
+                comment_id=comment.comment_id,
+                post_id=comment.post_id,
+                space_id=comment.space_id,
                 actor_id=actor_id,
                 deleted_at=convert.ts(at),
             ),
-            str(doc["post_id"]),
+            comment.post_id,
             at,
         )
 

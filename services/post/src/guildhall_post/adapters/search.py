@@ -1,4 +1,4 @@
-"""Search: the tantivy index kept in step with the post topic, and the Search RPC.
+"""Search: the tantivy index kept in step with the post topic.
 
 The index (:mod:`guildhall_post.search`, a colleague's library) is a projection
 of the service's own topic ``guildhall.post.v1``. Every replica keeps its own
@@ -10,10 +10,8 @@ durable together. The version of every index write is the event's Kafka offset
 + 1: all events about one item share a partition (they are keyed by the top-level
 item), so offsets order them, and a replayed event is a no-op.
 
-The Search RPC passes the caller's readable spaces into the query (exact for
-partner users: from ListSpaces on every request), then re-reads the hits from
-MongoDB and drops anything deleted or unreadable meanwhile, so the index's few
-hundred milliseconds of lag can never show a deleted or forbidden item.
+The Search use case (:mod:`guildhall_post.application.search`) queries the index
+with the caller's readable spaces and re-checks every hit against MongoDB.
 """
 
 from __future__ import annotations
@@ -29,7 +27,6 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from guildhall.post.v1 import events_pb2 as ev
-from guildhall.post.v1 import post_pb2 as pb
 from guildhall_kit.bus import (
     BusConfig,
     Event,
@@ -39,16 +36,10 @@ from guildhall_kit.bus import (
     ensure_topics,
     from_kafka,
 )
-from guildhall_kit.errors import InvalidArgument, NotFound
 from guildhall_kit.logging import get_logger
 from guildhall_post.adapters import convert
-from guildhall_post.adapters.funnel import AccessFunnel, Caller
-from guildhall_post.adapters.operations import DEFAULT_PAGE, PostOperations
-from guildhall_post.adapters.store import Kind, Store
-from guildhall_post.domain import cursor
-from guildhall_post.domain.content import ItemState, PostType
+from guildhall_post.application.search import KIND_OF as KIND_BY_TYPE
 from guildhall_post.search import (
-    MAX_OFFSET,
     AutoCommitter,
     CommitPolicy,
     ItemKind,
@@ -60,13 +51,8 @@ _log = get_logger(__name__)
 
 POST_TOPIC: Final = "guildhall.post.v1"
 KIND_OF: Final = {
-    pb.POST_TYPE_DISCUSSION: ItemKind.DISCUSSION,
-    pb.POST_TYPE_ANNOUNCEMENT: ItemKind.ANNOUNCEMENT,
-    pb.POST_TYPE_QUESTION: ItemKind.QUESTION,
-    pb.POST_TYPE_IDEA: ItemKind.IDEA,
-    pb.POST_TYPE_WIKI_PAGE: ItemKind.WIKI,
+    pb_type: KIND_BY_TYPE[post_type] for pb_type, post_type in convert.POST_TYPE_IN.items()
 }
-POST_KINDS: Final = frozenset(KIND_OF.values())
 
 
 def _time(value: Any) -> datetime:
@@ -330,97 +316,3 @@ class SearchProjection:
     async def flush(self) -> None:
         """Commit what is staged (on shutdown)."""
         await self._committer.flush()
-
-
-class SearchService:
-    """The Search RPC: readable spaces in the query, hits re-checked against the store."""
-
-    def __init__(
-        self, index: SearchIndex, store: Store, funnel: AccessFunnel, ops: PostOperations
-    ) -> None:
-        self._index = index
-        self._store = store
-        self._funnel = funnel
-        self._ops = ops
-
-    async def search(self, caller: Caller, req: pb.SearchRequest) -> pb.SearchResponse:
-        readable = frozenset(await self._funnel.searchable_spaces(caller))
-        if req.space_id and req.space_id not in readable:
-            raise NotFound("space", req.space_id)
-        size = req.page_size or DEFAULT_PAGE
-        scope = "|".join(
-            str(part)
-            for part in (
-                "search",
-                caller.person_id,
-                req.query,
-                req.space_id,
-                req.type,
-                req.tag,
-                req.unanswered,
-                req.author_id,
-                req.created_after.ToJsonString() if req.HasField("created_after") else "",
-                req.created_before.ToJsonString() if req.HasField("created_before") else "",
-            )
-        )
-        offset = cursor.position_int(cursor.decode(req.page_token, scope), "offset")
-        if offset > MAX_OFFSET:
-            raise InvalidArgument(
-                "page_token", "results this deep are not served; refine the query"
-            )
-        kinds: frozenset[ItemKind] | None = None
-        if req.type:
-            kinds = frozenset({KIND_OF[req.type]})
-        if req.unanswered:
-            kinds = (
-                frozenset({ItemKind.QUESTION})
-                if kinds in (None, {ItemKind.QUESTION})
-                else frozenset()
-            )
-        page = await asyncio.to_thread(
-            self._index.search,
-            req.query,
-            readable_spaces=readable,
-            space=req.space_id or None,
-            kinds=kinds,
-            tags=[req.tag] if req.tag else None,
-            author_id=req.author_id or None,
-            unanswered_only=req.unanswered,
-            created_from=_time(req.created_after) if req.HasField("created_after") else None,
-            created_to=_time(req.created_before) if req.HasField("created_before") else None,
-            limit=size,
-            offset=offset,
-            snippets=False,
-        )
-        # An answer or comment hit shows the item it belongs to, once, at its best rank.
-        order: list[tuple[str, float]] = []
-        seen: set[str] = set()
-        for hit in page.hits:
-            post_id = hit.item_id if hit.kind in POST_KINDS else (hit.parent_id or "")
-            if post_id and post_id not in seen:
-                seen.add(post_id)
-                order.append((post_id, hit.score))
-        docs = await self._store.get_many(Kind.POST, [p for p, _ in order])
-        live = [
-            (docs[p], score)
-            for p, score in order
-            if p in docs
-            and docs[p]["state"] == ItemState.PUBLISHED.value
-            and str(docs[p]["space_id"]) in readable
-            and (not req.type or docs[p]["type"] == convert.post_type_in(req.type).value)
-            and (
-                not req.unanswered
-                or (
-                    docs[p]["type"] == PostType.QUESTION.value
-                    and not docs[p].get("accepted_answer_id")
-                )
-            )
-        ]
-        shaped = await self._ops.shape_posts(caller, [d for d, _ in live])
-        token = ""
-        if offset + size < page.total:
-            token = cursor.encode(scope, {"offset": offset + size})
-        return pb.SearchResponse(
-            hits=[pb.SearchHit(post=p, score=s) for p, (_, s) in zip(shaped, live, strict=True)],
-            next_page_token=token,
-        )

@@ -1,6 +1,7 @@
 """Who may do what in a space, decided from the post service's read model.
 
-The community service owns the access decision (docs/access-model.md). The
+The community service owns the access decision (docs/access-model.md); its
+actions are the kit's :class:`~guildhall_kit.clients.Action`. The
 post service keeps a read model of communities, pinholes and memberships from
 community events and decides **employees'** hot reads and writes from it with
 :func:`employee_view`, a transcription of that document's rules for
@@ -21,20 +22,24 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from guildhall_kit.clients import Action
 from guildhall_kit.errors import FailedPrecondition, NotFound, PermissionDenied
 
-
-class Action(enum.StrEnum):
-    READ = "read"
-    """See the space and its content."""
-    POST = "post"
-    """Create content."""
-    COMMENT = "comment"
-    """Comment on, answer, react to and vote on content."""
-    MODERATE = "moderate"
-    """Edit or remove others' content, pin, change idea status."""
-    ADMINISTER = "administer"
-    """Change the space itself (never needed by the post service, kept for completeness)."""
+__all__ = [
+    "HIDDEN",
+    "Action",
+    "CommunityFacts",
+    "CommunityState",
+    "PinholeFacts",
+    "PinholeState",
+    "Role",
+    "SpaceFacts",
+    "View",
+    "Visibility",
+    "check_item",
+    "check_space",
+    "employee_view",
+]
 
 
 class Visibility(enum.StrEnum):

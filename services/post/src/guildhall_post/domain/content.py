@@ -1,4 +1,4 @@
-"""Life-cycle rules of posts, answers and comments. Pure.
+"""Rules every item shares -- posts, answers and comments alike. Pure.
 
 Who may do what is expressed over a :class:`~.access.View` (the caller's
 actions in the item's space), so the same rules hold whether the view came
@@ -9,32 +9,16 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from typing import Final
 
-from guildhall_kit.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+from guildhall_kit.errors import FailedPrecondition, NotFound, PermissionDenied
 
 from .access import Action, View
-
-
-class PostType(enum.StrEnum):
-    DISCUSSION = "discussion"
-    ANNOUNCEMENT = "announcement"
-    QUESTION = "question"
-    IDEA = "idea"
-    WIKI_PAGE = "wiki_page"
 
 
 class ItemState(enum.StrEnum):
     PUBLISHED = "published"
     DELETED = "deleted"
-
-
-class IdeaStatus(enum.StrEnum):
-    NEW = "new"
-    UNDER_REVIEW = "under_review"
-    ACCEPTED = "accepted"
-    DECLINED = "declined"
-    IMPLEMENTED = "implemented"
 
 
 class ReactionKind(enum.StrEnum):
@@ -45,60 +29,19 @@ class ReactionKind(enum.StrEnum):
     CURIOUS = "curious"
 
 
-class Vote(enum.StrEnum):
-    UP = "up"
-    DOWN = "down"
+ReactionCounts = Mapping[ReactionKind, int]
+"""How many people reacted with each kind (kinds nobody used are left out)."""
+
+HIDDEN_MESSAGE: Final = "item"
 
 
-IDEA_TRANSITIONS: Mapping[IdeaStatus, frozenset[IdeaStatus]] = {
-    IdeaStatus.NEW: frozenset({IdeaStatus.UNDER_REVIEW}),
-    IdeaStatus.UNDER_REVIEW: frozenset({IdeaStatus.ACCEPTED, IdeaStatus.DECLINED}),
-    IdeaStatus.ACCEPTED: frozenset({IdeaStatus.IMPLEMENTED}),
-    # A declined idea may be reconsidered; an implemented one is final.
-    IdeaStatus.DECLINED: frozenset({IdeaStatus.UNDER_REVIEW}),
-    IdeaStatus.IMPLEMENTED: frozenset(),
-}
-"""The idea workflow: new -> under review -> accepted / declined; accepted -> implemented."""
+def item_not_found() -> NotFound:
+    """The one error for an item that does not exist *or* that the caller may not see.
 
-
-def post_not_found(post_id: str) -> NotFound:
-    """The error for an item that does not exist *or* that the caller may not read."""
-    return NotFound("post", post_id)
-
-
-def answer_not_found(answer_id: str) -> NotFound:
-    return NotFound("answer", answer_id)
-
-
-def comment_not_found(comment_id: str) -> NotFound:
-    return NotFound("comment", comment_id)
-
-
-def create_actions(post_type: PostType) -> tuple[Action, ...]:
-    """What creating an item of ``post_type`` needs: POST, and MODERATE for announcements."""
-    if post_type is PostType.ANNOUNCEMENT:
-        return (Action.POST, Action.MODERATE)
-    return (Action.POST,)
-
-
-def require_create(post_type: PostType, view: View, *, pinned: bool) -> None:
-    """Raise unless ``view`` allows creating such an item (pinning needs an announcement).
-
-    Raises:
-        InvalidArgument: ``pinned`` for a type other than an announcement.
-        PermissionDenied / FailedPrecondition: as :func:`.access.check_space` decides.
+    Every RPC answers it for every kind of item (post, answer, comment, history), with
+    the same text, so nothing tells whether the id exists or what it names.
     """
-    if pinned and post_type is not PostType.ANNOUNCEMENT:
-        raise InvalidArgument("pinned", "only announcements can be pinned")
-    for action in create_actions(post_type):
-        if not view.allows(action):
-            _refuse(view, action)
-
-
-def _refuse(view: View, action: Action) -> None:
-    if view.read_only:
-        raise FailedPrecondition("the space is read-only")
-    raise PermissionDenied(f"not allowed to {action.value} here")
+    return NotFound(HIDDEN_MESSAGE)
 
 
 def is_moderator(view: View) -> bool:
@@ -131,6 +74,18 @@ def may_edit(caller_id: str, author_id: str, view: View, *, own_action: Action, 
     return caller_id == author_id and view.allows(own_action)
 
 
+def refuse(view: View, action: Action) -> None:
+    """Raise the error for a visible space that does not allow ``action``.
+
+    Raises:
+        FailedPrecondition: the space is read-only (archived, closed).
+        PermissionDenied: otherwise.
+    """
+    if view.read_only:
+        raise FailedPrecondition("the space is read-only")
+    raise PermissionDenied(f"not allowed to {action.value} here")
+
+
 def require_edit(
     caller_id: str, author_id: str, view: View, *, own_action: Action, wiki: bool = False
 ) -> None:
@@ -153,116 +108,12 @@ def require_published(state: ItemState, what: str) -> None:
         raise FailedPrecondition(f"the {what} is deleted")
 
 
-def idea_transition(current: IdeaStatus, target: IdeaStatus) -> bool:
-    """Whether moving ``current`` to ``target`` changes anything.
-
-    Raises:
-        FailedPrecondition: the workflow has no such transition.
-    """
-    if current is target:
-        return False
-    if target not in IDEA_TRANSITIONS[current]:
-        raise FailedPrecondition(f"an idea cannot move from {current.value} to {target.value}")
-    return True
-
-
-@dataclass(frozen=True, slots=True)
-class VoteChange:
-    """The effect of one person's new vote on a score."""
-
-    delta: int
-    """What to add to the score (up minus down)."""
-    changed: bool
-
-
-def vote_change(current: Vote | None, new: Vote | None) -> VoteChange:
-    """The score change when a person's vote goes from ``current`` to ``new`` (None: no vote)."""
-    value = {Vote.UP: 1, Vote.DOWN: -1, None: 0}
-    return VoteChange(delta=value[new] - value[current], changed=current is not new)
-
-
-@dataclass(frozen=True, slots=True)
-class AcceptDecision:
-    """What accepting an answer does to its question."""
-
-    changed: bool
-    """False when that answer is already accepted: nothing is written or published."""
-    previous_answer_id: str
-    """The answer accepted before, when another one was; empty otherwise."""
-
-
-def decide_accept(
-    *,
-    caller_id: str,
-    asker_id: str,
-    view: View,
-    question_type: PostType,
-    current_accepted_id: str,
-    answer_id: str,
-    answer_question_id: str,
-    answer_state: ItemState,
-    question_id: str,
-) -> AcceptDecision:
-    """Whether and how the caller accepts ``answer_id`` for the question.
-
-    Raises:
-        FailedPrecondition: not a question, or the answer is deleted.
-        NotFound: the answer belongs to another question (it is not one of these answers).
-        PermissionDenied: neither the asker (with COMMENT) nor a moderator.
-    """
-    if question_type is not PostType.QUESTION:
-        raise FailedPrecondition("only questions have answers")
-    if answer_question_id != question_id:
-        raise answer_not_found(answer_id)
-    if not (is_moderator(view) or (caller_id == asker_id and view.allows(Action.COMMENT))):
-        if view.read_only:
-            raise FailedPrecondition("the space is read-only")
-        raise PermissionDenied("only the asker or a moderator may accept an answer")
-    require_published(answer_state, "answer")
-    if current_accepted_id == answer_id:
-        return AcceptDecision(changed=False, previous_answer_id="")
-    return AcceptDecision(changed=True, previous_answer_id=current_accepted_id)
-
-
 def added_mentions(before: Iterable[str], after: Sequence[str]) -> list[str]:
     """The people mentioned in ``after`` but not in ``before``, in ``after``'s order."""
     old = set(before)
     return [person for person in after if person not in old]
 
 
-def normalise_tags(tags: Iterable[str]) -> list[str]:
+def normalise_tags(tags: Iterable[str]) -> tuple[str, ...]:
     """Tags sorted, without duplicates (the contract's Post.tags is sorted)."""
-    return sorted(set(tags))
-
-
-@dataclass(frozen=True, slots=True)
-class CommentParent:
-    """The comment a reply points at, as stored."""
-
-    comment_id: str
-    post_id: str
-    answer_id: str
-    parent_comment_id: str
-
-
-def thread_for_reply(
-    parent: CommentParent | None, *, post_id: str, answer_id: str, parent_comment_id: str
-) -> str:
-    """The thread a new comment joins: its own (top-level) or its parent's.
-
-    Returns the parent's id for a reply, or "" for a top-level comment (whose
-    thread is its own id, known once minted).
-
-    Raises:
-        NotFound: the parent does not exist on this item (or this answer).
-        InvalidArgument: the parent is itself a reply (threads are one level deep).
-    """
-    if not parent_comment_id:
-        return ""
-    if parent is None or parent.post_id != post_id or parent.answer_id != answer_id:
-        raise comment_not_found(parent_comment_id)
-    if parent.parent_comment_id:
-        raise InvalidArgument(
-            "parent_comment_id", "replies are one level deep; reply to the thread"
-        )
-    return parent.comment_id
+    return tuple(sorted(set(tags)))

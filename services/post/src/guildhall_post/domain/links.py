@@ -11,8 +11,11 @@ that links an internal post shows the link as unavailable to partners.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
 from typing import Final
+
+from .posts import PostType
 
 LINK: Final = re.compile(r"guildhall://post/([a-z0-9][a-z0-9_-]{0,63})")
 """A link to an item; the id alphabet is the contracts' (docs/adr/0003-contracts.md)."""
@@ -49,3 +52,37 @@ def shape_text(text: str, readable: Collection[str]) -> str:
         return f"guildhall://post/{UNAVAILABLE}"
 
     return LINK.sub(replace, text)
+
+
+@dataclass(frozen=True, slots=True)
+class LinkTarget:
+    """What a reader who may read a linked item learns about it."""
+
+    post_id: str
+    title: str
+    type: PostType
+    space_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Shaping:
+    """Which linked items one reader may follow, for a batch of items.
+
+    ``raw`` leaves text as written and every link followable: for event payloads, which
+    stay inside the platform (whoever shows them to a person shapes them then).
+    """
+
+    available: Mapping[str, LinkTarget] = field(default_factory=dict)
+    raw: bool = False
+
+    def text(self, text: str) -> str:
+        """``text`` as this reader sees it."""
+        return text if self.raw else shape_text(text, self.available)
+
+    def follows(self, post_id: str) -> bool:
+        return self.raw or post_id in self.available
+
+
+RAW: Final = Shaping(raw=True)
+NOTHING: Final = Shaping()
+"""A reader who may follow no link (nothing to resolve)."""

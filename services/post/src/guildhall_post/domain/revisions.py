@@ -2,9 +2,9 @@
 
 Every item (post, answer, comment) keeps its whole history: revision 1 is what
 was created, every edit or restore adds the next number, nothing is rewritten.
-The item's own document always holds its current revision in full, so the
-history is the stored revisions plus the current one (see
-:mod:`guildhall_post.adapters.store` for how that survives a crash).
+The item itself always holds its current revision in full, so the history is
+the stored revisions plus the current one (see
+:mod:`guildhall_post.adapters.repository` for how that survives a crash).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ class DiffOp(enum.StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class RevisionData:
+class Revision:
     """One revision of an item."""
 
     item_id: str
@@ -62,13 +62,13 @@ def require_base(current: int, base: int) -> None:
         )
 
 
-def require_revision(revision: int, current: int, item_id: str) -> None:
-    """Raise NOT_FOUND for a revision number the item never had."""
+def require_revision(revision: int, current: int) -> None:
+    """Raise NOT_FOUND for a revision number the item never had (the item is readable)."""
     if not 1 <= revision <= current:
-        raise NotFound("revision", f"{item_id}@{revision}")
+        raise NotFound("revision", str(revision))
 
 
-def diff(older: RevisionData, newer: RevisionData) -> Diff:
+def diff(older: Revision, newer: Revision) -> Diff:
     """Line-by-line comparison of the bodies, a unified diff, and the tag changes."""
     a = older.body.splitlines()
     b = newer.body.splitlines()
@@ -98,7 +98,7 @@ def diff(older: RevisionData, newer: RevisionData) -> Diff:
     )
 
 
-def merge_history(stored: Sequence[RevisionData], current: RevisionData) -> list[RevisionData]:
+def merge_history(stored: Sequence[Revision], current: Revision) -> list[Revision]:
     """The full history, newest first: the stored revisions plus the current one.
 
     The current revision comes from the item's own document and wins over a stored
