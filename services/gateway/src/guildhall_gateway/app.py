@@ -96,7 +96,9 @@ async def build(ctx: ServiceContext[GatewaySettings]) -> ServiceParts:
         heartbeat_seconds=settings.sse_heartbeat_seconds,
     )
     http = HttpServer(
-        make_app(runtime, static_dir=Path(settings.static_dir) if settings.static_dir else None), settings.http_host, settings.http_port
+        make_app(runtime, static_dir=Path(settings.static_dir) if settings.static_dir else None),
+        settings.http_host,
+        settings.http_port,
     )
 
     def register(server: grpc.aio.Server) -> Sequence[str]:

@@ -104,10 +104,11 @@ def _path_param(fd_spec: tuple[Any, Any]) -> Any:
     return Annotated[base, Path(**kwargs)]
 
 
-def _query_param(fd_spec: tuple[Any, Any]) -> Any:
+def _query_param(fd_spec: tuple[Any, Any], *, required: bool) -> Any:
     annotation, info = fd_spec
     kwargs = _constraints(info)
-    return Annotated[_strip_none(annotation) | None, Query(**kwargs)]
+    base = _strip_none(annotation)
+    return Annotated[base if required else base | None, Query(**kwargs)]
 
 
 def _constraints(info: Any) -> dict[str, Any]:
@@ -175,12 +176,13 @@ def build_endpoint(op: Operation, deps: Callable[[Request], Deps]) -> Endpoint:
         )
     for name in op.query:
         spec = protojson.input_field(descriptor.fields_by_name[name])
+        required = spec[1].is_required()
         params.append(
             inspect.Parameter(
                 name,
                 inspect.Parameter.KEYWORD_ONLY,
-                annotation=_query_param(spec),
-                default=None,
+                annotation=_query_param(spec, required=required),
+                default=inspect.Parameter.empty if required else None,
             )
         )
     if model is not None:

@@ -328,6 +328,8 @@ def input_field(fd: FieldDesc) -> tuple[Any, Any]:  # noqa: PLR0912 - a branch p
     elif fd.type in (_F.TYPE_INT32, _F.TYPE_INT64):
         base = int
         kwargs.update(_int_bounds(fd, rules))
+        # A plain int whose rules refuse 0 (its default) must be given.
+        required = required or kwargs["ge"] > 0
     else:
         base = _scalar_type(fd)
     if fd.has_presence and fd.type != _F.TYPE_MESSAGE:
