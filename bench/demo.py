@@ -5,9 +5,12 @@ Creates, once (a second run finds the vendor org and stops):
 - the vendor org ``acme`` and its user ``vera``;
 - employees ``alice`` (home admin), ``bob`` and ``carol``;
 - the open community "Supply chain" (alice owner, bob member) with a question;
-- the pinhole "Acme rollout", opened and granted to acme as contributor, with a post.
+- the pinhole "Acme rollout", opened and granted to acme as contributor, with a post;
+- through the gateway, the OAuth client "Acme ERP" of acme (vera is acme's admin), a
+  partner system; a later run rotates its secret, since a secret is shown only once.
 
-Then prints dev tokens to try the platform with. Local use only.
+Then prints dev tokens and the client's credentials to try the platform with. Local
+use only.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import sys
 from typing import Any
 
 import grpc
+import httpx2
 
 from guildhall.community.v1 import community_pb2, community_pb2_grpc
 from guildhall.post.v1 import post_pb2, post_pb2_grpc
@@ -49,8 +53,12 @@ async def seed() -> dict[str, str]:
     """Create the demo data; returns the dev tokens by person. Idempotent by the vendor org."""
     admin = _token("alice", PrincipalKind.EMPLOYEE, HOME, ["admin"])
     bob = _token("bob", PrincipalKind.EMPLOYEE, HOME)
-    vera = _token("vera", PrincipalKind.PARTNER, "acme")
-    tokens = {"alice (home admin)": admin, "bob (employee)": bob, "vera (acme, partner)": vera}
+    vera = _token("vera", PrincipalKind.PARTNER, "acme", ["admin"])
+    tokens = {
+        "alice (home admin)": admin,
+        "bob (employee)": bob,
+        "vera (acme, partner, acme's admin)": vera,
+    }
     async with (
         grpc.aio.insecure_channel(_addr("profile", 50051)) as p_ch,
         grpc.aio.insecure_channel(_addr("community", 50052)) as c_ch,
@@ -149,6 +157,35 @@ async def seed() -> dict[str, str]:
     return tokens
 
 
+DEMO_CLIENT = "Acme ERP"
+
+
+async def demo_client(vera: str) -> tuple[str, str]:
+    """Acme's demo OAuth client and a fresh secret: created once, then rotated each run.
+
+    Raises:
+        httpx2.HTTPError: the gateway did not answer as expected.
+    """
+    headers = {"authorization": f"Bearer {vera}"}
+    base = f"http://127.0.0.1:{os.environ.get('GUILDHALL_HTTP_PORT', '8080')}"
+    async with httpx2.AsyncClient(base_url=base, timeout=DEADLINE) as http:
+        listed = await http.get("/v1/orgs/acme/clients", headers=headers)
+        listed.raise_for_status()
+        existing = [
+            c["client_id"]
+            for c in listed.json()["clients"]
+            if c["name"] == DEMO_CLIENT and c["status"] == "active"
+        ]
+        if existing:
+            reply = await http.post(f"/v1/orgs/acme/clients/{existing[0]}/secret", headers=headers)
+        else:
+            body = {"name": DEMO_CLIENT, "scopes": ["pinholes:read", "pinholes:write"]}
+            reply = await http.post("/v1/orgs/acme/clients", json=body, headers=headers)
+        reply.raise_for_status()
+        created = reply.json()
+        return str(created["client"]["client_id"]), str(created["client_secret"])
+
+
 def main() -> None:
     try:
         tokens = asyncio.run(seed())
@@ -158,6 +195,18 @@ def main() -> None:
     print("  dev tokens (valid 1 h; `make token` mints more):")
     for who, token in tokens.items():
         print(f"    {who}: {token}")
+    vera = next(t for who, t in tokens.items() if who.startswith("vera"))
+    try:
+        client_id, secret = asyncio.run(demo_client(vera))
+    except httpx2.HTTPError as exc:
+        print(f"  demo OAuth client not created: {exc}", file=sys.stderr)
+        sys.exit(1)
+    print(f"  acme's partner system ({DEMO_CLIENT}, client credentials; secret shown once):")
+    print(f"    client_id={client_id} client_secret={secret}")
+    print(
+        f'    curl -s -u "{client_id}:{secret}" -d grant_type=client_credentials '
+        "http://127.0.0.1:8080/oauth/token"
+    )
 
 
 if __name__ == "__main__":

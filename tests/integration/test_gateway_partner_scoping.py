@@ -279,6 +279,7 @@ def _fill(path: str, ids: dict[str, str], prefix: str, space: str) -> str:
         "comment_id": ids[f"{prefix}.comment"],
         "person_id": "dave",
         "org_id": "globex",
+        "client_id": "client-01aaaaaaaaaaaaaaaaaaaaaaaa",
         "revision": "1",
         "kind": "like",
     }

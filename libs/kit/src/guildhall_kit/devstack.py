@@ -92,6 +92,9 @@ def _env_for(spec: ServiceSpec) -> dict[str, str]:
     )
     if spec.http_port is not None:
         env["GUILDHALL_HTTP_PORT"] = str(spec.http_port)
+    if spec.name == "gateway":
+        # `make token` and bench/demo.py tokens; never in production (the gateway refuses).
+        env.setdefault("GUILDHALL_DEV_ISSUER_ENABLED", "true")
     for spec_other in SERVICES:
         env.setdefault(
             f"GUILDHALL_{spec_other.name.upper()}_ADDR", f"127.0.0.1:{spec_other.grpc_port}"

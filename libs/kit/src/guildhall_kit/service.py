@@ -330,7 +330,8 @@ async def _serve(settings: S, build: Build[S]) -> None:
 
 
 def main(settings_cls: type[S], build: Build[S]) -> None:
-    """Process entry point of a service. Exits 2 on a configuration error."""
+    """Process entry point of a service. Exits 2 on a configuration error, whether
+    the settings fail to load or ``build`` refuses a combination of them."""
     try:
         settings = load_settings(settings_cls)
     except ConfigError as exc:
@@ -340,5 +341,8 @@ def main(settings_cls: type[S], build: Build[S]) -> None:
     telemetry = setup_telemetry(settings.service_name, settings.otlp_endpoint)
     try:
         asyncio.run(_serve(settings, build))
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        sys.exit(2)
     finally:
         telemetry.shutdown()

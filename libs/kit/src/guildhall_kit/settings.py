@@ -23,6 +23,8 @@ ENV_PREFIX = "GUILDHALL_"
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 
+Deployment = Literal["development", "production"]
+
 
 class ConfigError(Exception):
     """Raised when settings cannot be loaded; the message names every bad variable."""
@@ -65,6 +67,11 @@ class ServiceSettings(BaseSettings):
 
     grpc_port: Annotated[int, Field(ge=0, le=65535)] = 50051
     """Port of the gRPC server; 0 picks a free port (tests)."""
+
+    deployment: Deployment = "development"
+    """``production`` forbids every local-development shortcut: the dev key pair under
+    .local/dev-keys (as signing key or trusted key set) and the gateway's development
+    issuer. A service configured to use one refuses to start. Kubernetes sets it."""
 
     log_level: LogLevel = "INFO"
     """Minimum level written to stdout."""
@@ -112,6 +119,11 @@ class ServiceSettings(BaseSettings):
         if not value.strip():
             raise ValueError("must not be blank")
         return value
+
+    @property
+    def is_production(self) -> bool:
+        """Whether this is a production deployment (no development shortcut may be used)."""
+        return self.deployment == "production"
 
     @property
     def database_name(self) -> str:

@@ -114,6 +114,11 @@ async def start_platform(
             GUILDHALL_TOPIC_PREFIX=f"t{unique}.",
             GUILDHALL_GRPC_PORT=str(ports[name]),
             GUILDHALL_JWT_JWKS_FILE=str(keys.jwks_path),
+            # The gateway signs the services' tokens with the test key pair and
+            # accepts the test key's tokens as the development issuer's.
+            GUILDHALL_SIGNING_KEY_FILE=str(workdir / "keys" / "private.pem"),
+            GUILDHALL_SIGNING_KEY_ID=keys.kid,
+            GUILDHALL_DEV_ISSUER_ENABLED="true",
             GUILDHALL_DRAIN_SECONDS="2",
             GUILDHALL_HTTP_PORT=str(ports["gateway-http"]),
             **(extra_env or {}),

@@ -17,17 +17,16 @@ import grpc
 from guildhall.gateway.v1 import gateway_pb2, gateway_pb2_grpc
 from guildhall_gateway.adapters import repository
 from guildhall_gateway.adapters.http.app import make_app
-from guildhall_gateway.adapters.http.devauth import TokenAuthenticator
 from guildhall_gateway.adapters.http.runtime import Runtime
 from guildhall_gateway.adapters.http.server import HttpServer
 from guildhall_gateway.adapters.repository import MongoAuditStore
 from guildhall_gateway.adapters.services import Services
 from guildhall_gateway.application.audit import AuditTrail
 from guildhall_gateway.application.ratelimit import Bucket, Limits, RateLimits
+from guildhall_gateway.auth.wiring import build_auth
 from guildhall_gateway.settings import GatewaySettings
 from guildhall_kit.auth import PrincipalKind, require_principal
 from guildhall_kit.clients import CommunityAccessClient
-from guildhall_kit.grpc.server import load_verifier
 from guildhall_kit.service import ServiceContext, ServiceParts
 
 SERVICE_NAME = gateway_pb2.DESCRIPTOR.services_by_name["GatewayService"].full_name
@@ -84,21 +83,22 @@ async def build(ctx: ServiceContext[GatewaySettings]) -> ServiceParts:
     store = MongoAuditStore(
         ctx.db, writer=ctx.writer_db, outbox=ctx.outbox(), on_written=ctx.hint_relay
     )
+    auth = build_auth(settings, ctx.db, ctx.writer_db)
     runtime = Runtime(
         services=services,
         access=access,
-        authenticator=TokenAuthenticator(load_verifier(settings)),
+        authenticator=auth.authenticator,
         limits=rate_limits(settings),
         trail=AuditTrail(store),
         audit_store=store,
         max_body_bytes=settings.max_body_bytes,
         ready=ctx.is_ready,
         heartbeat_seconds=settings.sse_heartbeat_seconds,
+        clients=auth.clients,
     )
+    static_dir = Path(settings.static_dir) if settings.static_dir else None
     http = HttpServer(
-        make_app(runtime, static_dir=Path(settings.static_dir) if settings.static_dir else None),
-        settings.http_host,
-        settings.http_port,
+        make_app(runtime, static_dir=static_dir), settings.http_host, settings.http_port
     )
 
     def register(server: grpc.aio.Server) -> Sequence[str]:
@@ -107,8 +107,8 @@ async def build(ctx: ServiceContext[GatewaySettings]) -> ServiceParts:
 
     return ServiceParts(
         register=register,
-        indexes=repository.indexes(),
+        indexes=[*repository.indexes(), *auth.indexes],
         outbox_collections=[repository.RECORDS],
-        background=[http.serve],
-        on_stop=[http.stop, services.close, access.close],
+        background=[http.serve, *auth.background],
+        on_stop=[http.stop, services.close, access.close, *auth.on_stop],
     )

@@ -2,13 +2,16 @@
 
 from typing import Annotated, ClassVar
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 
 from guildhall_kit.settings import ServiceSettings
 
+# Asymmetric JWS algorithms only: ``none`` and the HMAC family can never be configured.
+_ALGORITHMS = r"^(RS|PS|ES)(256|384|512)(,(RS|PS|ES)(256|384|512))*$"
+
 
 class GatewaySettings(ServiceSettings):
-    """The kit's shared settings plus the HTTP face."""
+    """The kit's shared settings plus the HTTP face and authentication."""
 
     service_name: ClassVar[str] = "gateway"
     grpc_port: Annotated[int, Field(ge=0, le=65535)] = 50055
@@ -72,3 +75,89 @@ class GatewaySettings(ServiceSettings):
     sse_heartbeat_seconds: Annotated[float, Field(gt=0, le=300)] = 15.0
     """Seconds between heartbeat comments on an idle live event stream, so proxies keep
     it open and a dead client is noticed."""
+
+    # --- authentication (guildhall_gateway.auth; docs/adr/0014) --------------------
+
+    oidc_issuer: str = ""
+    """Issuer URL of the enterprise's OpenID Connect provider, exactly as its tokens'
+    ``iss`` claim and its discovery document say. Empty turns OIDC sign-in off."""
+
+    oidc_discovery_url: str = ""
+    """Where the discovery document is; empty means
+    ``<oidc_issuer>/.well-known/openid-configuration``."""
+
+    oidc_audience: Annotated[str, Field(min_length=1)] = "guildhall-gateway"
+    """The ``aud`` an OIDC access token must carry: the gateway's client id at the provider."""
+
+    oidc_algorithms: Annotated[str, Field(pattern=_ALGORITHMS)] = "RS256"
+    """Comma-separated JWS algorithms accepted from the provider (pinned; never ``none`` or HS*)."""
+
+    oidc_leeway_seconds: Annotated[int, Field(ge=0, le=300)] = 30
+    """Clock skew allowed on ``exp``, ``nbf`` and ``iat``."""
+
+    oidc_jwks_refresh_seconds: Annotated[int, Field(ge=60, le=86_400)] = 3600
+    """A fetched key set is refetched when it is older than this (rotation without restart)."""
+
+    oidc_jwks_min_refetch_seconds: Annotated[int, Field(ge=1, le=3600)] = 30
+    """A token naming an unknown ``kid`` refetches the key set at most once per this period."""
+
+    oidc_http_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 5.0
+    """Deadline of each request to the provider (discovery, key set)."""
+
+    oidc_claim_person: Annotated[str, Field(min_length=1)] = "sub"
+    """Claim (dotted path for nested claims) holding the Guildhall person id."""
+
+    oidc_claim_org: Annotated[str, Field(min_length=1)] = "org"
+    """Claim holding the person's organisation id (the home org for employees)."""
+
+    oidc_claim_kind: str = ""
+    """Claim holding ``employee`` or ``partner``; empty derives the kind from the org
+    (the home org means employee, any other org partner)."""
+
+    oidc_claim_roles: str = "roles"
+    """Claim holding the person's roles at the provider (a list or a space-separated
+    string), e.g. ``realm_access.roles`` for Keycloak realm roles; empty: no roles."""
+
+    oidc_admin_roles: str = "admin"
+    """Comma-separated provider roles that make the person an admin of their own org
+    (an employee: a home admin; a partner person: their org's admin)."""
+
+    oauth_issuer: Annotated[str, Field(min_length=1)] = "guildhall-gateway"
+    """``iss`` of the access tokens the gateway issues to partner systems
+    (client credentials); its public URL in production."""
+
+    oauth_audience: Annotated[str, Field(min_length=1)] = "guildhall-api"
+    """``aud`` of the access tokens the gateway issues to partner systems."""
+
+    oauth_token_ttl_seconds: Annotated[int, Field(ge=60, le=3600)] = 600
+    """Lifetime of a client-credentials access token."""
+
+    oauth_max_clients_per_org: Annotated[int, Field(ge=1, le=1000)] = 25
+    """Active OAuth clients one partner org may have."""
+
+    internal_token_ttl_seconds: Annotated[int, Field(ge=30, le=3600)] = 300
+    """Lifetime of the token the gateway signs for a caller to call the services with."""
+
+    dev_issuer_enabled: bool = False
+    """Accept tokens of the local development issuer (``make token``, bench/demo.py),
+    signed by the dev key under .local/dev-keys. Refused in a production deployment."""
+
+    @field_validator("dev_issuer_enabled")
+    @classmethod
+    def _no_dev_issuer_in_production(cls, value: bool, info: ValidationInfo) -> bool:
+        # ``deployment`` is a field of the kit's base class, so it is validated first.
+        if value and info.data.get("deployment") == "production":
+            raise ValueError("the development issuer must stay off in a production deployment")
+        return value
+
+    @property
+    def oidc_enabled(self) -> bool:
+        """Whether OIDC sign-in is configured."""
+        return bool(self.oidc_issuer)
+
+    @property
+    def oidc_discovery(self) -> str:
+        """The discovery document's URL."""
+        return self.oidc_discovery_url or (
+            self.oidc_issuer.rstrip("/") + "/.well-known/openid-configuration"
+        )

@@ -6,7 +6,12 @@ metadata (a JWT signed by a key in the configured key set), verified by the
 server interceptor, and read it from :func:`current_principal`.
 """
 
-from guildhall_kit.auth.identity import ServiceIdentity
+from guildhall_kit.auth.identity import (
+    PrincipalSigner,
+    ServiceIdentity,
+    signing_key,
+    trusted_keys,
+)
 from guildhall_kit.auth.principal import (
     Principal,
     PrincipalKind,
@@ -20,10 +25,13 @@ __all__ = [
     "KeySet",
     "Principal",
     "PrincipalKind",
+    "PrincipalSigner",
     "ServiceIdentity",
     "TokenVerifier",
     "current_principal",
     "mint_token",
     "principal_scope",
     "require_principal",
+    "signing_key",
+    "trusted_keys",
 ]

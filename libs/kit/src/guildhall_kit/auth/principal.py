@@ -26,7 +26,8 @@ class Principal:
 
     ``subject`` is the person id (or service name), ``org_id`` the organisation
     the person belongs to (the home enterprise for employees). ``roles`` holds
-    platform roles such as ``admin`` (a home administrator).
+    platform roles: ``admin`` makes the person an admin of their own org (a home
+    administrator for an employee, the partner org's administrator for a partner).
     """
 
     subject: str
@@ -45,6 +46,12 @@ class Principal:
     @property
     def is_home_admin(self) -> bool:
         return self.kind is PrincipalKind.EMPLOYEE and "admin" in self.roles
+
+    @property
+    def is_org_admin(self) -> bool:
+        """An admin of the principal's own org: the home org for an employee (a home
+        admin), the partner org for a partner person (who manages its OAuth clients)."""
+        return self.kind is not PrincipalKind.SERVICE and "admin" in self.roles
 
     @property
     def is_service(self) -> bool:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -86,12 +87,24 @@ class TokenVerifier:
                 audience, expired, or malformed claims. The message says which
                 check failed but never echoes the token.
         """
+        return principal_from_claims(self.verify_claims(token), home_org_id=self._home_org_id)
+
+    def verify_claims(self, token: str) -> dict[str, Any]:
+        """The claims of a token whose signature, issuer, audience and expiry check out.
+
+        For a caller that needs claims beyond the principal's (the gateway's
+        client-credentials tokens carry the client and its scopes).
+
+        Raises:
+            Unauthenticated: as :meth:`verify`, except that the principal claims
+                (``kind``, ``org``, ``roles``) are not looked at.
+        """
         try:
             header = jwt.get_unverified_header(token)
             key = self._keys.keys.get(str(header.get("kid", "")))
             if key is None:
                 raise Unauthenticated("token signed by an unknown key")
-            claims = jwt.decode(
+            claims: dict[str, Any] = jwt.decode(
                 token,
                 key=key,
                 algorithms=ALGORITHMS,
@@ -102,7 +115,7 @@ class TokenVerifier:
             )
         except jwt.PyJWTError as exc:
             raise Unauthenticated(f"invalid token: {type(exc).__name__}") from None
-        return principal_from_claims(claims, home_org_id=self._home_org_id)
+        return claims
 
 
 def principal_from_claims(claims: dict[str, Any], *, home_org_id: str) -> Principal:
@@ -138,18 +151,28 @@ def mint_token(
     issuer: str = "guildhall-dev",
     audience: str = "guildhall",
     ttl_s: int = 3600,
+    extra_claims: Mapping[str, Any] | None = None,
 ) -> str:
-    """Sign a token with an Ed25519 or RSA private key (PEM). For dev and tests."""
+    """Sign a token with an Ed25519 or RSA private key (PEM).
+
+    ``extra_claims`` are added beside the standard ones and may not replace
+    them (a ``ValueError`` says which); verifiers ignore claims they do not know.
+    """
     now = int(time.time())
-    claims = {
+    claims: dict[str, Any] = {
         "sub": subject,
         "kind": kind.value,
         "org": org_id,
-        "roles": roles or [],
+        "roles": sorted(roles or []),
         "iss": issuer,
         "aud": audience,
         "iat": now,
         "exp": now + ttl_s,
     }
+    if extra_claims:
+        clash = sorted(set(extra_claims) & set(claims))
+        if clash:
+            raise ValueError(f"extra claims may not replace {', '.join(clash)}")
+        claims.update(extra_claims)
     algorithm = "EdDSA" if b"BEGIN PRIVATE KEY" in private_key_pem else "RS256"
     return jwt.encode(claims, private_key_pem, algorithm=algorithm, headers={"kid": kid})

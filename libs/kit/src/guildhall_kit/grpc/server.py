@@ -29,8 +29,8 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from guildhall_kit.auth.devkeys import ensure_dev_keys
-from guildhall_kit.auth.tokens import KeySet, TokenVerifier
+from guildhall_kit.auth.identity import trusted_keys
+from guildhall_kit.auth.tokens import TokenVerifier
 from guildhall_kit.grpc.interceptor import RpcInterceptor
 from guildhall_kit.logging import get_logger
 from guildhall_kit.settings import ServiceSettings
@@ -50,10 +50,13 @@ _NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 
 
 def load_verifier(settings: ServiceSettings) -> TokenVerifier:
-    """The token verifier for the configured key set (dev key set when unset)."""
-    path = settings.jwt_jwks_file or ensure_dev_keys().jwks_path
+    """The token verifier for the configured key set (dev key set when unset).
+
+    Raises:
+        ConfigError: no key set is configured in a production deployment.
+    """
     return TokenVerifier(
-        KeySet.from_file(path),
+        trusted_keys(settings),
         issuer=settings.jwt_issuer,
         audience=settings.jwt_audience,
         home_org_id=settings.home_org_id,

@@ -21,7 +21,15 @@ from guildhall_gateway.adapters.http.protojson import output_model
 from guildhall_gateway.adapters.http.responses import JsonResponse, problem_response
 from guildhall_gateway.adapters.http.routes import OPERATIONS, audit, me
 from guildhall_gateway.adapters.http.runtime import Runtime, runtime_of
-from guildhall_gateway.domain.problems import FieldError, Problem, ProblemType
+from guildhall_gateway.auth import routes as auth_routes
+from guildhall_gateway.domain.problems import (
+    FieldError,
+    Problem,
+    ProblemType,
+    from_grpc,
+    not_found,
+)
+from guildhall_kit.errors import DomainError, InvalidArgument, NotFound
 from guildhall_kit.logging import get_logger
 
 _log = get_logger(__name__)
@@ -73,6 +81,17 @@ def _http_handler(_: Request, exc: Exception) -> Response:
     if exc.status_code == 413:
         return problem_response(Problem(ProblemType.CONTENT_TOO_LARGE, "the body is too large"))
     return problem_response(Problem(ProblemType.INVALID_REQUEST, str(exc.detail)))
+
+
+def _domain_handler(_: Request, exc: Exception) -> Response:
+    """The kit's domain errors (raised by the authentication routes) as problems."""
+    assert isinstance(exc, DomainError)
+    if isinstance(exc, NotFound):
+        return problem_response(not_found())
+    fields: tuple[FieldError, ...] = ()
+    if isinstance(exc, InvalidArgument):
+        fields = (FieldError(exc.field, exc.message.removeprefix(f"{exc.field}: ")),)
+    return problem_response(from_grpc(exc.code, exc.message, fields))
 
 
 def _unexpected_handler(_: Request, exc: Exception) -> Response:
@@ -134,11 +153,14 @@ def make_app(
     app.include_router(me.router)
     app.include_router(_operation_router(OPERATIONS))
     app.include_router(audit.router)
+    app.include_router(auth_routes.token_router)
+    app.include_router(auth_routes.client_router)
     for router in extra_routers:
         app.include_router(router)
     app.add_exception_handler(Problem, _problem_handler)
     app.add_exception_handler(RequestValidationError, _validation_handler)
     app.add_exception_handler(HTTPException, _http_handler)
+    app.add_exception_handler(DomainError, _domain_handler)
     app.add_exception_handler(Exception, _unexpected_handler)
 
     def middleware_deps() -> Any:

@@ -6,9 +6,11 @@ In order, for each HTTP request:
    client sends is echoed into a header) and the arrival time;
 2. the body limit: a ``Content-Length`` over the limit is 413 at once; a
    body sent without one is counted as it is read and cut off at the limit;
-   a body with a non-JSON content type is 415;
-3. for every ``/v1`` request, the caller is authenticated (401 otherwise)
-   and takes a token from its rate-limit buckets (429 with Retry-After);
+   a body with a non-JSON content type is 415 (except the form of the OAuth
+   token request, ``POST /oauth/token``);
+3. for every ``/v1`` request, the caller is authenticated (401 otherwise; 503
+   when the identity provider's keys cannot be fetched at all) and takes a
+   token from its rate-limit buckets (429 with Retry-After);
 4. for a partner caller, the answer is held until the request's audit
    record is in its chain, then sent: no partner request is answered without
    a record. If the record cannot be written the partner gets 503 instead.
@@ -34,12 +36,13 @@ from guildhall_gateway.domain.audit import AuditEntry, chain_of
 from guildhall_gateway.domain.problems import Problem, ProblemType
 from guildhall_gateway.domain.scoping import single_space
 from guildhall_kit.clock import new_id
-from guildhall_kit.errors import Unauthenticated
+from guildhall_kit.errors import Unauthenticated, Unavailable
 from guildhall_kit.logging import get_logger
 
 _log = get_logger(__name__)
 
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+TOKEN_PATH = "/oauth/token"  # noqa: S105 - a URL path, not a secret
 
 
 class BodyTooLarge(Exception):  # noqa: N818 - a signal, rendered as 413 content-too-large
@@ -113,6 +116,10 @@ class GatewayMiddleware:
                     )
                 )
                 return
+            except Unavailable as exc:
+                # The identity provider's keys cannot be fetched: not the caller's fault.
+                await answer(Problem(ProblemType.UNAVAILABLE, exc.message, retry_after=5))
+                return
             wait = await deps.limits.retry_after(state.caller)
             if wait is not None:
                 problem = Problem(
@@ -171,6 +178,8 @@ class GatewayMiddleware:
         elif "transfer-encoding" not in headers:
             return None
         media = headers.get("content-type", "").split(";")[0].strip().lower()
+        if scope["path"] == TOKEN_PATH and media == "application/x-www-form-urlencoded":
+            return None  # RFC 6749 §4.4.2: the token request is a form
         if media != "application/json" and not media.endswith("+json"):
             return Problem(ProblemType.UNSUPPORTED_MEDIA_TYPE, "the body must be application/json")
         return None

@@ -16,6 +16,7 @@ from guildhall_gateway.application.audit import AuditTrail
 from guildhall_gateway.application.ratelimit import RateLimits
 from guildhall_gateway.application.scoping import PartnerScope
 from guildhall_gateway.auth import Authenticator
+from guildhall_gateway.auth.client_service import ClientService
 from guildhall_kit.clients import CommunityAccessClient
 
 
@@ -30,6 +31,8 @@ class Runtime:
     max_body_bytes: int
     ready: Callable[[], bool]
     heartbeat_seconds: float = 15.0
+    clients: ClientService | None = None
+    """Partner OAuth clients (``/oauth/token``, ``/v1/orgs/{org_id}/clients``)."""
 
     def deps(self) -> Deps:
         return Deps(services=self.services, scope=PartnerScope(self.access))
