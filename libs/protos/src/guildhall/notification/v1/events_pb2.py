@@ -26,17 +26,19 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from guildhall.notification.v1 import notification_pb2 as guildhall_dot_notification_dot_v1_dot_notification__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&guildhall/notification/v1/events.proto\x12\x19guildhall.notification.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a,guildhall/notification/v1/notification.proto\"\xfe\x01\n\x15NotificationDelivered\x12\x17\n\x0fnotification_id\x18\x01 \x01(\t\x12\x11\n\tperson_id\x18\x02 \x01(\t\x12\x39\n\x04kind\x18\x03 \x01(\x0e\x32+.guildhall.notification.v1.NotificationKind\x12\x33\n\x07\x63hannel\x18\x04 \x01(\x0e\x32\".guildhall.notification.v1.Channel\x12\x17\n\x0fsource_event_id\x18\x05 \x01(\t\x12\x30\n\x0c\x64\x65livered_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xa6\x01\n\x11QuestionEscalated\x12\x13\n\x0bquestion_id\x18\x01 \x01(\t\x12\x10\n\x08space_id\x18\x02 \x01(\t\x12\x0c\n\x04tags\x18\x03 \x03(\t\x12\r\n\x05level\x18\x04 \x01(\x05\x12\x1b\n\x13notified_person_ids\x18\x05 \x03(\t\x12\x30\n\x0c\x65scalated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp*q\n\x07\x43hannel\x12\x17\n\x13\x43HANNEL_UNSPECIFIED\x10\x00\x12\x11\n\rCHANNEL_INBOX\x10\x01\x12\x12\n\x0e\x43HANNEL_STREAM\x10\x02\x12\x11\n\rCHANNEL_EMAIL\x10\x03\x12\x13\n\x0f\x43HANNEL_WEBHOOK\x10\x04\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&guildhall/notification/v1/events.proto\x12\x19guildhall.notification.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a,guildhall/notification/v1/notification.proto\"\xfe\x01\n\x15NotificationDelivered\x12\x17\n\x0fnotification_id\x18\x01 \x01(\t\x12\x11\n\tperson_id\x18\x02 \x01(\t\x12\x39\n\x04kind\x18\x03 \x01(\x0e\x32+.guildhall.notification.v1.NotificationKind\x12\x33\n\x07\x63hannel\x18\x04 \x01(\x0e\x32\".guildhall.notification.v1.Channel\x12\x17\n\x0fsource_event_id\x18\x05 \x01(\t\x12\x30\n\x0c\x64\x65livered_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xa6\x01\n\x11QuestionEscalated\x12\x13\n\x0bquestion_id\x18\x01 \x01(\t\x12\x10\n\x08space_id\x18\x02 \x01(\t\x12\x0c\n\x04tags\x18\x03 \x03(\t\x12\r\n\x05level\x18\x04 \x01(\x05\x12\x1b\n\x13notified_person_ids\x18\x05 \x03(\t\x12\x30\n\x0c\x65scalated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xbd\x01\n\x13NotificationsRouted\x12\x17\n\x0fsource_event_id\x18\x01 \x01(\t\x12\x12\n\nperson_ids\x18\x02 \x03(\t\x12\x39\n\x08template\x18\x03 \x01(\x0b\x32\'.guildhall.notification.v1.Notification\x12\x0f\n\x07subject\x18\x04 \x01(\t\x12-\n\trouted_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp*q\n\x07\x43hannel\x12\x17\n\x13\x43HANNEL_UNSPECIFIED\x10\x00\x12\x11\n\rCHANNEL_INBOX\x10\x01\x12\x12\n\x0e\x43HANNEL_STREAM\x10\x02\x12\x11\n\rCHANNEL_EMAIL\x10\x03\x12\x13\n\x0f\x43HANNEL_WEBHOOK\x10\x04\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'guildhall.notification.v1.events_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CHANNEL']._serialized_start=574
-  _globals['_CHANNEL']._serialized_end=687
+  _globals['_CHANNEL']._serialized_start=766
+  _globals['_CHANNEL']._serialized_end=879
   _globals['_NOTIFICATIONDELIVERED']._serialized_start=149
   _globals['_NOTIFICATIONDELIVERED']._serialized_end=403
   _globals['_QUESTIONESCALATED']._serialized_start=406
   _globals['_QUESTIONESCALATED']._serialized_end=572
+  _globals['_NOTIFICATIONSROUTED']._serialized_start=575
+  _globals['_NOTIFICATIONSROUTED']._serialized_end=764
 # @@protoc_insertion_point(module_scope)

@@ -153,3 +153,62 @@ class QuestionEscalated(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___QuestionEscalated: _TypeAlias = QuestionEscalated  # noqa: Y015
+
+@_typing.final
+class NotificationsRouted(_message.Message):
+    """Internal to the notification service: the recipients of one
+    notification, decided (access checked) and ready to be written to their
+    inboxes. All recipients of one message are in the same shard (their
+    person ids hash to the same partition), and the key is one of them, so
+    every notification of one person is written by the one consumer that
+    owns that partition, in order: that is what makes the live stream
+    resumable without gaps. Other services ignore it. Subject: the first
+    person id.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SOURCE_EVENT_ID_FIELD_NUMBER: _builtins.int
+    PERSON_IDS_FIELD_NUMBER: _builtins.int
+    TEMPLATE_FIELD_NUMBER: _builtins.int
+    SUBJECT_FIELD_NUMBER: _builtins.int
+    ROUTED_AT_FIELD_NUMBER: _builtins.int
+    source_event_id: _builtins.str
+    """The CloudEvents id of the event that caused the notification (or of
+    the step that did, for escalations and webhook notices).
+    """
+    subject: _builtins.str
+    """What the notification is about, for deduplication: a person gets one
+    notification per subject (for example one per comment, whether it
+    mentions them or replies to them).
+    """
+    @_builtins.property
+    def person_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The recipients, all in one shard, at most 1,000."""
+
+    @_builtins.property
+    def template(self) -> _notification_pb2.Notification:
+        """The notification every recipient gets (notification_id, person_id,
+        created_at and read_at unset).
+        """
+
+    @_builtins.property
+    def routed_at(self) -> _timestamp_pb2.Timestamp:
+        """When the recipients were decided."""
+
+    def __init__(
+        self,
+        *,
+        source_event_id: _builtins.str = ...,
+        person_ids: _abc.Iterable[_builtins.str] | None = ...,
+        template: _notification_pb2.Notification | None = ...,
+        subject: _builtins.str = ...,
+        routed_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["routed_at", b"routed_at", "template", b"template"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["person_ids", b"person_ids", "routed_at", b"routed_at", "source_event_id", b"source_event_id", "subject", b"subject", "template", b"template"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___NotificationsRouted: _TypeAlias = NotificationsRouted  # noqa: Y015

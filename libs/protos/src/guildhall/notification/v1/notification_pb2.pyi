@@ -5,6 +5,7 @@ isort:skip_file
 
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
+from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
@@ -46,6 +47,20 @@ class _NotificationKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Noti
     """An announcement in one of the person's communities."""
     NOTIFICATION_KIND_MEMBERSHIP: _NotificationKind.ValueType  # 8
     """A change to the person's membership or a join request they decide."""
+    NOTIFICATION_KIND_PINHOLE_ACCESS: _NotificationKind.ValueType  # 9
+    """The person's org was granted a pinhole, or its access ended."""
+    NOTIFICATION_KIND_WATCHED_ITEM: _NotificationKind.ValueType  # 10
+    """A reply, answer or change on an item the person watches or tracks."""
+    NOTIFICATION_KIND_QUESTION_ESCALATED: _NotificationKind.ValueType  # 11
+    """A question nobody answered in time was escalated to the person as a
+    moderator or owner.
+    """
+    NOTIFICATION_KIND_WEBHOOK_DISABLED: _NotificationKind.ValueType  # 12
+    """One of the person's org's webhooks was disabled after repeated
+    failures.
+    """
+    NOTIFICATION_KIND_IDEA_STATUS: _NotificationKind.ValueType  # 13
+    """An idea the person posted or follows moved to a new status."""
 
 class NotificationKind(_NotificationKind, metaclass=_NotificationKindEnumTypeWrapper):
     """What a notification is about."""
@@ -70,7 +85,339 @@ NOTIFICATION_KIND_ANNOUNCEMENT: NotificationKind.ValueType  # 7
 """An announcement in one of the person's communities."""
 NOTIFICATION_KIND_MEMBERSHIP: NotificationKind.ValueType  # 8
 """A change to the person's membership or a join request they decide."""
+NOTIFICATION_KIND_PINHOLE_ACCESS: NotificationKind.ValueType  # 9
+"""The person's org was granted a pinhole, or its access ended."""
+NOTIFICATION_KIND_WATCHED_ITEM: NotificationKind.ValueType  # 10
+"""A reply, answer or change on an item the person watches or tracks."""
+NOTIFICATION_KIND_QUESTION_ESCALATED: NotificationKind.ValueType  # 11
+"""A question nobody answered in time was escalated to the person as a
+moderator or owner.
+"""
+NOTIFICATION_KIND_WEBHOOK_DISABLED: NotificationKind.ValueType  # 12
+"""One of the person's org's webhooks was disabled after repeated
+failures.
+"""
+NOTIFICATION_KIND_IDEA_STATUS: NotificationKind.ValueType  # 13
+"""An idea the person posted or follows moved to a new status."""
 Global___NotificationKind: _TypeAlias = NotificationKind  # noqa: Y015
+
+class _NotificationReason:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _NotificationReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_NotificationReason.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    NOTIFICATION_REASON_UNSPECIFIED: _NotificationReason.ValueType  # 0
+    """Not set."""
+    NOTIFICATION_REASON_WATCHING_SPACE: _NotificationReason.ValueType  # 1
+    """They watch the space."""
+    NOTIFICATION_REASON_WATCHING_ITEM: _NotificationReason.ValueType  # 2
+    """They watch the item."""
+    NOTIFICATION_REASON_TRACKING: _NotificationReason.ValueType  # 3
+    """They track the item (or its space)."""
+    NOTIFICATION_REASON_MENTIONED: _NotificationReason.ValueType  # 4
+    """They were mentioned."""
+    NOTIFICATION_REASON_OWN_CONTENT: _NotificationReason.ValueType  # 5
+    """It concerns their own item, answer or comment."""
+    NOTIFICATION_REASON_EXPERTISE: _NotificationReason.ValueType  # 6
+    """Their expertise matches the question."""
+    NOTIFICATION_REASON_COMMUNITY_STAFF: _NotificationReason.ValueType  # 7
+    """They moderate or own the community."""
+    NOTIFICATION_REASON_OWN_ACCESS: _NotificationReason.ValueType  # 8
+    """It concerns their own membership or their org's access."""
+    NOTIFICATION_REASON_MEMBER: _NotificationReason.ValueType  # 9
+    """They are a member of the community."""
+    NOTIFICATION_REASON_ADMINISTRATION: _NotificationReason.ValueType  # 10
+    """It concerns something they administer (a webhook)."""
+
+class NotificationReason(_NotificationReason, metaclass=_NotificationReasonEnumTypeWrapper):
+    """Why the person received a notification."""
+
+NOTIFICATION_REASON_UNSPECIFIED: NotificationReason.ValueType  # 0
+"""Not set."""
+NOTIFICATION_REASON_WATCHING_SPACE: NotificationReason.ValueType  # 1
+"""They watch the space."""
+NOTIFICATION_REASON_WATCHING_ITEM: NotificationReason.ValueType  # 2
+"""They watch the item."""
+NOTIFICATION_REASON_TRACKING: NotificationReason.ValueType  # 3
+"""They track the item (or its space)."""
+NOTIFICATION_REASON_MENTIONED: NotificationReason.ValueType  # 4
+"""They were mentioned."""
+NOTIFICATION_REASON_OWN_CONTENT: NotificationReason.ValueType  # 5
+"""It concerns their own item, answer or comment."""
+NOTIFICATION_REASON_EXPERTISE: NotificationReason.ValueType  # 6
+"""Their expertise matches the question."""
+NOTIFICATION_REASON_COMMUNITY_STAFF: NotificationReason.ValueType  # 7
+"""They moderate or own the community."""
+NOTIFICATION_REASON_OWN_ACCESS: NotificationReason.ValueType  # 8
+"""It concerns their own membership or their org's access."""
+NOTIFICATION_REASON_MEMBER: NotificationReason.ValueType  # 9
+"""They are a member of the community."""
+NOTIFICATION_REASON_ADMINISTRATION: NotificationReason.ValueType  # 10
+"""It concerns something they administer (a webhook)."""
+Global___NotificationReason: _TypeAlias = NotificationReason  # noqa: Y015
+
+class _SubscriptionLevel:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _SubscriptionLevelEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_SubscriptionLevel.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    SUBSCRIPTION_LEVEL_UNSPECIFIED: _SubscriptionLevel.ValueType  # 0
+    """Not set; never valid in a request."""
+    SUBSCRIPTION_LEVEL_WATCHING: _SubscriptionLevel.ValueType  # 1
+    """Every new item and every reply."""
+    SUBSCRIPTION_LEVEL_TRACKING: _SubscriptionLevel.ValueType  # 2
+    """Replies to the items followed, and mentions."""
+    SUBSCRIPTION_LEVEL_NORMAL: _SubscriptionLevel.ValueType  # 3
+    """Mentions and replies to one's own items."""
+    SUBSCRIPTION_LEVEL_MUTED: _SubscriptionLevel.ValueType  # 4
+    """Nothing at all."""
+
+class SubscriptionLevel(_SubscriptionLevel, metaclass=_SubscriptionLevelEnumTypeWrapper):
+    """How much a person hears about a space or an item."""
+
+SUBSCRIPTION_LEVEL_UNSPECIFIED: SubscriptionLevel.ValueType  # 0
+"""Not set; never valid in a request."""
+SUBSCRIPTION_LEVEL_WATCHING: SubscriptionLevel.ValueType  # 1
+"""Every new item and every reply."""
+SUBSCRIPTION_LEVEL_TRACKING: SubscriptionLevel.ValueType  # 2
+"""Replies to the items followed, and mentions."""
+SUBSCRIPTION_LEVEL_NORMAL: SubscriptionLevel.ValueType  # 3
+"""Mentions and replies to one's own items."""
+SUBSCRIPTION_LEVEL_MUTED: SubscriptionLevel.ValueType  # 4
+"""Nothing at all."""
+Global___SubscriptionLevel: _TypeAlias = SubscriptionLevel  # noqa: Y015
+
+class _SubscriptionSource:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _SubscriptionSourceEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_SubscriptionSource.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    SUBSCRIPTION_SOURCE_UNSPECIFIED: _SubscriptionSource.ValueType  # 0
+    """Not set."""
+    SUBSCRIPTION_SOURCE_EXPLICIT: _SubscriptionSource.ValueType  # 1
+    """The person chose it."""
+    SUBSCRIPTION_SOURCE_AUTHOR: _SubscriptionSource.ValueType  # 2
+    """They wrote the item (authors watch their own items)."""
+    SUBSCRIPTION_SOURCE_PARTICIPANT: _SubscriptionSource.ValueType  # 3
+    """They replied to the item (participants track it)."""
+    SUBSCRIPTION_SOURCE_SPACE: _SubscriptionSource.ValueType  # 4
+    """Inherited from their level on the item's space."""
+    SUBSCRIPTION_SOURCE_COMMUNITY_DEFAULT: _SubscriptionSource.ValueType  # 5
+    """The community's default set by its owners."""
+    SUBSCRIPTION_SOURCE_PLATFORM_DEFAULT: _SubscriptionSource.ValueType  # 6
+    """The platform's default (NORMAL)."""
+
+class SubscriptionSource(_SubscriptionSource, metaclass=_SubscriptionSourceEnumTypeWrapper):
+    """Where a subscription level comes from."""
+
+SUBSCRIPTION_SOURCE_UNSPECIFIED: SubscriptionSource.ValueType  # 0
+"""Not set."""
+SUBSCRIPTION_SOURCE_EXPLICIT: SubscriptionSource.ValueType  # 1
+"""The person chose it."""
+SUBSCRIPTION_SOURCE_AUTHOR: SubscriptionSource.ValueType  # 2
+"""They wrote the item (authors watch their own items)."""
+SUBSCRIPTION_SOURCE_PARTICIPANT: SubscriptionSource.ValueType  # 3
+"""They replied to the item (participants track it)."""
+SUBSCRIPTION_SOURCE_SPACE: SubscriptionSource.ValueType  # 4
+"""Inherited from their level on the item's space."""
+SUBSCRIPTION_SOURCE_COMMUNITY_DEFAULT: SubscriptionSource.ValueType  # 5
+"""The community's default set by its owners."""
+SUBSCRIPTION_SOURCE_PLATFORM_DEFAULT: SubscriptionSource.ValueType  # 6
+"""The platform's default (NORMAL)."""
+Global___SubscriptionSource: _TypeAlias = SubscriptionSource  # noqa: Y015
+
+class _DigestFrequency:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _DigestFrequencyEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_DigestFrequency.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    DIGEST_FREQUENCY_UNSPECIFIED: _DigestFrequency.ValueType  # 0
+    """Not set; never valid in a request."""
+    DIGEST_FREQUENCY_OFF: _DigestFrequency.ValueType  # 1
+    """No digest."""
+    DIGEST_FREQUENCY_HOURLY: _DigestFrequency.ValueType  # 2
+    """At most one an hour."""
+    DIGEST_FREQUENCY_DAILY: _DigestFrequency.ValueType  # 3
+    """At most one a day (the default)."""
+    DIGEST_FREQUENCY_WEEKLY: _DigestFrequency.ValueType  # 4
+    """At most one a week."""
+
+class DigestFrequency(_DigestFrequency, metaclass=_DigestFrequencyEnumTypeWrapper):
+    """How often a person who is away gets an e-mail digest."""
+
+DIGEST_FREQUENCY_UNSPECIFIED: DigestFrequency.ValueType  # 0
+"""Not set; never valid in a request."""
+DIGEST_FREQUENCY_OFF: DigestFrequency.ValueType  # 1
+"""No digest."""
+DIGEST_FREQUENCY_HOURLY: DigestFrequency.ValueType  # 2
+"""At most one an hour."""
+DIGEST_FREQUENCY_DAILY: DigestFrequency.ValueType  # 3
+"""At most one a day (the default)."""
+DIGEST_FREQUENCY_WEEKLY: DigestFrequency.ValueType  # 4
+"""At most one a week."""
+Global___DigestFrequency: _TypeAlias = DigestFrequency  # noqa: Y015
+
+class _WebhookEventType:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _WebhookEventTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_WebhookEventType.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    WEBHOOK_EVENT_TYPE_UNSPECIFIED: _WebhookEventType.ValueType  # 0
+    """Not set; never valid in a request."""
+    WEBHOOK_EVENT_TYPE_POST_CREATED: _WebhookEventType.ValueType  # 1
+    """An item was created in a pinhole."""
+    WEBHOOK_EVENT_TYPE_POST_EDITED: _WebhookEventType.ValueType  # 2
+    """An item in a pinhole was edited."""
+    WEBHOOK_EVENT_TYPE_POST_DELETED: _WebhookEventType.ValueType  # 3
+    """An item in a pinhole was deleted."""
+    WEBHOOK_EVENT_TYPE_COMMENT_ADDED: _WebhookEventType.ValueType  # 4
+    """A comment was added in a pinhole."""
+    WEBHOOK_EVENT_TYPE_ANSWER_POSTED: _WebhookEventType.ValueType  # 5
+    """A question in a pinhole was answered."""
+    WEBHOOK_EVENT_TYPE_ANSWER_ACCEPTED: _WebhookEventType.ValueType  # 6
+    """An answer in a pinhole was accepted."""
+    WEBHOOK_EVENT_TYPE_WIKI_REVISED: _WebhookEventType.ValueType  # 7
+    """A wiki page in a pinhole got a new revision."""
+    WEBHOOK_EVENT_TYPE_IDEA_STATUS_CHANGED: _WebhookEventType.ValueType  # 8
+    """An idea in a pinhole moved to a new status."""
+    WEBHOOK_EVENT_TYPE_PINHOLE_GRANTED: _WebhookEventType.ValueType  # 9
+    """The org was granted a pinhole, or its grant level changed, or a
+    pinhole it was granted opened.
+    """
+    WEBHOOK_EVENT_TYPE_PINHOLE_REVOKED: _WebhookEventType.ValueType  # 10
+    """The org's grant on a pinhole was revoked."""
+    WEBHOOK_EVENT_TYPE_PINHOLE_CLOSED: _WebhookEventType.ValueType  # 11
+    """A pinhole granted to the org closed."""
+
+class WebhookEventType(_WebhookEventType, metaclass=_WebhookEventTypeEnumTypeWrapper):
+    """The pinhole events a webhook can receive. Only events of pinholes
+    granted to the webhook's org are ever sent.
+    """
+
+WEBHOOK_EVENT_TYPE_UNSPECIFIED: WebhookEventType.ValueType  # 0
+"""Not set; never valid in a request."""
+WEBHOOK_EVENT_TYPE_POST_CREATED: WebhookEventType.ValueType  # 1
+"""An item was created in a pinhole."""
+WEBHOOK_EVENT_TYPE_POST_EDITED: WebhookEventType.ValueType  # 2
+"""An item in a pinhole was edited."""
+WEBHOOK_EVENT_TYPE_POST_DELETED: WebhookEventType.ValueType  # 3
+"""An item in a pinhole was deleted."""
+WEBHOOK_EVENT_TYPE_COMMENT_ADDED: WebhookEventType.ValueType  # 4
+"""A comment was added in a pinhole."""
+WEBHOOK_EVENT_TYPE_ANSWER_POSTED: WebhookEventType.ValueType  # 5
+"""A question in a pinhole was answered."""
+WEBHOOK_EVENT_TYPE_ANSWER_ACCEPTED: WebhookEventType.ValueType  # 6
+"""An answer in a pinhole was accepted."""
+WEBHOOK_EVENT_TYPE_WIKI_REVISED: WebhookEventType.ValueType  # 7
+"""A wiki page in a pinhole got a new revision."""
+WEBHOOK_EVENT_TYPE_IDEA_STATUS_CHANGED: WebhookEventType.ValueType  # 8
+"""An idea in a pinhole moved to a new status."""
+WEBHOOK_EVENT_TYPE_PINHOLE_GRANTED: WebhookEventType.ValueType  # 9
+"""The org was granted a pinhole, or its grant level changed, or a
+pinhole it was granted opened.
+"""
+WEBHOOK_EVENT_TYPE_PINHOLE_REVOKED: WebhookEventType.ValueType  # 10
+"""The org's grant on a pinhole was revoked."""
+WEBHOOK_EVENT_TYPE_PINHOLE_CLOSED: WebhookEventType.ValueType  # 11
+"""A pinhole granted to the org closed."""
+Global___WebhookEventType: _TypeAlias = WebhookEventType  # noqa: Y015
+
+class _WebhookState:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _WebhookStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_WebhookState.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    WEBHOOK_STATE_UNSPECIFIED: _WebhookState.ValueType  # 0
+    """Not set."""
+    WEBHOOK_STATE_ENABLED: _WebhookState.ValueType  # 1
+    """Deliveries are sent."""
+    WEBHOOK_STATE_DISABLED: _WebhookState.ValueType  # 2
+    """No deliveries are sent: disabled by an admin, or by the service after
+    repeated failures (see disabled_reason).
+    """
+
+class WebhookState(_WebhookState, metaclass=_WebhookStateEnumTypeWrapper):
+    """Whether a webhook receives deliveries."""
+
+WEBHOOK_STATE_UNSPECIFIED: WebhookState.ValueType  # 0
+"""Not set."""
+WEBHOOK_STATE_ENABLED: WebhookState.ValueType  # 1
+"""Deliveries are sent."""
+WEBHOOK_STATE_DISABLED: WebhookState.ValueType  # 2
+"""No deliveries are sent: disabled by an admin, or by the service after
+repeated failures (see disabled_reason).
+"""
+Global___WebhookState: _TypeAlias = WebhookState  # noqa: Y015
+
+class _DeliveryState:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _DeliveryStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_DeliveryState.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    DELIVERY_STATE_UNSPECIFIED: _DeliveryState.ValueType  # 0
+    """Not set."""
+    DELIVERY_STATE_PENDING: _DeliveryState.ValueType  # 1
+    """Waiting for its next attempt."""
+    DELIVERY_STATE_SUCCEEDED: _DeliveryState.ValueType  # 2
+    """The endpoint answered 2xx."""
+    DELIVERY_STATE_FAILED: _DeliveryState.ValueType  # 3
+    """Every attempt failed; no more are made."""
+    DELIVERY_STATE_DROPPED: _DeliveryState.ValueType  # 4
+    """Not sent: the org could no longer read the pinhole when it was due."""
+    DELIVERY_STATE_CANCELLED: _DeliveryState.ValueType  # 5
+    """Not sent: the webhook was disabled before it was due."""
+
+class DeliveryState(_DeliveryState, metaclass=_DeliveryStateEnumTypeWrapper):
+    """The outcome of one webhook delivery."""
+
+DELIVERY_STATE_UNSPECIFIED: DeliveryState.ValueType  # 0
+"""Not set."""
+DELIVERY_STATE_PENDING: DeliveryState.ValueType  # 1
+"""Waiting for its next attempt."""
+DELIVERY_STATE_SUCCEEDED: DeliveryState.ValueType  # 2
+"""The endpoint answered 2xx."""
+DELIVERY_STATE_FAILED: DeliveryState.ValueType  # 3
+"""Every attempt failed; no more are made."""
+DELIVERY_STATE_DROPPED: DeliveryState.ValueType  # 4
+"""Not sent: the org could no longer read the pinhole when it was due."""
+DELIVERY_STATE_CANCELLED: DeliveryState.ValueType  # 5
+"""Not sent: the webhook was disabled before it was due."""
+Global___DeliveryState: _TypeAlias = DeliveryState  # noqa: Y015
+
+class _RoutedQuestionState:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _RoutedQuestionStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_RoutedQuestionState.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    ROUTED_QUESTION_STATE_UNSPECIFIED: _RoutedQuestionState.ValueType  # 0
+    """Not set; in a filter, every state."""
+    ROUTED_QUESTION_STATE_OPEN: _RoutedQuestionState.ValueType  # 1
+    """Waiting for an answer."""
+    ROUTED_QUESTION_STATE_ANSWERED: _RoutedQuestionState.ValueType  # 2
+    """Someone answered it."""
+    ROUTED_QUESTION_STATE_CLOSED: _RoutedQuestionState.ValueType  # 3
+    """It was deleted, or the chain ended without an answer."""
+
+class RoutedQuestionState(_RoutedQuestionState, metaclass=_RoutedQuestionStateEnumTypeWrapper):
+    """Where a routed question stands."""
+
+ROUTED_QUESTION_STATE_UNSPECIFIED: RoutedQuestionState.ValueType  # 0
+"""Not set; in a filter, every state."""
+ROUTED_QUESTION_STATE_OPEN: RoutedQuestionState.ValueType  # 1
+"""Waiting for an answer."""
+ROUTED_QUESTION_STATE_ANSWERED: RoutedQuestionState.ValueType  # 2
+"""Someone answered it."""
+ROUTED_QUESTION_STATE_CLOSED: RoutedQuestionState.ValueType  # 3
+"""It was deleted, or the chain ended without an answer."""
+Global___RoutedQuestionState: _TypeAlias = RoutedQuestionState  # noqa: Y015
 
 @_typing.final
 class Notification(_message.Message):
@@ -89,6 +436,12 @@ class Notification(_message.Message):
     SOURCE_EVENT_ID_FIELD_NUMBER: _builtins.int
     CREATED_AT_FIELD_NUMBER: _builtins.int
     READ_AT_FIELD_NUMBER: _builtins.int
+    EXCERPT_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    COMMUNITY_ID_FIELD_NUMBER: _builtins.int
+    ANSWER_ID_FIELD_NUMBER: _builtins.int
+    ACTOR_DISPLAY_NAME_FIELD_NUMBER: _builtins.int
+    WEBHOOK_ID_FIELD_NUMBER: _builtins.int
     notification_id: _builtins.str
     """The notification's id."""
     person_id: _builtins.str
@@ -96,7 +449,9 @@ class Notification(_message.Message):
     kind: Global___NotificationKind.ValueType
     """What it is about."""
     title: _builtins.str
-    """One-line summary, ready to show."""
+    """One-line summary, ready to show. It quotes nothing from outside the
+    space the notification is about.
+    """
     space_id: _builtins.str
     """The space it concerns; empty when none."""
     post_id: _builtins.str
@@ -107,6 +462,20 @@ class Notification(_message.Message):
     """The person whose action caused it; empty for system notifications."""
     source_event_id: _builtins.str
     """The CloudEvents id of the event that caused it."""
+    excerpt: _builtins.str
+    """A short excerpt of the text that caused it (the comment, answer or
+    item), from the same space; empty when none.
+    """
+    reason: Global___NotificationReason.ValueType
+    """Why the person received it."""
+    community_id: _builtins.str
+    """The community of the space; empty when none."""
+    answer_id: _builtins.str
+    """The answer it concerns; empty when none."""
+    actor_display_name: _builtins.str
+    """The display name of actor_id, as known when it was created."""
+    webhook_id: _builtins.str
+    """The webhook it concerns; empty when none."""
     @_builtins.property
     def created_at(self) -> _timestamp_pb2.Timestamp:
         """When it was created."""
@@ -129,10 +498,16 @@ class Notification(_message.Message):
         source_event_id: _builtins.str = ...,
         created_at: _timestamp_pb2.Timestamp | None = ...,
         read_at: _timestamp_pb2.Timestamp | None = ...,
+        excerpt: _builtins.str = ...,
+        reason: Global___NotificationReason.ValueType = ...,
+        community_id: _builtins.str = ...,
+        answer_id: _builtins.str = ...,
+        actor_display_name: _builtins.str = ...,
+        webhook_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "read_at", b"read_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor_id", b"actor_id", "comment_id", b"comment_id", "created_at", b"created_at", "kind", b"kind", "notification_id", b"notification_id", "person_id", b"person_id", "post_id", b"post_id", "read_at", b"read_at", "source_event_id", b"source_event_id", "space_id", b"space_id", "title", b"title"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor_display_name", b"actor_display_name", "actor_id", b"actor_id", "answer_id", b"answer_id", "comment_id", b"comment_id", "community_id", b"community_id", "created_at", b"created_at", "excerpt", b"excerpt", "kind", b"kind", "notification_id", b"notification_id", "person_id", b"person_id", "post_id", b"post_id", "read_at", b"read_at", "reason", b"reason", "source_event_id", b"source_event_id", "space_id", b"space_id", "title", b"title", "webhook_id", b"webhook_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -245,3 +620,1432 @@ class MarkReadResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___MarkReadResponse: _TypeAlias = MarkReadResponse  # noqa: Y015
+
+@_typing.final
+class GetUnreadCountRequest(_message.Message):
+    """Request of NotificationService.GetUnreadCount."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetUnreadCountRequest: _TypeAlias = GetUnreadCountRequest  # noqa: Y015
+
+@_typing.final
+class GetUnreadCountResponse(_message.Message):
+    """Response of NotificationService.GetUnreadCount."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UNREAD_COUNT_FIELD_NUMBER: _builtins.int
+    unread_count: _builtins.int
+    """How many of the caller's notifications are unread."""
+    def __init__(
+        self,
+        *,
+        unread_count: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["unread_count", b"unread_count"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetUnreadCountResponse: _TypeAlias = GetUnreadCountResponse  # noqa: Y015
+
+@_typing.final
+class MarkAllReadRequest(_message.Message):
+    """Request of NotificationService.MarkAllRead."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UP_TO_NOTIFICATION_ID_FIELD_NUMBER: _builtins.int
+    up_to_notification_id: _builtins.str
+    """Mark only notifications up to and including this one (the newest the
+    caller has seen); empty marks every unread notification.
+    """
+    def __init__(
+        self,
+        *,
+        up_to_notification_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["up_to_notification_id", b"up_to_notification_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MarkAllReadRequest: _TypeAlias = MarkAllReadRequest  # noqa: Y015
+
+@_typing.final
+class MarkAllReadResponse(_message.Message):
+    """Response of NotificationService.MarkAllRead."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MARKED_FIELD_NUMBER: _builtins.int
+    UNREAD_COUNT_FIELD_NUMBER: _builtins.int
+    marked: _builtins.int
+    """How many notifications this call marked read."""
+    unread_count: _builtins.int
+    """How many of the caller's notifications are unread now."""
+    def __init__(
+        self,
+        *,
+        marked: _builtins.int = ...,
+        unread_count: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["marked", b"marked", "unread_count", b"unread_count"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MarkAllReadResponse: _TypeAlias = MarkAllReadResponse  # noqa: Y015
+
+@_typing.final
+class StreamNotificationsRequest(_message.Message):
+    """Request of NotificationService.StreamNotifications."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AFTER_NOTIFICATION_ID_FIELD_NUMBER: _builtins.int
+    after_notification_id: _builtins.str
+    """The id of the last notification the caller received (from this stream
+    or ListInbox); the stream starts right after it. Empty: start with the
+    next notification delivered. INVALID_ARGUMENT when it is not one of
+    the caller's notifications.
+    """
+    def __init__(
+        self,
+        *,
+        after_notification_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["after_notification_id", b"after_notification_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StreamNotificationsRequest: _TypeAlias = StreamNotificationsRequest  # noqa: Y015
+
+@_typing.final
+class StreamNotificationsResponse(_message.Message):
+    """One message of NotificationService.StreamNotifications."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NOTIFICATION_FIELD_NUMBER: _builtins.int
+    UNREAD_COUNT_FIELD_NUMBER: _builtins.int
+    unread_count: _builtins.int
+    """How many of the caller's notifications are unread, counted when this
+    message was sent.
+    """
+    @_builtins.property
+    def notification(self) -> Global___Notification:
+        """The next notification."""
+
+    def __init__(
+        self,
+        *,
+        notification: Global___Notification | None = ...,
+        unread_count: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["notification", b"notification"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["notification", b"notification", "unread_count", b"unread_count"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StreamNotificationsResponse: _TypeAlias = StreamNotificationsResponse  # noqa: Y015
+
+@_typing.final
+class Subscription(_message.Message):
+    """A person's subscription to a space or an item."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PERSON_ID_FIELD_NUMBER: _builtins.int
+    SPACE_ID_FIELD_NUMBER: _builtins.int
+    POST_ID_FIELD_NUMBER: _builtins.int
+    LEVEL_FIELD_NUMBER: _builtins.int
+    SOURCE_FIELD_NUMBER: _builtins.int
+    UPDATED_AT_FIELD_NUMBER: _builtins.int
+    ITEM_SPACE_ID_FIELD_NUMBER: _builtins.int
+    person_id: _builtins.str
+    """The person."""
+    space_id: _builtins.str
+    """The space; set when the subscription is to a space."""
+    post_id: _builtins.str
+    """The item; set when the subscription is to an item."""
+    level: Global___SubscriptionLevel.ValueType
+    """The level."""
+    source: Global___SubscriptionSource.ValueType
+    """Where the level comes from."""
+    item_space_id: _builtins.str
+    """The space of the item, for an item subscription."""
+    @_builtins.property
+    def updated_at(self) -> _timestamp_pb2.Timestamp:
+        """When the person's own subscription was last set; unset for defaults."""
+
+    def __init__(
+        self,
+        *,
+        person_id: _builtins.str = ...,
+        space_id: _builtins.str = ...,
+        post_id: _builtins.str = ...,
+        level: Global___SubscriptionLevel.ValueType = ...,
+        source: Global___SubscriptionSource.ValueType = ...,
+        updated_at: _timestamp_pb2.Timestamp | None = ...,
+        item_space_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["updated_at", b"updated_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["item_space_id", b"item_space_id", "level", b"level", "person_id", b"person_id", "post_id", b"post_id", "source", b"source", "space_id", b"space_id", "updated_at", b"updated_at"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Subscription: _TypeAlias = Subscription  # noqa: Y015
+
+@_typing.final
+class GetSubscriptionRequest(_message.Message):
+    """Request of NotificationService.GetSubscription."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SPACE_ID_FIELD_NUMBER: _builtins.int
+    POST_ID_FIELD_NUMBER: _builtins.int
+    space_id: _builtins.str
+    """A space (a community's main space or a pinhole)."""
+    post_id: _builtins.str
+    """An item."""
+    def __init__(
+        self,
+        *,
+        space_id: _builtins.str = ...,
+        post_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["post_id", b"post_id", "space_id", b"space_id", "target", b"target"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["post_id", b"post_id", "space_id", b"space_id", "target", b"target"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_target: _TypeAlias = _typing.Literal["space_id", "post_id"]  # noqa: Y015
+    _WhichOneofArgType_target: _TypeAlias = _typing.Literal["target", b"target"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_target) -> _WhichOneofReturnType_target | None: ...
+
+Global___GetSubscriptionRequest: _TypeAlias = GetSubscriptionRequest  # noqa: Y015
+
+@_typing.final
+class GetSubscriptionResponse(_message.Message):
+    """Response of NotificationService.GetSubscription."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SUBSCRIPTION_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def subscription(self) -> Global___Subscription:
+        """The effective subscription."""
+
+    def __init__(
+        self,
+        *,
+        subscription: Global___Subscription | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["subscription", b"subscription"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["subscription", b"subscription"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetSubscriptionResponse: _TypeAlias = GetSubscriptionResponse  # noqa: Y015
+
+@_typing.final
+class SetSubscriptionRequest(_message.Message):
+    """Request of NotificationService.SetSubscription."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SPACE_ID_FIELD_NUMBER: _builtins.int
+    POST_ID_FIELD_NUMBER: _builtins.int
+    LEVEL_FIELD_NUMBER: _builtins.int
+    space_id: _builtins.str
+    """A space (a community's main space or a pinhole)."""
+    post_id: _builtins.str
+    """An item."""
+    level: Global___SubscriptionLevel.ValueType
+    """The level to set."""
+    def __init__(
+        self,
+        *,
+        space_id: _builtins.str = ...,
+        post_id: _builtins.str = ...,
+        level: Global___SubscriptionLevel.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["post_id", b"post_id", "space_id", b"space_id", "target", b"target"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["level", b"level", "post_id", b"post_id", "space_id", b"space_id", "target", b"target"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_target: _TypeAlias = _typing.Literal["space_id", "post_id"]  # noqa: Y015
+    _WhichOneofArgType_target: _TypeAlias = _typing.Literal["target", b"target"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_target) -> _WhichOneofReturnType_target | None: ...
+
+Global___SetSubscriptionRequest: _TypeAlias = SetSubscriptionRequest  # noqa: Y015
+
+@_typing.final
+class SetSubscriptionResponse(_message.Message):
+    """Response of NotificationService.SetSubscription."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SUBSCRIPTION_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def subscription(self) -> Global___Subscription:
+        """The subscription as set."""
+
+    def __init__(
+        self,
+        *,
+        subscription: Global___Subscription | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["subscription", b"subscription"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["subscription", b"subscription"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetSubscriptionResponse: _TypeAlias = SetSubscriptionResponse  # noqa: Y015
+
+@_typing.final
+class ClearSubscriptionRequest(_message.Message):
+    """Request of NotificationService.ClearSubscription."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SPACE_ID_FIELD_NUMBER: _builtins.int
+    POST_ID_FIELD_NUMBER: _builtins.int
+    space_id: _builtins.str
+    """A space (a community's main space or a pinhole)."""
+    post_id: _builtins.str
+    """An item."""
+    def __init__(
+        self,
+        *,
+        space_id: _builtins.str = ...,
+        post_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["post_id", b"post_id", "space_id", b"space_id", "target", b"target"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["post_id", b"post_id", "space_id", b"space_id", "target", b"target"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_target: _TypeAlias = _typing.Literal["space_id", "post_id"]  # noqa: Y015
+    _WhichOneofArgType_target: _TypeAlias = _typing.Literal["target", b"target"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_target) -> _WhichOneofReturnType_target | None: ...
+
+Global___ClearSubscriptionRequest: _TypeAlias = ClearSubscriptionRequest  # noqa: Y015
+
+@_typing.final
+class ClearSubscriptionResponse(_message.Message):
+    """Response of NotificationService.ClearSubscription."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SUBSCRIPTION_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def subscription(self) -> Global___Subscription:
+        """The effective subscription once the caller's own one is gone."""
+
+    def __init__(
+        self,
+        *,
+        subscription: Global___Subscription | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["subscription", b"subscription"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["subscription", b"subscription"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ClearSubscriptionResponse: _TypeAlias = ClearSubscriptionResponse  # noqa: Y015
+
+@_typing.final
+class ListSubscriptionsRequest(_message.Message):
+    """Request of NotificationService.ListSubscriptions."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    page_size: _builtins.int
+    """Page size; see guildhall.rules.v1.page_size."""
+    page_token: _builtins.str
+    """Cursor from the previous response; empty for the first page."""
+    def __init__(
+        self,
+        *,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListSubscriptionsRequest: _TypeAlias = ListSubscriptionsRequest  # noqa: Y015
+
+@_typing.final
+class ListSubscriptionsResponse(_message.Message):
+    """Response of NotificationService.ListSubscriptions."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SUBSCRIPTIONS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Cursor for the next page; empty when this is the last one."""
+    @_builtins.property
+    def subscriptions(self) -> _containers.RepeatedCompositeFieldContainer[Global___Subscription]:
+        """One page of the caller's own subscriptions, most recently set first."""
+
+    def __init__(
+        self,
+        *,
+        subscriptions: _abc.Iterable[Global___Subscription] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "subscriptions", b"subscriptions"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListSubscriptionsResponse: _TypeAlias = ListSubscriptionsResponse  # noqa: Y015
+
+@_typing.final
+class CommunityDefault(_message.Message):
+    """A community's default subscription level for its members."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COMMUNITY_ID_FIELD_NUMBER: _builtins.int
+    LEVEL_FIELD_NUMBER: _builtins.int
+    UPDATED_BY_FIELD_NUMBER: _builtins.int
+    UPDATED_AT_FIELD_NUMBER: _builtins.int
+    community_id: _builtins.str
+    """The community."""
+    level: Global___SubscriptionLevel.ValueType
+    """The level members get where they set none themselves."""
+    updated_by: _builtins.str
+    """Who set it; empty while the platform default applies."""
+    @_builtins.property
+    def updated_at(self) -> _timestamp_pb2.Timestamp:
+        """When it was set; unset while the platform default applies."""
+
+    def __init__(
+        self,
+        *,
+        community_id: _builtins.str = ...,
+        level: Global___SubscriptionLevel.ValueType = ...,
+        updated_by: _builtins.str = ...,
+        updated_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["updated_at", b"updated_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["community_id", b"community_id", "level", b"level", "updated_at", b"updated_at", "updated_by", b"updated_by"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CommunityDefault: _TypeAlias = CommunityDefault  # noqa: Y015
+
+@_typing.final
+class GetCommunityDefaultRequest(_message.Message):
+    """Request of NotificationService.GetCommunityDefault."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COMMUNITY_ID_FIELD_NUMBER: _builtins.int
+    community_id: _builtins.str
+    """The community."""
+    def __init__(
+        self,
+        *,
+        community_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["community_id", b"community_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetCommunityDefaultRequest: _TypeAlias = GetCommunityDefaultRequest  # noqa: Y015
+
+@_typing.final
+class GetCommunityDefaultResponse(_message.Message):
+    """Response of NotificationService.GetCommunityDefault."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COMMUNITY_DEFAULT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def community_default(self) -> Global___CommunityDefault:
+        """The default."""
+
+    def __init__(
+        self,
+        *,
+        community_default: Global___CommunityDefault | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["community_default", b"community_default"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["community_default", b"community_default"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetCommunityDefaultResponse: _TypeAlias = GetCommunityDefaultResponse  # noqa: Y015
+
+@_typing.final
+class SetCommunityDefaultRequest(_message.Message):
+    """Request of NotificationService.SetCommunityDefault."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COMMUNITY_ID_FIELD_NUMBER: _builtins.int
+    LEVEL_FIELD_NUMBER: _builtins.int
+    community_id: _builtins.str
+    """The community."""
+    level: Global___SubscriptionLevel.ValueType
+    """The level: watching, tracking or normal (a community cannot mute its
+    members).
+    """
+    def __init__(
+        self,
+        *,
+        community_id: _builtins.str = ...,
+        level: Global___SubscriptionLevel.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["community_id", b"community_id", "level", b"level"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetCommunityDefaultRequest: _TypeAlias = SetCommunityDefaultRequest  # noqa: Y015
+
+@_typing.final
+class SetCommunityDefaultResponse(_message.Message):
+    """Response of NotificationService.SetCommunityDefault."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COMMUNITY_DEFAULT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def community_default(self) -> Global___CommunityDefault:
+        """The default as set."""
+
+    def __init__(
+        self,
+        *,
+        community_default: Global___CommunityDefault | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["community_default", b"community_default"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["community_default", b"community_default"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetCommunityDefaultResponse: _TypeAlias = SetCommunityDefaultResponse  # noqa: Y015
+
+@_typing.final
+class Preferences(_message.Message):
+    """A person's delivery preferences."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PERSON_ID_FIELD_NUMBER: _builtins.int
+    DIGEST_FREQUENCY_FIELD_NUMBER: _builtins.int
+    EMAIL_FIELD_NUMBER: _builtins.int
+    LAST_DIGEST_AT_FIELD_NUMBER: _builtins.int
+    person_id: _builtins.str
+    """The person."""
+    digest_frequency: Global___DigestFrequency.ValueType
+    """How often a digest of unread notifications is e-mailed while the
+    person is not active.
+    """
+    email: _builtins.str
+    """The address digests go to, as the profile service knows it; empty
+    when none (then no digest is sent).
+    """
+    @_builtins.property
+    def last_digest_at(self) -> _timestamp_pb2.Timestamp:
+        """When the last digest was sent; unset if none."""
+
+    def __init__(
+        self,
+        *,
+        person_id: _builtins.str = ...,
+        digest_frequency: Global___DigestFrequency.ValueType = ...,
+        email: _builtins.str = ...,
+        last_digest_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["last_digest_at", b"last_digest_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["digest_frequency", b"digest_frequency", "email", b"email", "last_digest_at", b"last_digest_at", "person_id", b"person_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Preferences: _TypeAlias = Preferences  # noqa: Y015
+
+@_typing.final
+class GetPreferencesRequest(_message.Message):
+    """Request of NotificationService.GetPreferences."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetPreferencesRequest: _TypeAlias = GetPreferencesRequest  # noqa: Y015
+
+@_typing.final
+class GetPreferencesResponse(_message.Message):
+    """Response of NotificationService.GetPreferences."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PREFERENCES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def preferences(self) -> Global___Preferences:
+        """The caller's preferences."""
+
+    def __init__(
+        self,
+        *,
+        preferences: Global___Preferences | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["preferences", b"preferences"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["preferences", b"preferences"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetPreferencesResponse: _TypeAlias = GetPreferencesResponse  # noqa: Y015
+
+@_typing.final
+class UpdatePreferencesRequest(_message.Message):
+    """Request of NotificationService.UpdatePreferences."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DIGEST_FREQUENCY_FIELD_NUMBER: _builtins.int
+    digest_frequency: Global___DigestFrequency.ValueType
+    """The digest frequency to use from now on."""
+    def __init__(
+        self,
+        *,
+        digest_frequency: Global___DigestFrequency.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["digest_frequency", b"digest_frequency"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdatePreferencesRequest: _TypeAlias = UpdatePreferencesRequest  # noqa: Y015
+
+@_typing.final
+class UpdatePreferencesResponse(_message.Message):
+    """Response of NotificationService.UpdatePreferences."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PREFERENCES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def preferences(self) -> Global___Preferences:
+        """The preferences after the change."""
+
+    def __init__(
+        self,
+        *,
+        preferences: Global___Preferences | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["preferences", b"preferences"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["preferences", b"preferences"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdatePreferencesResponse: _TypeAlias = UpdatePreferencesResponse  # noqa: Y015
+
+@_typing.final
+class Webhook(_message.Message):
+    """An outbound webhook of a partner org."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WEBHOOK_ID_FIELD_NUMBER: _builtins.int
+    ORG_ID_FIELD_NUMBER: _builtins.int
+    URL_FIELD_NUMBER: _builtins.int
+    EVENT_TYPES_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    DISABLED_REASON_FIELD_NUMBER: _builtins.int
+    CONSECUTIVE_FAILURES_FIELD_NUMBER: _builtins.int
+    CREATED_BY_FIELD_NUMBER: _builtins.int
+    CREATED_AT_FIELD_NUMBER: _builtins.int
+    UPDATED_AT_FIELD_NUMBER: _builtins.int
+    SECRET_SET_AT_FIELD_NUMBER: _builtins.int
+    SECRET_HINT_FIELD_NUMBER: _builtins.int
+    webhook_id: _builtins.str
+    """The webhook's id."""
+    org_id: _builtins.str
+    """The partner org it belongs to."""
+    url: _builtins.str
+    """Where deliveries are POSTed."""
+    description: _builtins.str
+    """A note from the org's admin."""
+    state: Global___WebhookState.ValueType
+    """Enabled or disabled."""
+    disabled_reason: _builtins.str
+    """Why it is disabled; empty when enabled."""
+    consecutive_failures: _builtins.int
+    """Failed delivery attempts in a row since the last success."""
+    created_by: _builtins.str
+    """The org admin who registered it."""
+    secret_hint: _builtins.str
+    """The last four characters of the current secret, to tell secrets apart."""
+    @_builtins.property
+    def event_types(self) -> _containers.RepeatedScalarFieldContainer[Global___WebhookEventType.ValueType]:
+        """The events it receives."""
+
+    @_builtins.property
+    def created_at(self) -> _timestamp_pb2.Timestamp:
+        """When it was registered."""
+
+    @_builtins.property
+    def updated_at(self) -> _timestamp_pb2.Timestamp:
+        """When it was last changed."""
+
+    @_builtins.property
+    def secret_set_at(self) -> _timestamp_pb2.Timestamp:
+        """When its secret was last set (created or rotated)."""
+
+    def __init__(
+        self,
+        *,
+        webhook_id: _builtins.str = ...,
+        org_id: _builtins.str = ...,
+        url: _builtins.str = ...,
+        event_types: _abc.Iterable[Global___WebhookEventType.ValueType] | None = ...,
+        description: _builtins.str = ...,
+        state: Global___WebhookState.ValueType = ...,
+        disabled_reason: _builtins.str = ...,
+        consecutive_failures: _builtins.int = ...,
+        created_by: _builtins.str = ...,
+        created_at: _timestamp_pb2.Timestamp | None = ...,
+        updated_at: _timestamp_pb2.Timestamp | None = ...,
+        secret_set_at: _timestamp_pb2.Timestamp | None = ...,
+        secret_hint: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "secret_set_at", b"secret_set_at", "updated_at", b"updated_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["consecutive_failures", b"consecutive_failures", "created_at", b"created_at", "created_by", b"created_by", "description", b"description", "disabled_reason", b"disabled_reason", "event_types", b"event_types", "org_id", b"org_id", "secret_hint", b"secret_hint", "secret_set_at", b"secret_set_at", "state", b"state", "updated_at", b"updated_at", "url", b"url", "webhook_id", b"webhook_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Webhook: _TypeAlias = Webhook  # noqa: Y015
+
+@_typing.final
+class CreateWebhookRequest(_message.Message):
+    """Request of NotificationService.CreateWebhook."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    URL_FIELD_NUMBER: _builtins.int
+    EVENT_TYPES_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    url: _builtins.str
+    """The endpoint: an absolute https URL (http only where the service is
+    configured to allow it, for local development).
+    """
+    description: _builtins.str
+    """A note for the org's admins."""
+    @_builtins.property
+    def event_types(self) -> _containers.RepeatedScalarFieldContainer[Global___WebhookEventType.ValueType]:
+        """The events to receive."""
+
+    def __init__(
+        self,
+        *,
+        url: _builtins.str = ...,
+        event_types: _abc.Iterable[Global___WebhookEventType.ValueType] | None = ...,
+        description: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["description", b"description", "event_types", b"event_types", "url", b"url"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreateWebhookRequest: _TypeAlias = CreateWebhookRequest  # noqa: Y015
+
+@_typing.final
+class CreateWebhookResponse(_message.Message):
+    """Response of NotificationService.CreateWebhook."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WEBHOOK_FIELD_NUMBER: _builtins.int
+    SECRET_FIELD_NUMBER: _builtins.int
+    secret: _builtins.str
+    """The signing secret. Shown only here: store it now."""
+    @_builtins.property
+    def webhook(self) -> Global___Webhook:
+        """The webhook as registered."""
+
+    def __init__(
+        self,
+        *,
+        webhook: Global___Webhook | None = ...,
+        secret: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["webhook", b"webhook"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["secret", b"secret", "webhook", b"webhook"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreateWebhookResponse: _TypeAlias = CreateWebhookResponse  # noqa: Y015
+
+@_typing.final
+class GetWebhookRequest(_message.Message):
+    """Request of NotificationService.GetWebhook."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WEBHOOK_ID_FIELD_NUMBER: _builtins.int
+    webhook_id: _builtins.str
+    """The webhook."""
+    def __init__(
+        self,
+        *,
+        webhook_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["webhook_id", b"webhook_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetWebhookRequest: _TypeAlias = GetWebhookRequest  # noqa: Y015
+
+@_typing.final
+class GetWebhookResponse(_message.Message):
+    """Response of NotificationService.GetWebhook."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WEBHOOK_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def webhook(self) -> Global___Webhook:
+        """The webhook."""
+
+    def __init__(
+        self,
+        *,
+        webhook: Global___Webhook | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["webhook", b"webhook"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["webhook", b"webhook"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetWebhookResponse: _TypeAlias = GetWebhookResponse  # noqa: Y015
+
+@_typing.final
+class ListWebhooksRequest(_message.Message):
+    """Request of NotificationService.ListWebhooks."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    page_size: _builtins.int
+    """Page size; see guildhall.rules.v1.page_size."""
+    page_token: _builtins.str
+    """Cursor from the previous response; empty for the first page."""
+    def __init__(
+        self,
+        *,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListWebhooksRequest: _TypeAlias = ListWebhooksRequest  # noqa: Y015
+
+@_typing.final
+class ListWebhooksResponse(_message.Message):
+    """Response of NotificationService.ListWebhooks."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WEBHOOKS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Cursor for the next page; empty when this is the last one."""
+    @_builtins.property
+    def webhooks(self) -> _containers.RepeatedCompositeFieldContainer[Global___Webhook]:
+        """One page of the org's webhooks, newest first."""
+
+    def __init__(
+        self,
+        *,
+        webhooks: _abc.Iterable[Global___Webhook] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "webhooks", b"webhooks"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListWebhooksResponse: _TypeAlias = ListWebhooksResponse  # noqa: Y015
+
+@_typing.final
+class RotateWebhookSecretRequest(_message.Message):
+    """Request of NotificationService.RotateWebhookSecret."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WEBHOOK_ID_FIELD_NUMBER: _builtins.int
+    webhook_id: _builtins.str
+    """The webhook."""
+    def __init__(
+        self,
+        *,
+        webhook_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["webhook_id", b"webhook_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RotateWebhookSecretRequest: _TypeAlias = RotateWebhookSecretRequest  # noqa: Y015
+
+@_typing.final
+class RotateWebhookSecretResponse(_message.Message):
+    """Response of NotificationService.RotateWebhookSecret."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WEBHOOK_FIELD_NUMBER: _builtins.int
+    SECRET_FIELD_NUMBER: _builtins.int
+    secret: _builtins.str
+    """The new signing secret. Shown only here: store it now."""
+    @_builtins.property
+    def webhook(self) -> Global___Webhook:
+        """The webhook after the rotation."""
+
+    def __init__(
+        self,
+        *,
+        webhook: Global___Webhook | None = ...,
+        secret: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["webhook", b"webhook"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["secret", b"secret", "webhook", b"webhook"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RotateWebhookSecretResponse: _TypeAlias = RotateWebhookSecretResponse  # noqa: Y015
+
+@_typing.final
+class SetWebhookEnabledRequest(_message.Message):
+    """Request of NotificationService.SetWebhookEnabled."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WEBHOOK_ID_FIELD_NUMBER: _builtins.int
+    ENABLED_FIELD_NUMBER: _builtins.int
+    webhook_id: _builtins.str
+    """The webhook."""
+    enabled: _builtins.bool
+    """True to enable, false to disable."""
+    def __init__(
+        self,
+        *,
+        webhook_id: _builtins.str = ...,
+        enabled: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["enabled", b"enabled", "webhook_id", b"webhook_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetWebhookEnabledRequest: _TypeAlias = SetWebhookEnabledRequest  # noqa: Y015
+
+@_typing.final
+class SetWebhookEnabledResponse(_message.Message):
+    """Response of NotificationService.SetWebhookEnabled."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WEBHOOK_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def webhook(self) -> Global___Webhook:
+        """The webhook after the change."""
+
+    def __init__(
+        self,
+        *,
+        webhook: Global___Webhook | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["webhook", b"webhook"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["webhook", b"webhook"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetWebhookEnabledResponse: _TypeAlias = SetWebhookEnabledResponse  # noqa: Y015
+
+@_typing.final
+class DeleteWebhookRequest(_message.Message):
+    """Request of NotificationService.DeleteWebhook."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WEBHOOK_ID_FIELD_NUMBER: _builtins.int
+    webhook_id: _builtins.str
+    """The webhook."""
+    def __init__(
+        self,
+        *,
+        webhook_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["webhook_id", b"webhook_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteWebhookRequest: _TypeAlias = DeleteWebhookRequest  # noqa: Y015
+
+@_typing.final
+class DeleteWebhookResponse(_message.Message):
+    """Response of NotificationService.DeleteWebhook."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteWebhookResponse: _TypeAlias = DeleteWebhookResponse  # noqa: Y015
+
+@_typing.final
+class WebhookDelivery(_message.Message):
+    """One delivery of one event to one webhook."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DELIVERY_ID_FIELD_NUMBER: _builtins.int
+    WEBHOOK_ID_FIELD_NUMBER: _builtins.int
+    EVENT_TYPE_FIELD_NUMBER: _builtins.int
+    SOURCE_EVENT_ID_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    ATTEMPTS_FIELD_NUMBER: _builtins.int
+    LAST_STATUS_CODE_FIELD_NUMBER: _builtins.int
+    LAST_ERROR_FIELD_NUMBER: _builtins.int
+    CREATED_AT_FIELD_NUMBER: _builtins.int
+    LAST_ATTEMPT_AT_FIELD_NUMBER: _builtins.int
+    NEXT_ATTEMPT_AT_FIELD_NUMBER: _builtins.int
+    SPACE_ID_FIELD_NUMBER: _builtins.int
+    delivery_id: _builtins.str
+    """The delivery's id (also sent in the Guildhall-Delivery header)."""
+    webhook_id: _builtins.str
+    """The webhook."""
+    event_type: Global___WebhookEventType.ValueType
+    """The event delivered."""
+    source_event_id: _builtins.str
+    """The CloudEvents id of the event that caused it."""
+    state: Global___DeliveryState.ValueType
+    """Its outcome so far."""
+    attempts: _builtins.int
+    """Attempts made."""
+    last_status_code: _builtins.int
+    """The HTTP status of the last attempt; 0 when it got no answer."""
+    last_error: _builtins.str
+    """What went wrong on the last attempt; empty when nothing did."""
+    space_id: _builtins.str
+    """The pinhole it concerns."""
+    @_builtins.property
+    def created_at(self) -> _timestamp_pb2.Timestamp:
+        """When it was created."""
+
+    @_builtins.property
+    def last_attempt_at(self) -> _timestamp_pb2.Timestamp:
+        """When the last attempt was made; unset before the first."""
+
+    @_builtins.property
+    def next_attempt_at(self) -> _timestamp_pb2.Timestamp:
+        """When the next attempt is due; unset unless pending."""
+
+    def __init__(
+        self,
+        *,
+        delivery_id: _builtins.str = ...,
+        webhook_id: _builtins.str = ...,
+        event_type: Global___WebhookEventType.ValueType = ...,
+        source_event_id: _builtins.str = ...,
+        state: Global___DeliveryState.ValueType = ...,
+        attempts: _builtins.int = ...,
+        last_status_code: _builtins.int = ...,
+        last_error: _builtins.str = ...,
+        created_at: _timestamp_pb2.Timestamp | None = ...,
+        last_attempt_at: _timestamp_pb2.Timestamp | None = ...,
+        next_attempt_at: _timestamp_pb2.Timestamp | None = ...,
+        space_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "last_attempt_at", b"last_attempt_at", "next_attempt_at", b"next_attempt_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempts", b"attempts", "created_at", b"created_at", "delivery_id", b"delivery_id", "event_type", b"event_type", "last_attempt_at", b"last_attempt_at", "last_error", b"last_error", "last_status_code", b"last_status_code", "next_attempt_at", b"next_attempt_at", "source_event_id", b"source_event_id", "space_id", b"space_id", "state", b"state", "webhook_id", b"webhook_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WebhookDelivery: _TypeAlias = WebhookDelivery  # noqa: Y015
+
+@_typing.final
+class ListWebhookDeliveriesRequest(_message.Message):
+    """Request of NotificationService.ListWebhookDeliveries."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WEBHOOK_ID_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    webhook_id: _builtins.str
+    """The webhook."""
+    page_size: _builtins.int
+    """Page size; see guildhall.rules.v1.page_size."""
+    page_token: _builtins.str
+    """Cursor from the previous response; empty for the first page."""
+    def __init__(
+        self,
+        *,
+        webhook_id: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token", "webhook_id", b"webhook_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListWebhookDeliveriesRequest: _TypeAlias = ListWebhookDeliveriesRequest  # noqa: Y015
+
+@_typing.final
+class ListWebhookDeliveriesResponse(_message.Message):
+    """Response of NotificationService.ListWebhookDeliveries."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DELIVERIES_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Cursor for the next page; empty when this is the last one."""
+    @_builtins.property
+    def deliveries(self) -> _containers.RepeatedCompositeFieldContainer[Global___WebhookDelivery]:
+        """One page of deliveries, newest first."""
+
+    def __init__(
+        self,
+        *,
+        deliveries: _abc.Iterable[Global___WebhookDelivery] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["deliveries", b"deliveries", "next_page_token", b"next_page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListWebhookDeliveriesResponse: _TypeAlias = ListWebhookDeliveriesResponse  # noqa: Y015
+
+@_typing.final
+class RoutedQuestion(_message.Message):
+    """A question routed to a person."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    QUESTION_ID_FIELD_NUMBER: _builtins.int
+    SPACE_ID_FIELD_NUMBER: _builtins.int
+    TITLE_FIELD_NUMBER: _builtins.int
+    TAGS_FIELD_NUMBER: _builtins.int
+    ROUTED_AT_FIELD_NUMBER: _builtins.int
+    STEP_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    question_id: _builtins.str
+    """The question."""
+    space_id: _builtins.str
+    """Its space."""
+    title: _builtins.str
+    """Its title."""
+    step: _builtins.int
+    """The step of the chain that reached the person: 0 for the first
+    experts, then 1, 2, ... (see QuestionEscalated.level).
+    """
+    reason: Global___NotificationReason.ValueType
+    """Why it reached the person: expertise or community staff."""
+    state: Global___RoutedQuestionState.ValueType
+    """Open, answered or closed."""
+    @_builtins.property
+    def tags(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Its tags."""
+
+    @_builtins.property
+    def routed_at(self) -> _timestamp_pb2.Timestamp:
+        """When it was routed to the person."""
+
+    def __init__(
+        self,
+        *,
+        question_id: _builtins.str = ...,
+        space_id: _builtins.str = ...,
+        title: _builtins.str = ...,
+        tags: _abc.Iterable[_builtins.str] | None = ...,
+        routed_at: _timestamp_pb2.Timestamp | None = ...,
+        step: _builtins.int = ...,
+        reason: Global___NotificationReason.ValueType = ...,
+        state: Global___RoutedQuestionState.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["routed_at", b"routed_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["question_id", b"question_id", "reason", b"reason", "routed_at", b"routed_at", "space_id", b"space_id", "state", b"state", "step", b"step", "tags", b"tags", "title", b"title"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RoutedQuestion: _TypeAlias = RoutedQuestion  # noqa: Y015
+
+@_typing.final
+class ListRoutedQuestionsRequest(_message.Message):
+    """Request of NotificationService.ListRoutedQuestions."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STATE_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    state: Global___RoutedQuestionState.ValueType
+    """Only questions in this state; unset for every state."""
+    page_size: _builtins.int
+    """Page size; see guildhall.rules.v1.page_size."""
+    page_token: _builtins.str
+    """Cursor from the previous response; empty for the first page."""
+    def __init__(
+        self,
+        *,
+        state: Global___RoutedQuestionState.ValueType = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token", "state", b"state"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListRoutedQuestionsRequest: _TypeAlias = ListRoutedQuestionsRequest  # noqa: Y015
+
+@_typing.final
+class ListRoutedQuestionsResponse(_message.Message):
+    """Response of NotificationService.ListRoutedQuestions."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    QUESTIONS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Cursor for the next page; empty when this is the last one."""
+    @_builtins.property
+    def questions(self) -> _containers.RepeatedCompositeFieldContainer[Global___RoutedQuestion]:
+        """One page of questions, most recently routed first."""
+
+    def __init__(
+        self,
+        *,
+        questions: _abc.Iterable[Global___RoutedQuestion] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "questions", b"questions"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListRoutedQuestionsResponse: _TypeAlias = ListRoutedQuestionsResponse  # noqa: Y015
+
+@_typing.final
+class RoutingPolicy(_message.Message):
+    """How questions in a space are escalated."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SPACE_ID_FIELD_NUMBER: _builtins.int
+    ANSWER_SLA_FIELD_NUMBER: _builtins.int
+    UPDATED_BY_FIELD_NUMBER: _builtins.int
+    UPDATED_AT_FIELD_NUMBER: _builtins.int
+    space_id: _builtins.str
+    """The space."""
+    updated_by: _builtins.str
+    """Who set it; empty while the service's default applies."""
+    @_builtins.property
+    def answer_sla(self) -> _duration_pb2.Duration:
+        """How long a question waits for an answer before each escalation."""
+
+    @_builtins.property
+    def updated_at(self) -> _timestamp_pb2.Timestamp:
+        """When it was set; unset while the service's default applies."""
+
+    def __init__(
+        self,
+        *,
+        space_id: _builtins.str = ...,
+        answer_sla: _duration_pb2.Duration | None = ...,
+        updated_by: _builtins.str = ...,
+        updated_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["answer_sla", b"answer_sla", "updated_at", b"updated_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answer_sla", b"answer_sla", "space_id", b"space_id", "updated_at", b"updated_at", "updated_by", b"updated_by"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RoutingPolicy: _TypeAlias = RoutingPolicy  # noqa: Y015
+
+@_typing.final
+class GetRoutingPolicyRequest(_message.Message):
+    """Request of NotificationService.GetRoutingPolicy."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SPACE_ID_FIELD_NUMBER: _builtins.int
+    space_id: _builtins.str
+    """The space."""
+    def __init__(
+        self,
+        *,
+        space_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["space_id", b"space_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetRoutingPolicyRequest: _TypeAlias = GetRoutingPolicyRequest  # noqa: Y015
+
+@_typing.final
+class GetRoutingPolicyResponse(_message.Message):
+    """Response of NotificationService.GetRoutingPolicy."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    POLICY_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def policy(self) -> Global___RoutingPolicy:
+        """The policy."""
+
+    def __init__(
+        self,
+        *,
+        policy: Global___RoutingPolicy | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["policy", b"policy"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["policy", b"policy"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetRoutingPolicyResponse: _TypeAlias = GetRoutingPolicyResponse  # noqa: Y015
+
+@_typing.final
+class SetRoutingPolicyRequest(_message.Message):
+    """Request of NotificationService.SetRoutingPolicy."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SPACE_ID_FIELD_NUMBER: _builtins.int
+    ANSWER_SLA_FIELD_NUMBER: _builtins.int
+    space_id: _builtins.str
+    """The space."""
+    @_builtins.property
+    def answer_sla(self) -> _duration_pb2.Duration:
+        """How long a question waits for an answer before each escalation: one
+        second to thirty days.
+        """
+
+    def __init__(
+        self,
+        *,
+        space_id: _builtins.str = ...,
+        answer_sla: _duration_pb2.Duration | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["answer_sla", b"answer_sla"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answer_sla", b"answer_sla", "space_id", b"space_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetRoutingPolicyRequest: _TypeAlias = SetRoutingPolicyRequest  # noqa: Y015
+
+@_typing.final
+class SetRoutingPolicyResponse(_message.Message):
+    """Response of NotificationService.SetRoutingPolicy."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    POLICY_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def policy(self) -> Global___RoutingPolicy:
+        """The policy as set."""
+
+    def __init__(
+        self,
+        *,
+        policy: Global___RoutingPolicy | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["policy", b"policy"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["policy", b"policy"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetRoutingPolicyResponse: _TypeAlias = SetRoutingPolicyResponse  # noqa: Y015

@@ -27,17 +27,36 @@ if _version_not_supported:
 
 class NotificationServiceStub:
     """The notification service owns per-person subscriptions and preferences,
-    the inbox, the live stream, e-mail digests, outbound webhooks, and the
-    routing of new questions to experts.
+    the inbox, the live stream, e-mail digests, outbound webhooks to partner
+    systems, and the routing of new questions to experts with escalation.
 
-    This is the first cut: the inbox. Subscriptions, preferences and
-    webhooks follow, as additions to this package.
+    Who hears about what (the notification service's ADR in docs/adr/): a person's
+    subscription level for an item, else for its space, else the community's
+    default, else NORMAL, decides what reaches them. WATCHING: every new item
+    and every reply. TRACKING: replies to the items they follow, mentions.
+    NORMAL: mentions and replies to their own items. MUTED: nothing. Unless
+    muted, a person always hears of mentions, replies to their own items and
+    comments, an accepted answer on their question or answer, their org being
+    granted or removed from a pinhole, and changes to their own membership.
+    Access is checked again when a notification is delivered: someone who may
+    not read the item then receives nothing; a partner user is checked
+    exactly with the community service and hears only of pinhole content
+    their org may read.
 
     Callers: every RPC acts for the principal authenticated from the request
-    metadata and sees only that person's notifications. Conventions:
-    - INVALID_ARGUMENT: a field breaks its protovalidate rule; the error
-    names the field.
+    metadata and sees only that person's notifications, subscriptions and
+    preferences (webhooks: only their org's). Conventions:
+    - INVALID_ARGUMENT: a field breaks its protovalidate rule, or a page
+    token or notification id is not one this call handed out; the error
+    names the field. Nothing is stored.
     - UNAUTHENTICATED: no valid principal in the metadata.
+    - PERMISSION_DENIED: the method is not open to the caller's kind of
+    principal (answered before any lookup), or the caller may see the
+    object but not change it.
+    - NOT_FOUND: the space, item, community, webhook or question does not
+    exist or the caller may not see it; the two are indistinguishable.
+    - UNAVAILABLE: the community service could not confirm a partner user's
+    access in time; access never fails open.
     """
 
     def __init__(self, channel):
@@ -56,21 +75,145 @@ class NotificationServiceStub:
                 request_serializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.MarkReadRequest.SerializeToString,
                 response_deserializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.MarkReadResponse.FromString,
                 _registered_method=True)
+        self.GetUnreadCount = channel.unary_unary(
+                '/guildhall.notification.v1.NotificationService/GetUnreadCount',
+                request_serializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.GetUnreadCountRequest.SerializeToString,
+                response_deserializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.GetUnreadCountResponse.FromString,
+                _registered_method=True)
+        self.MarkAllRead = channel.unary_unary(
+                '/guildhall.notification.v1.NotificationService/MarkAllRead',
+                request_serializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.MarkAllReadRequest.SerializeToString,
+                response_deserializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.MarkAllReadResponse.FromString,
+                _registered_method=True)
+        self.StreamNotifications = channel.unary_stream(
+                '/guildhall.notification.v1.NotificationService/StreamNotifications',
+                request_serializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.StreamNotificationsRequest.SerializeToString,
+                response_deserializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.StreamNotificationsResponse.FromString,
+                _registered_method=True)
+        self.GetSubscription = channel.unary_unary(
+                '/guildhall.notification.v1.NotificationService/GetSubscription',
+                request_serializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.GetSubscriptionRequest.SerializeToString,
+                response_deserializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.GetSubscriptionResponse.FromString,
+                _registered_method=True)
+        self.SetSubscription = channel.unary_unary(
+                '/guildhall.notification.v1.NotificationService/SetSubscription',
+                request_serializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.SetSubscriptionRequest.SerializeToString,
+                response_deserializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.SetSubscriptionResponse.FromString,
+                _registered_method=True)
+        self.ClearSubscription = channel.unary_unary(
+                '/guildhall.notification.v1.NotificationService/ClearSubscription',
+                request_serializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.ClearSubscriptionRequest.SerializeToString,
+                response_deserializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.ClearSubscriptionResponse.FromString,
+                _registered_method=True)
+        self.ListSubscriptions = channel.unary_unary(
+                '/guildhall.notification.v1.NotificationService/ListSubscriptions',
+                request_serializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.ListSubscriptionsRequest.SerializeToString,
+                response_deserializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.ListSubscriptionsResponse.FromString,
+                _registered_method=True)
+        self.GetCommunityDefault = channel.unary_unary(
+                '/guildhall.notification.v1.NotificationService/GetCommunityDefault',
+                request_serializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.GetCommunityDefaultRequest.SerializeToString,
+                response_deserializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.GetCommunityDefaultResponse.FromString,
+                _registered_method=True)
+        self.SetCommunityDefault = channel.unary_unary(
+                '/guildhall.notification.v1.NotificationService/SetCommunityDefault',
+                request_serializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.SetCommunityDefaultRequest.SerializeToString,
+                response_deserializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.SetCommunityDefaultResponse.FromString,
+                _registered_method=True)
+        self.GetPreferences = channel.unary_unary(
+                '/guildhall.notification.v1.NotificationService/GetPreferences',
+                request_serializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.GetPreferencesRequest.SerializeToString,
+                response_deserializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.GetPreferencesResponse.FromString,
+                _registered_method=True)
+        self.UpdatePreferences = channel.unary_unary(
+                '/guildhall.notification.v1.NotificationService/UpdatePreferences',
+                request_serializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.UpdatePreferencesRequest.SerializeToString,
+                response_deserializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.UpdatePreferencesResponse.FromString,
+                _registered_method=True)
+        self.CreateWebhook = channel.unary_unary(
+                '/guildhall.notification.v1.NotificationService/CreateWebhook',
+                request_serializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.CreateWebhookRequest.SerializeToString,
+                response_deserializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.CreateWebhookResponse.FromString,
+                _registered_method=True)
+        self.GetWebhook = channel.unary_unary(
+                '/guildhall.notification.v1.NotificationService/GetWebhook',
+                request_serializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.GetWebhookRequest.SerializeToString,
+                response_deserializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.GetWebhookResponse.FromString,
+                _registered_method=True)
+        self.ListWebhooks = channel.unary_unary(
+                '/guildhall.notification.v1.NotificationService/ListWebhooks',
+                request_serializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.ListWebhooksRequest.SerializeToString,
+                response_deserializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.ListWebhooksResponse.FromString,
+                _registered_method=True)
+        self.RotateWebhookSecret = channel.unary_unary(
+                '/guildhall.notification.v1.NotificationService/RotateWebhookSecret',
+                request_serializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.RotateWebhookSecretRequest.SerializeToString,
+                response_deserializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.RotateWebhookSecretResponse.FromString,
+                _registered_method=True)
+        self.SetWebhookEnabled = channel.unary_unary(
+                '/guildhall.notification.v1.NotificationService/SetWebhookEnabled',
+                request_serializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.SetWebhookEnabledRequest.SerializeToString,
+                response_deserializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.SetWebhookEnabledResponse.FromString,
+                _registered_method=True)
+        self.DeleteWebhook = channel.unary_unary(
+                '/guildhall.notification.v1.NotificationService/DeleteWebhook',
+                request_serializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.DeleteWebhookRequest.SerializeToString,
+                response_deserializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.DeleteWebhookResponse.FromString,
+                _registered_method=True)
+        self.ListWebhookDeliveries = channel.unary_unary(
+                '/guildhall.notification.v1.NotificationService/ListWebhookDeliveries',
+                request_serializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.ListWebhookDeliveriesRequest.SerializeToString,
+                response_deserializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.ListWebhookDeliveriesResponse.FromString,
+                _registered_method=True)
+        self.ListRoutedQuestions = channel.unary_unary(
+                '/guildhall.notification.v1.NotificationService/ListRoutedQuestions',
+                request_serializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.ListRoutedQuestionsRequest.SerializeToString,
+                response_deserializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.ListRoutedQuestionsResponse.FromString,
+                _registered_method=True)
+        self.GetRoutingPolicy = channel.unary_unary(
+                '/guildhall.notification.v1.NotificationService/GetRoutingPolicy',
+                request_serializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.GetRoutingPolicyRequest.SerializeToString,
+                response_deserializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.GetRoutingPolicyResponse.FromString,
+                _registered_method=True)
+        self.SetRoutingPolicy = channel.unary_unary(
+                '/guildhall.notification.v1.NotificationService/SetRoutingPolicy',
+                request_serializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.SetRoutingPolicyRequest.SerializeToString,
+                response_deserializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.SetRoutingPolicyResponse.FromString,
+                _registered_method=True)
 
 
 class NotificationServiceServicer:
     """The notification service owns per-person subscriptions and preferences,
-    the inbox, the live stream, e-mail digests, outbound webhooks, and the
-    routing of new questions to experts.
+    the inbox, the live stream, e-mail digests, outbound webhooks to partner
+    systems, and the routing of new questions to experts with escalation.
 
-    This is the first cut: the inbox. Subscriptions, preferences and
-    webhooks follow, as additions to this package.
+    Who hears about what (the notification service's ADR in docs/adr/): a person's
+    subscription level for an item, else for its space, else the community's
+    default, else NORMAL, decides what reaches them. WATCHING: every new item
+    and every reply. TRACKING: replies to the items they follow, mentions.
+    NORMAL: mentions and replies to their own items. MUTED: nothing. Unless
+    muted, a person always hears of mentions, replies to their own items and
+    comments, an accepted answer on their question or answer, their org being
+    granted or removed from a pinhole, and changes to their own membership.
+    Access is checked again when a notification is delivered: someone who may
+    not read the item then receives nothing; a partner user is checked
+    exactly with the community service and hears only of pinhole content
+    their org may read.
 
     Callers: every RPC acts for the principal authenticated from the request
-    metadata and sees only that person's notifications. Conventions:
-    - INVALID_ARGUMENT: a field breaks its protovalidate rule; the error
-    names the field.
+    metadata and sees only that person's notifications, subscriptions and
+    preferences (webhooks: only their org's). Conventions:
+    - INVALID_ARGUMENT: a field breaks its protovalidate rule, or a page
+    token or notification id is not one this call handed out; the error
+    names the field. Nothing is stored.
     - UNAUTHENTICATED: no valid principal in the metadata.
+    - PERMISSION_DENIED: the method is not open to the caller's kind of
+    principal (answered before any lookup), or the caller may see the
+    object but not change it.
+    - NOT_FOUND: the space, item, community, webhook or question does not
+    exist or the caller may not see it; the two are indistinguishable.
+    - UNAVAILABLE: the community service could not confirm a partner user's
+    access in time; access never fails open.
     """
 
     def ListInbox(self, request, context):
@@ -90,6 +233,186 @@ class NotificationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetUnreadCount(self, request, context):
+        """How many of the caller's notifications are unread.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def MarkAllRead(self, request, context):
+        """Marks every unread notification of the caller read, up to and
+        including up_to_notification_id when given (so a notification that
+        arrived after the caller's screen was drawn stays unread).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StreamNotifications(self, request, context):
+        """The caller's new notifications as they arrive, oldest first, until the
+        caller cancels. Resumable: give the id of the last notification
+        received and the stream starts right after it, with no gap and no
+        duplicate across reconnects, whichever replica serves the next call.
+        Without it the stream starts with the next notification delivered.
+        Notifications about spaces the caller can no longer read are skipped,
+        as in ListInbox.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetSubscription(self, request, context):
+        """The caller's effective subscription for a space or an item, and where
+        it comes from (their own choice, authorship, participation, the
+        community default or the platform default). NOT_FOUND when the caller
+        may not read it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetSubscription(self, request, context):
+        """Sets the caller's subscription level for a space or an item. NOT_FOUND
+        when the caller may not read it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ClearSubscription(self, request, context):
+        """Removes the caller's own subscription for a space or an item, so the
+        default applies again; returns the effective subscription after that.
+        Clearing what is not set is harmless.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSubscriptions(self, request, context):
+        """Lists the subscriptions the caller has set (or got as an author or
+        participant), newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCommunityDefault(self, request, context):
+        """The default subscription level of a community's members (its main
+        space and its pinholes). Employees who may read the community.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetCommunityDefault(self, request, context):
+        """Sets the default subscription level of a community's members. Owners
+        of the community and home admins (ADMINISTER); PERMISSION_DENIED for
+        other readers, NOT_FOUND for those who may not read it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetPreferences(self, request, context):
+        """The caller's delivery preferences (e-mail digest frequency).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdatePreferences(self, request, context):
+        """Changes the caller's delivery preferences.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateWebhook(self, request, context):
+        """Registers an outbound webhook for the caller's partner org: signed
+        HTTP POSTs of the chosen pinhole events, for pinholes granted to the
+        org only. Partner org admins (a partner user with the "admin" role);
+        PERMISSION_DENIED for everyone else. The signing secret is returned
+        here once and never again.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetWebhook(self, request, context):
+        """One webhook of the caller's org. Partner org admins.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListWebhooks(self, request, context):
+        """The webhooks of the caller's org, newest first. Partner org admins.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RotateWebhookSecret(self, request, context):
+        """Replaces a webhook's signing secret and returns the new one, once.
+        Deliveries are signed with both the new and the previous secret for a
+        grace period, so the receiver can switch without losing any. Partner
+        org admins.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetWebhookEnabled(self, request, context):
+        """Disables or enables a webhook. Enabling also resets its failure count
+        (a webhook the service disabled after repeated failures comes back
+        this way). Partner org admins.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteWebhook(self, request, context):
+        """Deletes a webhook; pending deliveries are dropped. Partner org admins.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListWebhookDeliveries(self, request, context):
+        """A webhook's delivery log, newest first: each delivery with its
+        attempts, the last status code or error, and its outcome. Partner org
+        admins.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListRoutedQuestions(self, request, context):
+        """The questions routed to the caller as an expert (or escalated to them
+        as a moderator or owner), newest first, in spaces the caller may still
+        read.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetRoutingPolicy(self, request, context):
+        """How long questions in a space wait for an answer before they are
+        escalated. Employees who may read the space.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetRoutingPolicy(self, request, context):
+        """Sets how long questions in a space wait for an answer before they are
+        escalated. Owners and home admins (ADMINISTER on the space).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NotificationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -103,6 +426,111 @@ def add_NotificationServiceServicer_to_server(servicer, server):
                     request_deserializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.MarkReadRequest.FromString,
                     response_serializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.MarkReadResponse.SerializeToString,
             ),
+            'GetUnreadCount': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetUnreadCount,
+                    request_deserializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.GetUnreadCountRequest.FromString,
+                    response_serializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.GetUnreadCountResponse.SerializeToString,
+            ),
+            'MarkAllRead': grpc.unary_unary_rpc_method_handler(
+                    servicer.MarkAllRead,
+                    request_deserializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.MarkAllReadRequest.FromString,
+                    response_serializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.MarkAllReadResponse.SerializeToString,
+            ),
+            'StreamNotifications': grpc.unary_stream_rpc_method_handler(
+                    servicer.StreamNotifications,
+                    request_deserializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.StreamNotificationsRequest.FromString,
+                    response_serializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.StreamNotificationsResponse.SerializeToString,
+            ),
+            'GetSubscription': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSubscription,
+                    request_deserializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.GetSubscriptionRequest.FromString,
+                    response_serializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.GetSubscriptionResponse.SerializeToString,
+            ),
+            'SetSubscription': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetSubscription,
+                    request_deserializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.SetSubscriptionRequest.FromString,
+                    response_serializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.SetSubscriptionResponse.SerializeToString,
+            ),
+            'ClearSubscription': grpc.unary_unary_rpc_method_handler(
+                    servicer.ClearSubscription,
+                    request_deserializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.ClearSubscriptionRequest.FromString,
+                    response_serializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.ClearSubscriptionResponse.SerializeToString,
+            ),
+            'ListSubscriptions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSubscriptions,
+                    request_deserializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.ListSubscriptionsRequest.FromString,
+                    response_serializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.ListSubscriptionsResponse.SerializeToString,
+            ),
+            'GetCommunityDefault': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCommunityDefault,
+                    request_deserializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.GetCommunityDefaultRequest.FromString,
+                    response_serializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.GetCommunityDefaultResponse.SerializeToString,
+            ),
+            'SetCommunityDefault': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetCommunityDefault,
+                    request_deserializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.SetCommunityDefaultRequest.FromString,
+                    response_serializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.SetCommunityDefaultResponse.SerializeToString,
+            ),
+            'GetPreferences': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPreferences,
+                    request_deserializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.GetPreferencesRequest.FromString,
+                    response_serializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.GetPreferencesResponse.SerializeToString,
+            ),
+            'UpdatePreferences': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdatePreferences,
+                    request_deserializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.UpdatePreferencesRequest.FromString,
+                    response_serializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.UpdatePreferencesResponse.SerializeToString,
+            ),
+            'CreateWebhook': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateWebhook,
+                    request_deserializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.CreateWebhookRequest.FromString,
+                    response_serializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.CreateWebhookResponse.SerializeToString,
+            ),
+            'GetWebhook': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetWebhook,
+                    request_deserializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.GetWebhookRequest.FromString,
+                    response_serializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.GetWebhookResponse.SerializeToString,
+            ),
+            'ListWebhooks': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListWebhooks,
+                    request_deserializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.ListWebhooksRequest.FromString,
+                    response_serializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.ListWebhooksResponse.SerializeToString,
+            ),
+            'RotateWebhookSecret': grpc.unary_unary_rpc_method_handler(
+                    servicer.RotateWebhookSecret,
+                    request_deserializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.RotateWebhookSecretRequest.FromString,
+                    response_serializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.RotateWebhookSecretResponse.SerializeToString,
+            ),
+            'SetWebhookEnabled': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetWebhookEnabled,
+                    request_deserializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.SetWebhookEnabledRequest.FromString,
+                    response_serializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.SetWebhookEnabledResponse.SerializeToString,
+            ),
+            'DeleteWebhook': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteWebhook,
+                    request_deserializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.DeleteWebhookRequest.FromString,
+                    response_serializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.DeleteWebhookResponse.SerializeToString,
+            ),
+            'ListWebhookDeliveries': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListWebhookDeliveries,
+                    request_deserializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.ListWebhookDeliveriesRequest.FromString,
+                    response_serializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.ListWebhookDeliveriesResponse.SerializeToString,
+            ),
+            'ListRoutedQuestions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRoutedQuestions,
+                    request_deserializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.ListRoutedQuestionsRequest.FromString,
+                    response_serializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.ListRoutedQuestionsResponse.SerializeToString,
+            ),
+            'GetRoutingPolicy': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRoutingPolicy,
+                    request_deserializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.GetRoutingPolicyRequest.FromString,
+                    response_serializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.GetRoutingPolicyResponse.SerializeToString,
+            ),
+            'SetRoutingPolicy': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetRoutingPolicy,
+                    request_deserializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.SetRoutingPolicyRequest.FromString,
+                    response_serializer=guildhall_dot_notification_dot_v1_dot_notification__pb2.SetRoutingPolicyResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'guildhall.notification.v1.NotificationService', rpc_method_handlers)
@@ -113,17 +541,36 @@ def add_NotificationServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class NotificationService:
     """The notification service owns per-person subscriptions and preferences,
-    the inbox, the live stream, e-mail digests, outbound webhooks, and the
-    routing of new questions to experts.
+    the inbox, the live stream, e-mail digests, outbound webhooks to partner
+    systems, and the routing of new questions to experts with escalation.
 
-    This is the first cut: the inbox. Subscriptions, preferences and
-    webhooks follow, as additions to this package.
+    Who hears about what (the notification service's ADR in docs/adr/): a person's
+    subscription level for an item, else for its space, else the community's
+    default, else NORMAL, decides what reaches them. WATCHING: every new item
+    and every reply. TRACKING: replies to the items they follow, mentions.
+    NORMAL: mentions and replies to their own items. MUTED: nothing. Unless
+    muted, a person always hears of mentions, replies to their own items and
+    comments, an accepted answer on their question or answer, their org being
+    granted or removed from a pinhole, and changes to their own membership.
+    Access is checked again when a notification is delivered: someone who may
+    not read the item then receives nothing; a partner user is checked
+    exactly with the community service and hears only of pinhole content
+    their org may read.
 
     Callers: every RPC acts for the principal authenticated from the request
-    metadata and sees only that person's notifications. Conventions:
-    - INVALID_ARGUMENT: a field breaks its protovalidate rule; the error
-    names the field.
+    metadata and sees only that person's notifications, subscriptions and
+    preferences (webhooks: only their org's). Conventions:
+    - INVALID_ARGUMENT: a field breaks its protovalidate rule, or a page
+    token or notification id is not one this call handed out; the error
+    names the field. Nothing is stored.
     - UNAUTHENTICATED: no valid principal in the metadata.
+    - PERMISSION_DENIED: the method is not open to the caller's kind of
+    principal (answered before any lookup), or the caller may see the
+    object but not change it.
+    - NOT_FOUND: the space, item, community, webhook or question does not
+    exist or the caller may not see it; the two are indistinguishable.
+    - UNAVAILABLE: the community service could not confirm a partner user's
+    access in time; access never fails open.
     """
 
     @staticmethod
@@ -170,6 +617,573 @@ class NotificationService:
             '/guildhall.notification.v1.NotificationService/MarkRead',
             guildhall_dot_notification_dot_v1_dot_notification__pb2.MarkReadRequest.SerializeToString,
             guildhall_dot_notification_dot_v1_dot_notification__pb2.MarkReadResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetUnreadCount(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/guildhall.notification.v1.NotificationService/GetUnreadCount',
+            guildhall_dot_notification_dot_v1_dot_notification__pb2.GetUnreadCountRequest.SerializeToString,
+            guildhall_dot_notification_dot_v1_dot_notification__pb2.GetUnreadCountResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MarkAllRead(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/guildhall.notification.v1.NotificationService/MarkAllRead',
+            guildhall_dot_notification_dot_v1_dot_notification__pb2.MarkAllReadRequest.SerializeToString,
+            guildhall_dot_notification_dot_v1_dot_notification__pb2.MarkAllReadResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamNotifications(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/guildhall.notification.v1.NotificationService/StreamNotifications',
+            guildhall_dot_notification_dot_v1_dot_notification__pb2.StreamNotificationsRequest.SerializeToString,
+            guildhall_dot_notification_dot_v1_dot_notification__pb2.StreamNotificationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSubscription(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/guildhall.notification.v1.NotificationService/GetSubscription',
+            guildhall_dot_notification_dot_v1_dot_notification__pb2.GetSubscriptionRequest.SerializeToString,
+            guildhall_dot_notification_dot_v1_dot_notification__pb2.GetSubscriptionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetSubscription(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/guildhall.notification.v1.NotificationService/SetSubscription',
+            guildhall_dot_notification_dot_v1_dot_notification__pb2.SetSubscriptionRequest.SerializeToString,
+            guildhall_dot_notification_dot_v1_dot_notification__pb2.SetSubscriptionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ClearSubscription(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/guildhall.notification.v1.NotificationService/ClearSubscription',
+            guildhall_dot_notification_dot_v1_dot_notification__pb2.ClearSubscriptionRequest.SerializeToString,
+            guildhall_dot_notification_dot_v1_dot_notification__pb2.ClearSubscriptionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSubscriptions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/guildhall.notification.v1.NotificationService/ListSubscriptions',
+            guildhall_dot_notification_dot_v1_dot_notification__pb2.ListSubscriptionsRequest.SerializeToString,
+            guildhall_dot_notification_dot_v1_dot_notification__pb2.ListSubscriptionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCommunityDefault(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/guildhall.notification.v1.NotificationService/GetCommunityDefault',
+            guildhall_dot_notification_dot_v1_dot_notification__pb2.GetCommunityDefaultRequest.SerializeToString,
+            guildhall_dot_notification_dot_v1_dot_notification__pb2.GetCommunityDefaultResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetCommunityDefault(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/guildhall.notification.v1.NotificationService/SetCommunityDefault',
+            guildhall_dot_notification_dot_v1_dot_notification__pb2.SetCommunityDefaultRequest.SerializeToString,
+            guildhall_dot_notification_dot_v1_dot_notification__pb2.SetCommunityDefaultResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPreferences(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/guildhall.notification.v1.NotificationService/GetPreferences',
+            guildhall_dot_notification_dot_v1_dot_notification__pb2.GetPreferencesRequest.SerializeToString,
+            guildhall_dot_notification_dot_v1_dot_notification__pb2.GetPreferencesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdatePreferences(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/guildhall.notification.v1.NotificationService/UpdatePreferences',
+            guildhall_dot_notification_dot_v1_dot_notification__pb2.UpdatePreferencesRequest.SerializeToString,
+            guildhall_dot_notification_dot_v1_dot_notification__pb2.UpdatePreferencesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateWebhook(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/guildhall.notification.v1.NotificationService/CreateWebhook',
+            guildhall_dot_notification_dot_v1_dot_notification__pb2.CreateWebhookRequest.SerializeToString,
+            guildhall_dot_notification_dot_v1_dot_notification__pb2.CreateWebhookResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetWebhook(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/guildhall.notification.v1.NotificationService/GetWebhook',
+            guildhall_dot_notification_dot_v1_dot_notification__pb2.GetWebhookRequest.SerializeToString,
+            guildhall_dot_notification_dot_v1_dot_notification__pb2.GetWebhookResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListWebhooks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/guildhall.notification.v1.NotificationService/ListWebhooks',
+            guildhall_dot_notification_dot_v1_dot_notification__pb2.ListWebhooksRequest.SerializeToString,
+            guildhall_dot_notification_dot_v1_dot_notification__pb2.ListWebhooksResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RotateWebhookSecret(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/guildhall.notification.v1.NotificationService/RotateWebhookSecret',
+            guildhall_dot_notification_dot_v1_dot_notification__pb2.RotateWebhookSecretRequest.SerializeToString,
+            guildhall_dot_notification_dot_v1_dot_notification__pb2.RotateWebhookSecretResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetWebhookEnabled(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/guildhall.notification.v1.NotificationService/SetWebhookEnabled',
+            guildhall_dot_notification_dot_v1_dot_notification__pb2.SetWebhookEnabledRequest.SerializeToString,
+            guildhall_dot_notification_dot_v1_dot_notification__pb2.SetWebhookEnabledResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteWebhook(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/guildhall.notification.v1.NotificationService/DeleteWebhook',
+            guildhall_dot_notification_dot_v1_dot_notification__pb2.DeleteWebhookRequest.SerializeToString,
+            guildhall_dot_notification_dot_v1_dot_notification__pb2.DeleteWebhookResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListWebhookDeliveries(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/guildhall.notification.v1.NotificationService/ListWebhookDeliveries',
+            guildhall_dot_notification_dot_v1_dot_notification__pb2.ListWebhookDeliveriesRequest.SerializeToString,
+            guildhall_dot_notification_dot_v1_dot_notification__pb2.ListWebhookDeliveriesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRoutedQuestions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/guildhall.notification.v1.NotificationService/ListRoutedQuestions',
+            guildhall_dot_notification_dot_v1_dot_notification__pb2.ListRoutedQuestionsRequest.SerializeToString,
+            guildhall_dot_notification_dot_v1_dot_notification__pb2.ListRoutedQuestionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRoutingPolicy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/guildhall.notification.v1.NotificationService/GetRoutingPolicy',
+            guildhall_dot_notification_dot_v1_dot_notification__pb2.GetRoutingPolicyRequest.SerializeToString,
+            guildhall_dot_notification_dot_v1_dot_notification__pb2.GetRoutingPolicyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetRoutingPolicy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/guildhall.notification.v1.NotificationService/SetRoutingPolicy',
+            guildhall_dot_notification_dot_v1_dot_notification__pb2.SetRoutingPolicyRequest.SerializeToString,
+            guildhall_dot_notification_dot_v1_dot_notification__pb2.SetRoutingPolicyResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -28,17 +28,36 @@ GRPC_VERSION: str
 
 class NotificationServiceStub:
     """The notification service owns per-person subscriptions and preferences,
-    the inbox, the live stream, e-mail digests, outbound webhooks, and the
-    routing of new questions to experts.
+    the inbox, the live stream, e-mail digests, outbound webhooks to partner
+    systems, and the routing of new questions to experts with escalation.
 
-    This is the first cut: the inbox. Subscriptions, preferences and
-    webhooks follow, as additions to this package.
+    Who hears about what (the notification service's ADR in docs/adr/): a person's
+    subscription level for an item, else for its space, else the community's
+    default, else NORMAL, decides what reaches them. WATCHING: every new item
+    and every reply. TRACKING: replies to the items they follow, mentions.
+    NORMAL: mentions and replies to their own items. MUTED: nothing. Unless
+    muted, a person always hears of mentions, replies to their own items and
+    comments, an accepted answer on their question or answer, their org being
+    granted or removed from a pinhole, and changes to their own membership.
+    Access is checked again when a notification is delivered: someone who may
+    not read the item then receives nothing; a partner user is checked
+    exactly with the community service and hears only of pinhole content
+    their org may read.
 
     Callers: every RPC acts for the principal authenticated from the request
-    metadata and sees only that person's notifications. Conventions:
-      - INVALID_ARGUMENT: a field breaks its protovalidate rule; the error
-        names the field.
+    metadata and sees only that person's notifications, subscriptions and
+    preferences (webhooks: only their org's). Conventions:
+      - INVALID_ARGUMENT: a field breaks its protovalidate rule, or a page
+        token or notification id is not one this call handed out; the error
+        names the field. Nothing is stored.
       - UNAUTHENTICATED: no valid principal in the metadata.
+      - PERMISSION_DENIED: the method is not open to the caller's kind of
+        principal (answered before any lookup), or the caller may see the
+        object but not change it.
+      - NOT_FOUND: the space, item, community, webhook or question does not
+        exist or the caller may not see it; the two are indistinguishable.
+      - UNAVAILABLE: the community service could not confirm a partner user's
+        access in time; access never fails open.
     """
 
     @_typing.overload
@@ -54,21 +73,130 @@ class NotificationServiceStub:
     """Marks some of the caller's notifications read. Ids that are not the
     caller's, or do not exist, are ignored; marking twice is harmless.
     """
+    GetUnreadCount: _grpc.UnaryUnaryMultiCallable[_notification_pb2.GetUnreadCountRequest, _notification_pb2.GetUnreadCountResponse]
+    """How many of the caller's notifications are unread."""
+    MarkAllRead: _grpc.UnaryUnaryMultiCallable[_notification_pb2.MarkAllReadRequest, _notification_pb2.MarkAllReadResponse]
+    """Marks every unread notification of the caller read, up to and
+    including up_to_notification_id when given (so a notification that
+    arrived after the caller's screen was drawn stays unread).
+    """
+    StreamNotifications: _grpc.UnaryStreamMultiCallable[_notification_pb2.StreamNotificationsRequest, _notification_pb2.StreamNotificationsResponse]
+    """The caller's new notifications as they arrive, oldest first, until the
+    caller cancels. Resumable: give the id of the last notification
+    received and the stream starts right after it, with no gap and no
+    duplicate across reconnects, whichever replica serves the next call.
+    Without it the stream starts with the next notification delivered.
+    Notifications about spaces the caller can no longer read are skipped,
+    as in ListInbox.
+    """
+    GetSubscription: _grpc.UnaryUnaryMultiCallable[_notification_pb2.GetSubscriptionRequest, _notification_pb2.GetSubscriptionResponse]
+    """The caller's effective subscription for a space or an item, and where
+    it comes from (their own choice, authorship, participation, the
+    community default or the platform default). NOT_FOUND when the caller
+    may not read it.
+    """
+    SetSubscription: _grpc.UnaryUnaryMultiCallable[_notification_pb2.SetSubscriptionRequest, _notification_pb2.SetSubscriptionResponse]
+    """Sets the caller's subscription level for a space or an item. NOT_FOUND
+    when the caller may not read it.
+    """
+    ClearSubscription: _grpc.UnaryUnaryMultiCallable[_notification_pb2.ClearSubscriptionRequest, _notification_pb2.ClearSubscriptionResponse]
+    """Removes the caller's own subscription for a space or an item, so the
+    default applies again; returns the effective subscription after that.
+    Clearing what is not set is harmless.
+    """
+    ListSubscriptions: _grpc.UnaryUnaryMultiCallable[_notification_pb2.ListSubscriptionsRequest, _notification_pb2.ListSubscriptionsResponse]
+    """Lists the subscriptions the caller has set (or got as an author or
+    participant), newest first.
+    """
+    GetCommunityDefault: _grpc.UnaryUnaryMultiCallable[_notification_pb2.GetCommunityDefaultRequest, _notification_pb2.GetCommunityDefaultResponse]
+    """The default subscription level of a community's members (its main
+    space and its pinholes). Employees who may read the community.
+    """
+    SetCommunityDefault: _grpc.UnaryUnaryMultiCallable[_notification_pb2.SetCommunityDefaultRequest, _notification_pb2.SetCommunityDefaultResponse]
+    """Sets the default subscription level of a community's members. Owners
+    of the community and home admins (ADMINISTER); PERMISSION_DENIED for
+    other readers, NOT_FOUND for those who may not read it.
+    """
+    GetPreferences: _grpc.UnaryUnaryMultiCallable[_notification_pb2.GetPreferencesRequest, _notification_pb2.GetPreferencesResponse]
+    """The caller's delivery preferences (e-mail digest frequency)."""
+    UpdatePreferences: _grpc.UnaryUnaryMultiCallable[_notification_pb2.UpdatePreferencesRequest, _notification_pb2.UpdatePreferencesResponse]
+    """Changes the caller's delivery preferences."""
+    CreateWebhook: _grpc.UnaryUnaryMultiCallable[_notification_pb2.CreateWebhookRequest, _notification_pb2.CreateWebhookResponse]
+    """Registers an outbound webhook for the caller's partner org: signed
+    HTTP POSTs of the chosen pinhole events, for pinholes granted to the
+    org only. Partner org admins (a partner user with the "admin" role);
+    PERMISSION_DENIED for everyone else. The signing secret is returned
+    here once and never again.
+    """
+    GetWebhook: _grpc.UnaryUnaryMultiCallable[_notification_pb2.GetWebhookRequest, _notification_pb2.GetWebhookResponse]
+    """One webhook of the caller's org. Partner org admins."""
+    ListWebhooks: _grpc.UnaryUnaryMultiCallable[_notification_pb2.ListWebhooksRequest, _notification_pb2.ListWebhooksResponse]
+    """The webhooks of the caller's org, newest first. Partner org admins."""
+    RotateWebhookSecret: _grpc.UnaryUnaryMultiCallable[_notification_pb2.RotateWebhookSecretRequest, _notification_pb2.RotateWebhookSecretResponse]
+    """Replaces a webhook's signing secret and returns the new one, once.
+    Deliveries are signed with both the new and the previous secret for a
+    grace period, so the receiver can switch without losing any. Partner
+    org admins.
+    """
+    SetWebhookEnabled: _grpc.UnaryUnaryMultiCallable[_notification_pb2.SetWebhookEnabledRequest, _notification_pb2.SetWebhookEnabledResponse]
+    """Disables or enables a webhook. Enabling also resets its failure count
+    (a webhook the service disabled after repeated failures comes back
+    this way). Partner org admins.
+    """
+    DeleteWebhook: _grpc.UnaryUnaryMultiCallable[_notification_pb2.DeleteWebhookRequest, _notification_pb2.DeleteWebhookResponse]
+    """Deletes a webhook; pending deliveries are dropped. Partner org admins."""
+    ListWebhookDeliveries: _grpc.UnaryUnaryMultiCallable[_notification_pb2.ListWebhookDeliveriesRequest, _notification_pb2.ListWebhookDeliveriesResponse]
+    """A webhook's delivery log, newest first: each delivery with its
+    attempts, the last status code or error, and its outcome. Partner org
+    admins.
+    """
+    ListRoutedQuestions: _grpc.UnaryUnaryMultiCallable[_notification_pb2.ListRoutedQuestionsRequest, _notification_pb2.ListRoutedQuestionsResponse]
+    """The questions routed to the caller as an expert (or escalated to them
+    as a moderator or owner), newest first, in spaces the caller may still
+    read.
+    """
+    GetRoutingPolicy: _grpc.UnaryUnaryMultiCallable[_notification_pb2.GetRoutingPolicyRequest, _notification_pb2.GetRoutingPolicyResponse]
+    """How long questions in a space wait for an answer before they are
+    escalated. Employees who may read the space.
+    """
+    SetRoutingPolicy: _grpc.UnaryUnaryMultiCallable[_notification_pb2.SetRoutingPolicyRequest, _notification_pb2.SetRoutingPolicyResponse]
+    """Sets how long questions in a space wait for an answer before they are
+    escalated. Owners and home admins (ADMINISTER on the space).
+    """
 
 @_typing.type_check_only
 class NotificationServiceAsyncStub(NotificationServiceStub):
     """The notification service owns per-person subscriptions and preferences,
-    the inbox, the live stream, e-mail digests, outbound webhooks, and the
-    routing of new questions to experts.
+    the inbox, the live stream, e-mail digests, outbound webhooks to partner
+    systems, and the routing of new questions to experts with escalation.
 
-    This is the first cut: the inbox. Subscriptions, preferences and
-    webhooks follow, as additions to this package.
+    Who hears about what (the notification service's ADR in docs/adr/): a person's
+    subscription level for an item, else for its space, else the community's
+    default, else NORMAL, decides what reaches them. WATCHING: every new item
+    and every reply. TRACKING: replies to the items they follow, mentions.
+    NORMAL: mentions and replies to their own items. MUTED: nothing. Unless
+    muted, a person always hears of mentions, replies to their own items and
+    comments, an accepted answer on their question or answer, their org being
+    granted or removed from a pinhole, and changes to their own membership.
+    Access is checked again when a notification is delivered: someone who may
+    not read the item then receives nothing; a partner user is checked
+    exactly with the community service and hears only of pinhole content
+    their org may read.
 
     Callers: every RPC acts for the principal authenticated from the request
-    metadata and sees only that person's notifications. Conventions:
-      - INVALID_ARGUMENT: a field breaks its protovalidate rule; the error
-        names the field.
+    metadata and sees only that person's notifications, subscriptions and
+    preferences (webhooks: only their org's). Conventions:
+      - INVALID_ARGUMENT: a field breaks its protovalidate rule, or a page
+        token or notification id is not one this call handed out; the error
+        names the field. Nothing is stored.
       - UNAUTHENTICATED: no valid principal in the metadata.
+      - PERMISSION_DENIED: the method is not open to the caller's kind of
+        principal (answered before any lookup), or the caller may see the
+        object but not change it.
+      - NOT_FOUND: the space, item, community, webhook or question does not
+        exist or the caller may not see it; the two are indistinguishable.
+      - UNAVAILABLE: the community service could not confirm a partner user's
+        access in time; access never fails open.
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
@@ -81,20 +209,129 @@ class NotificationServiceAsyncStub(NotificationServiceStub):
     """Marks some of the caller's notifications read. Ids that are not the
     caller's, or do not exist, are ignored; marking twice is harmless.
     """
+    GetUnreadCount: _aio.UnaryUnaryMultiCallable[_notification_pb2.GetUnreadCountRequest, _notification_pb2.GetUnreadCountResponse]  # type: ignore[assignment]
+    """How many of the caller's notifications are unread."""
+    MarkAllRead: _aio.UnaryUnaryMultiCallable[_notification_pb2.MarkAllReadRequest, _notification_pb2.MarkAllReadResponse]  # type: ignore[assignment]
+    """Marks every unread notification of the caller read, up to and
+    including up_to_notification_id when given (so a notification that
+    arrived after the caller's screen was drawn stays unread).
+    """
+    StreamNotifications: _aio.UnaryStreamMultiCallable[_notification_pb2.StreamNotificationsRequest, _notification_pb2.StreamNotificationsResponse]  # type: ignore[assignment]
+    """The caller's new notifications as they arrive, oldest first, until the
+    caller cancels. Resumable: give the id of the last notification
+    received and the stream starts right after it, with no gap and no
+    duplicate across reconnects, whichever replica serves the next call.
+    Without it the stream starts with the next notification delivered.
+    Notifications about spaces the caller can no longer read are skipped,
+    as in ListInbox.
+    """
+    GetSubscription: _aio.UnaryUnaryMultiCallable[_notification_pb2.GetSubscriptionRequest, _notification_pb2.GetSubscriptionResponse]  # type: ignore[assignment]
+    """The caller's effective subscription for a space or an item, and where
+    it comes from (their own choice, authorship, participation, the
+    community default or the platform default). NOT_FOUND when the caller
+    may not read it.
+    """
+    SetSubscription: _aio.UnaryUnaryMultiCallable[_notification_pb2.SetSubscriptionRequest, _notification_pb2.SetSubscriptionResponse]  # type: ignore[assignment]
+    """Sets the caller's subscription level for a space or an item. NOT_FOUND
+    when the caller may not read it.
+    """
+    ClearSubscription: _aio.UnaryUnaryMultiCallable[_notification_pb2.ClearSubscriptionRequest, _notification_pb2.ClearSubscriptionResponse]  # type: ignore[assignment]
+    """Removes the caller's own subscription for a space or an item, so the
+    default applies again; returns the effective subscription after that.
+    Clearing what is not set is harmless.
+    """
+    ListSubscriptions: _aio.UnaryUnaryMultiCallable[_notification_pb2.ListSubscriptionsRequest, _notification_pb2.ListSubscriptionsResponse]  # type: ignore[assignment]
+    """Lists the subscriptions the caller has set (or got as an author or
+    participant), newest first.
+    """
+    GetCommunityDefault: _aio.UnaryUnaryMultiCallable[_notification_pb2.GetCommunityDefaultRequest, _notification_pb2.GetCommunityDefaultResponse]  # type: ignore[assignment]
+    """The default subscription level of a community's members (its main
+    space and its pinholes). Employees who may read the community.
+    """
+    SetCommunityDefault: _aio.UnaryUnaryMultiCallable[_notification_pb2.SetCommunityDefaultRequest, _notification_pb2.SetCommunityDefaultResponse]  # type: ignore[assignment]
+    """Sets the default subscription level of a community's members. Owners
+    of the community and home admins (ADMINISTER); PERMISSION_DENIED for
+    other readers, NOT_FOUND for those who may not read it.
+    """
+    GetPreferences: _aio.UnaryUnaryMultiCallable[_notification_pb2.GetPreferencesRequest, _notification_pb2.GetPreferencesResponse]  # type: ignore[assignment]
+    """The caller's delivery preferences (e-mail digest frequency)."""
+    UpdatePreferences: _aio.UnaryUnaryMultiCallable[_notification_pb2.UpdatePreferencesRequest, _notification_pb2.UpdatePreferencesResponse]  # type: ignore[assignment]
+    """Changes the caller's delivery preferences."""
+    CreateWebhook: _aio.UnaryUnaryMultiCallable[_notification_pb2.CreateWebhookRequest, _notification_pb2.CreateWebhookResponse]  # type: ignore[assignment]
+    """Registers an outbound webhook for the caller's partner org: signed
+    HTTP POSTs of the chosen pinhole events, for pinholes granted to the
+    org only. Partner org admins (a partner user with the "admin" role);
+    PERMISSION_DENIED for everyone else. The signing secret is returned
+    here once and never again.
+    """
+    GetWebhook: _aio.UnaryUnaryMultiCallable[_notification_pb2.GetWebhookRequest, _notification_pb2.GetWebhookResponse]  # type: ignore[assignment]
+    """One webhook of the caller's org. Partner org admins."""
+    ListWebhooks: _aio.UnaryUnaryMultiCallable[_notification_pb2.ListWebhooksRequest, _notification_pb2.ListWebhooksResponse]  # type: ignore[assignment]
+    """The webhooks of the caller's org, newest first. Partner org admins."""
+    RotateWebhookSecret: _aio.UnaryUnaryMultiCallable[_notification_pb2.RotateWebhookSecretRequest, _notification_pb2.RotateWebhookSecretResponse]  # type: ignore[assignment]
+    """Replaces a webhook's signing secret and returns the new one, once.
+    Deliveries are signed with both the new and the previous secret for a
+    grace period, so the receiver can switch without losing any. Partner
+    org admins.
+    """
+    SetWebhookEnabled: _aio.UnaryUnaryMultiCallable[_notification_pb2.SetWebhookEnabledRequest, _notification_pb2.SetWebhookEnabledResponse]  # type: ignore[assignment]
+    """Disables or enables a webhook. Enabling also resets its failure count
+    (a webhook the service disabled after repeated failures comes back
+    this way). Partner org admins.
+    """
+    DeleteWebhook: _aio.UnaryUnaryMultiCallable[_notification_pb2.DeleteWebhookRequest, _notification_pb2.DeleteWebhookResponse]  # type: ignore[assignment]
+    """Deletes a webhook; pending deliveries are dropped. Partner org admins."""
+    ListWebhookDeliveries: _aio.UnaryUnaryMultiCallable[_notification_pb2.ListWebhookDeliveriesRequest, _notification_pb2.ListWebhookDeliveriesResponse]  # type: ignore[assignment]
+    """A webhook's delivery log, newest first: each delivery with its
+    attempts, the last status code or error, and its outcome. Partner org
+    admins.
+    """
+    ListRoutedQuestions: _aio.UnaryUnaryMultiCallable[_notification_pb2.ListRoutedQuestionsRequest, _notification_pb2.ListRoutedQuestionsResponse]  # type: ignore[assignment]
+    """The questions routed to the caller as an expert (or escalated to them
+    as a moderator or owner), newest first, in spaces the caller may still
+    read.
+    """
+    GetRoutingPolicy: _aio.UnaryUnaryMultiCallable[_notification_pb2.GetRoutingPolicyRequest, _notification_pb2.GetRoutingPolicyResponse]  # type: ignore[assignment]
+    """How long questions in a space wait for an answer before they are
+    escalated. Employees who may read the space.
+    """
+    SetRoutingPolicy: _aio.UnaryUnaryMultiCallable[_notification_pb2.SetRoutingPolicyRequest, _notification_pb2.SetRoutingPolicyResponse]  # type: ignore[assignment]
+    """Sets how long questions in a space wait for an answer before they are
+    escalated. Owners and home admins (ADMINISTER on the space).
+    """
 
 class NotificationServiceServicer(metaclass=_abc_1.ABCMeta):
     """The notification service owns per-person subscriptions and preferences,
-    the inbox, the live stream, e-mail digests, outbound webhooks, and the
-    routing of new questions to experts.
+    the inbox, the live stream, e-mail digests, outbound webhooks to partner
+    systems, and the routing of new questions to experts with escalation.
 
-    This is the first cut: the inbox. Subscriptions, preferences and
-    webhooks follow, as additions to this package.
+    Who hears about what (the notification service's ADR in docs/adr/): a person's
+    subscription level for an item, else for its space, else the community's
+    default, else NORMAL, decides what reaches them. WATCHING: every new item
+    and every reply. TRACKING: replies to the items they follow, mentions.
+    NORMAL: mentions and replies to their own items. MUTED: nothing. Unless
+    muted, a person always hears of mentions, replies to their own items and
+    comments, an accepted answer on their question or answer, their org being
+    granted or removed from a pinhole, and changes to their own membership.
+    Access is checked again when a notification is delivered: someone who may
+    not read the item then receives nothing; a partner user is checked
+    exactly with the community service and hears only of pinhole content
+    their org may read.
 
     Callers: every RPC acts for the principal authenticated from the request
-    metadata and sees only that person's notifications. Conventions:
-      - INVALID_ARGUMENT: a field breaks its protovalidate rule; the error
-        names the field.
+    metadata and sees only that person's notifications, subscriptions and
+    preferences (webhooks: only their org's). Conventions:
+      - INVALID_ARGUMENT: a field breaks its protovalidate rule, or a page
+        token or notification id is not one this call handed out; the error
+        names the field. Nothing is stored.
       - UNAUTHENTICATED: no valid principal in the metadata.
+      - PERMISSION_DENIED: the method is not open to the caller's kind of
+        principal (answered before any lookup), or the caller may see the
+        object but not change it.
+      - NOT_FOUND: the space, item, community, webhook or question does not
+        exist or the caller may not see it; the two are indistinguishable.
+      - UNAVAILABLE: the community service could not confirm a partner user's
+        access in time; access never fails open.
     """
 
     @_abc_1.abstractmethod
@@ -116,6 +353,222 @@ class NotificationServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_notification_pb2.MarkReadResponse, _abc.Awaitable[_notification_pb2.MarkReadResponse]]:
         """Marks some of the caller's notifications read. Ids that are not the
         caller's, or do not exist, are ignored; marking twice is harmless.
+        """
+
+    @_abc_1.abstractmethod
+    def GetUnreadCount(
+        self,
+        request: _notification_pb2.GetUnreadCountRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notification_pb2.GetUnreadCountResponse, _abc.Awaitable[_notification_pb2.GetUnreadCountResponse]]:
+        """How many of the caller's notifications are unread."""
+
+    @_abc_1.abstractmethod
+    def MarkAllRead(
+        self,
+        request: _notification_pb2.MarkAllReadRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notification_pb2.MarkAllReadResponse, _abc.Awaitable[_notification_pb2.MarkAllReadResponse]]:
+        """Marks every unread notification of the caller read, up to and
+        including up_to_notification_id when given (so a notification that
+        arrived after the caller's screen was drawn stays unread).
+        """
+
+    @_abc_1.abstractmethod
+    def StreamNotifications(
+        self,
+        request: _notification_pb2.StreamNotificationsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_notification_pb2.StreamNotificationsResponse], _abc.AsyncIterator[_notification_pb2.StreamNotificationsResponse]]:
+        """The caller's new notifications as they arrive, oldest first, until the
+        caller cancels. Resumable: give the id of the last notification
+        received and the stream starts right after it, with no gap and no
+        duplicate across reconnects, whichever replica serves the next call.
+        Without it the stream starts with the next notification delivered.
+        Notifications about spaces the caller can no longer read are skipped,
+        as in ListInbox.
+        """
+
+    @_abc_1.abstractmethod
+    def GetSubscription(
+        self,
+        request: _notification_pb2.GetSubscriptionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notification_pb2.GetSubscriptionResponse, _abc.Awaitable[_notification_pb2.GetSubscriptionResponse]]:
+        """The caller's effective subscription for a space or an item, and where
+        it comes from (their own choice, authorship, participation, the
+        community default or the platform default). NOT_FOUND when the caller
+        may not read it.
+        """
+
+    @_abc_1.abstractmethod
+    def SetSubscription(
+        self,
+        request: _notification_pb2.SetSubscriptionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notification_pb2.SetSubscriptionResponse, _abc.Awaitable[_notification_pb2.SetSubscriptionResponse]]:
+        """Sets the caller's subscription level for a space or an item. NOT_FOUND
+        when the caller may not read it.
+        """
+
+    @_abc_1.abstractmethod
+    def ClearSubscription(
+        self,
+        request: _notification_pb2.ClearSubscriptionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notification_pb2.ClearSubscriptionResponse, _abc.Awaitable[_notification_pb2.ClearSubscriptionResponse]]:
+        """Removes the caller's own subscription for a space or an item, so the
+        default applies again; returns the effective subscription after that.
+        Clearing what is not set is harmless.
+        """
+
+    @_abc_1.abstractmethod
+    def ListSubscriptions(
+        self,
+        request: _notification_pb2.ListSubscriptionsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notification_pb2.ListSubscriptionsResponse, _abc.Awaitable[_notification_pb2.ListSubscriptionsResponse]]:
+        """Lists the subscriptions the caller has set (or got as an author or
+        participant), newest first.
+        """
+
+    @_abc_1.abstractmethod
+    def GetCommunityDefault(
+        self,
+        request: _notification_pb2.GetCommunityDefaultRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notification_pb2.GetCommunityDefaultResponse, _abc.Awaitable[_notification_pb2.GetCommunityDefaultResponse]]:
+        """The default subscription level of a community's members (its main
+        space and its pinholes). Employees who may read the community.
+        """
+
+    @_abc_1.abstractmethod
+    def SetCommunityDefault(
+        self,
+        request: _notification_pb2.SetCommunityDefaultRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notification_pb2.SetCommunityDefaultResponse, _abc.Awaitable[_notification_pb2.SetCommunityDefaultResponse]]:
+        """Sets the default subscription level of a community's members. Owners
+        of the community and home admins (ADMINISTER); PERMISSION_DENIED for
+        other readers, NOT_FOUND for those who may not read it.
+        """
+
+    @_abc_1.abstractmethod
+    def GetPreferences(
+        self,
+        request: _notification_pb2.GetPreferencesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notification_pb2.GetPreferencesResponse, _abc.Awaitable[_notification_pb2.GetPreferencesResponse]]:
+        """The caller's delivery preferences (e-mail digest frequency)."""
+
+    @_abc_1.abstractmethod
+    def UpdatePreferences(
+        self,
+        request: _notification_pb2.UpdatePreferencesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notification_pb2.UpdatePreferencesResponse, _abc.Awaitable[_notification_pb2.UpdatePreferencesResponse]]:
+        """Changes the caller's delivery preferences."""
+
+    @_abc_1.abstractmethod
+    def CreateWebhook(
+        self,
+        request: _notification_pb2.CreateWebhookRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notification_pb2.CreateWebhookResponse, _abc.Awaitable[_notification_pb2.CreateWebhookResponse]]:
+        """Registers an outbound webhook for the caller's partner org: signed
+        HTTP POSTs of the chosen pinhole events, for pinholes granted to the
+        org only. Partner org admins (a partner user with the "admin" role);
+        PERMISSION_DENIED for everyone else. The signing secret is returned
+        here once and never again.
+        """
+
+    @_abc_1.abstractmethod
+    def GetWebhook(
+        self,
+        request: _notification_pb2.GetWebhookRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notification_pb2.GetWebhookResponse, _abc.Awaitable[_notification_pb2.GetWebhookResponse]]:
+        """One webhook of the caller's org. Partner org admins."""
+
+    @_abc_1.abstractmethod
+    def ListWebhooks(
+        self,
+        request: _notification_pb2.ListWebhooksRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notification_pb2.ListWebhooksResponse, _abc.Awaitable[_notification_pb2.ListWebhooksResponse]]:
+        """The webhooks of the caller's org, newest first. Partner org admins."""
+
+    @_abc_1.abstractmethod
+    def RotateWebhookSecret(
+        self,
+        request: _notification_pb2.RotateWebhookSecretRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notification_pb2.RotateWebhookSecretResponse, _abc.Awaitable[_notification_pb2.RotateWebhookSecretResponse]]:
+        """Replaces a webhook's signing secret and returns the new one, once.
+        Deliveries are signed with both the new and the previous secret for a
+        grace period, so the receiver can switch without losing any. Partner
+        org admins.
+        """
+
+    @_abc_1.abstractmethod
+    def SetWebhookEnabled(
+        self,
+        request: _notification_pb2.SetWebhookEnabledRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notification_pb2.SetWebhookEnabledResponse, _abc.Awaitable[_notification_pb2.SetWebhookEnabledResponse]]:
+        """Disables or enables a webhook. Enabling also resets its failure count
+        (a webhook the service disabled after repeated failures comes back
+        this way). Partner org admins.
+        """
+
+    @_abc_1.abstractmethod
+    def DeleteWebhook(
+        self,
+        request: _notification_pb2.DeleteWebhookRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notification_pb2.DeleteWebhookResponse, _abc.Awaitable[_notification_pb2.DeleteWebhookResponse]]:
+        """Deletes a webhook; pending deliveries are dropped. Partner org admins."""
+
+    @_abc_1.abstractmethod
+    def ListWebhookDeliveries(
+        self,
+        request: _notification_pb2.ListWebhookDeliveriesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notification_pb2.ListWebhookDeliveriesResponse, _abc.Awaitable[_notification_pb2.ListWebhookDeliveriesResponse]]:
+        """A webhook's delivery log, newest first: each delivery with its
+        attempts, the last status code or error, and its outcome. Partner org
+        admins.
+        """
+
+    @_abc_1.abstractmethod
+    def ListRoutedQuestions(
+        self,
+        request: _notification_pb2.ListRoutedQuestionsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notification_pb2.ListRoutedQuestionsResponse, _abc.Awaitable[_notification_pb2.ListRoutedQuestionsResponse]]:
+        """The questions routed to the caller as an expert (or escalated to them
+        as a moderator or owner), newest first, in spaces the caller may still
+        read.
+        """
+
+    @_abc_1.abstractmethod
+    def GetRoutingPolicy(
+        self,
+        request: _notification_pb2.GetRoutingPolicyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notification_pb2.GetRoutingPolicyResponse, _abc.Awaitable[_notification_pb2.GetRoutingPolicyResponse]]:
+        """How long questions in a space wait for an answer before they are
+        escalated. Employees who may read the space.
+        """
+
+    @_abc_1.abstractmethod
+    def SetRoutingPolicy(
+        self,
+        request: _notification_pb2.SetRoutingPolicyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notification_pb2.SetRoutingPolicyResponse, _abc.Awaitable[_notification_pb2.SetRoutingPolicyResponse]]:
+        """Sets how long questions in a space wait for an answer before they are
+        escalated. Owners and home admins (ADMINISTER on the space).
         """
 
 def add_NotificationServiceServicer_to_server(servicer: NotificationServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -1,0 +1,1 @@
+"""Adapters: gRPC in; MongoDB, Kafka, the community service, SMTP and HTTP out."""

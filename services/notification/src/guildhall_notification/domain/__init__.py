@@ -1,0 +1,1 @@
+"""The notification service's rules: pure, typed, no I/O."""
