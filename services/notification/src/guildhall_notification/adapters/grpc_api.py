@@ -1,12 +1,14 @@
 """NotificationServicer: request -> application call -> response, nothing else.
 
 Every method first requires an authenticated principal, so an anonymous call
-is UNAUTHENTICATED whatever else is wrong with it. Methods whose capability
-has not landed yet answer UNIMPLEMENTED (never INTERNAL).
+is UNAUTHENTICATED whatever else is wrong with it; service principals are not
+people and get PERMISSION_DENIED. Methods whose capability has not landed yet
+answer UNIMPLEMENTED (never INTERNAL).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -14,10 +16,19 @@ import grpc
 
 from guildhall.notification.v1 import notification_pb2 as pb
 from guildhall.notification.v1 import notification_pb2_grpc
-from guildhall_kit.auth import require_principal
+from guildhall_kit.auth import Principal, PrincipalKind, require_principal
+from guildhall_kit.clock import now_ms
 from guildhall_kit.errors import DomainError
+from guildhall_notification.adapters import convert
+from guildhall_notification.application.inbox import Inbox
+from guildhall_notification.application.ports import ReadModelsPort, TargetKind
+from guildhall_notification.application.stream import Streams
+from guildhall_notification.application.subscriptions import Subscriptions
 
 Ctx = grpc.aio.ServicerContext[Any, Any]
+
+ACTIVE_EVERY_S = 60.0
+"""A person's activity time is written at most once a minute per replica."""
 
 
 class UnimplementedError(DomainError):
@@ -30,141 +41,203 @@ def _not_yet(method: str) -> UnimplementedError:
     return UnimplementedError(f"{method} is not served yet")
 
 
+def _target(request: Any) -> tuple[TargetKind, str]:
+    if request.WhichOneof("target") == "post_id":
+        return "item", str(request.post_id)
+    return "space", str(request.space_id)
+
+
 class NotificationServicer(notification_pb2_grpc.NotificationServiceServicer):
     """The contract, method by method."""
 
+    def __init__(
+        self,
+        *,
+        inbox: Inbox,
+        streams: Streams,
+        subscriptions: Subscriptions,
+        models: ReadModelsPort,
+    ) -> None:
+        self._inbox = inbox
+        self._streams = streams
+        self._subs = subscriptions
+        self._models = models
+        self._seen: dict[str, float] = {}
+
+    async def _person(self) -> Principal:
+        """The calling person (employee or partner user); their activity is noted."""
+        principal = require_principal(PrincipalKind.EMPLOYEE, PrincipalKind.PARTNER)
+        now = time.monotonic()
+        if now - self._seen.get(principal.subject, -ACTIVE_EVERY_S) >= ACTIVE_EVERY_S:
+            self._seen[principal.subject] = now
+            if len(self._seen) > 100_000:
+                self._seen.clear()
+            await self._models.touch_active(principal.subject, now_ms())
+        return principal
+
     async def ListInbox(self, request: pb.ListInboxRequest, context: Ctx) -> pb.ListInboxResponse:
-        require_principal()
-        raise _not_yet("ListInbox")
+        principal = await self._person()
+        found, token, unread = await self._inbox.page(
+            principal,
+            unread_only=request.unread_only,
+            size=request.page_size,
+            token=request.page_token,
+        )
+        return pb.ListInboxResponse(
+            notifications=[convert.notification(n) for n in found],
+            next_page_token=token,
+            unread_count=unread,
+        )
 
     async def MarkRead(self, request: pb.MarkReadRequest, context: Ctx) -> pb.MarkReadResponse:
-        require_principal()
-        raise _not_yet("MarkRead")
+        principal = await self._person()
+        unread = await self._inbox.mark_read(principal, list(request.notification_ids))
+        return pb.MarkReadResponse(unread_count=unread)
 
     async def GetUnreadCount(
         self, request: pb.GetUnreadCountRequest, context: Ctx
     ) -> pb.GetUnreadCountResponse:
-        require_principal()
-        raise _not_yet("GetUnreadCount")
+        principal = await self._person()
+        return pb.GetUnreadCountResponse(unread_count=await self._inbox.unread(principal))
 
     async def MarkAllRead(
         self, request: pb.MarkAllReadRequest, context: Ctx
     ) -> pb.MarkAllReadResponse:
-        require_principal()
-        raise _not_yet("MarkAllRead")
+        principal = await self._person()
+        marked, unread = await self._inbox.mark_all_read(principal, request.up_to_notification_id)
+        return pb.MarkAllReadResponse(marked=marked, unread_count=unread)
 
     async def StreamNotifications(
         self, request: pb.StreamNotificationsRequest, context: Ctx
     ) -> AsyncIterator[pb.StreamNotificationsResponse]:
-        require_principal()
-        for _ in ():
-            yield pb.StreamNotificationsResponse()
-        raise _not_yet("StreamNotifications")
+        principal = await self._person()
+        cursor = await self._streams.start(principal, request.after_notification_id)
+        async for notification, unread in self._streams.follow(principal, cursor):
+            yield pb.StreamNotificationsResponse(
+                notification=convert.notification(notification), unread_count=unread
+            )
 
     async def GetSubscription(
         self, request: pb.GetSubscriptionRequest, context: Ctx
     ) -> pb.GetSubscriptionResponse:
-        require_principal()
-        raise _not_yet("GetSubscription")
+        principal = await self._person()
+        view = await self._subs.effective(principal, *_target(request))
+        return pb.GetSubscriptionResponse(subscription=convert.subscription(view))
 
     async def SetSubscription(
         self, request: pb.SetSubscriptionRequest, context: Ctx
     ) -> pb.SetSubscriptionResponse:
-        require_principal()
-        raise _not_yet("SetSubscription")
+        principal = await self._person()
+        kind, target = _target(request)
+        view = await self._subs.set(principal, kind, target, convert.LEVEL_FROM[request.level])
+        return pb.SetSubscriptionResponse(subscription=convert.subscription(view))
 
     async def ClearSubscription(
         self, request: pb.ClearSubscriptionRequest, context: Ctx
     ) -> pb.ClearSubscriptionResponse:
-        require_principal()
-        raise _not_yet("ClearSubscription")
+        principal = await self._person()
+        view = await self._subs.clear(principal, *_target(request))
+        return pb.ClearSubscriptionResponse(subscription=convert.subscription(view))
 
     async def ListSubscriptions(
         self, request: pb.ListSubscriptionsRequest, context: Ctx
     ) -> pb.ListSubscriptionsResponse:
-        require_principal()
-        raise _not_yet("ListSubscriptions")
+        principal = await self._person()
+        found, token = await self._subs.page(
+            principal, size=request.page_size, token=request.page_token
+        )
+        return pb.ListSubscriptionsResponse(
+            subscriptions=[convert.subscription(s) for s in found], next_page_token=token
+        )
 
     async def GetCommunityDefault(
         self, request: pb.GetCommunityDefaultRequest, context: Ctx
     ) -> pb.GetCommunityDefaultResponse:
-        require_principal()
-        raise _not_yet("GetCommunityDefault")
+        principal = await self._person()
+        view = await self._subs.community_default(principal, request.community_id)
+        return pb.GetCommunityDefaultResponse(community_default=convert.community_default(view))
 
     async def SetCommunityDefault(
         self, request: pb.SetCommunityDefaultRequest, context: Ctx
     ) -> pb.SetCommunityDefaultResponse:
-        require_principal()
-        raise _not_yet("SetCommunityDefault")
+        principal = await self._person()
+        view = await self._subs.set_community_default(
+            principal, request.community_id, convert.LEVEL_FROM[request.level]
+        )
+        return pb.SetCommunityDefaultResponse(community_default=convert.community_default(view))
 
     async def GetPreferences(
         self, request: pb.GetPreferencesRequest, context: Ctx
     ) -> pb.GetPreferencesResponse:
-        require_principal()
-        raise _not_yet("GetPreferences")
+        principal = await self._person()
+        view = await self._subs.preferences(principal)
+        return pb.GetPreferencesResponse(preferences=convert.preferences(view))
 
     async def UpdatePreferences(
         self, request: pb.UpdatePreferencesRequest, context: Ctx
     ) -> pb.UpdatePreferencesResponse:
-        require_principal()
-        raise _not_yet("UpdatePreferences")
+        principal = await self._person()
+        view = await self._subs.set_frequency(
+            principal, convert.FREQUENCY_FROM[request.digest_frequency]
+        )
+        return pb.UpdatePreferencesResponse(preferences=convert.preferences(view))
 
     async def CreateWebhook(
         self, request: pb.CreateWebhookRequest, context: Ctx
     ) -> pb.CreateWebhookResponse:
-        require_principal()
+        await self._person()
         raise _not_yet("CreateWebhook")
 
     async def GetWebhook(
         self, request: pb.GetWebhookRequest, context: Ctx
     ) -> pb.GetWebhookResponse:
-        require_principal()
+        await self._person()
         raise _not_yet("GetWebhook")
 
     async def ListWebhooks(
         self, request: pb.ListWebhooksRequest, context: Ctx
     ) -> pb.ListWebhooksResponse:
-        require_principal()
+        await self._person()
         raise _not_yet("ListWebhooks")
 
     async def RotateWebhookSecret(
         self, request: pb.RotateWebhookSecretRequest, context: Ctx
     ) -> pb.RotateWebhookSecretResponse:
-        require_principal()
+        await self._person()
         raise _not_yet("RotateWebhookSecret")
 
     async def SetWebhookEnabled(
         self, request: pb.SetWebhookEnabledRequest, context: Ctx
     ) -> pb.SetWebhookEnabledResponse:
-        require_principal()
+        await self._person()
         raise _not_yet("SetWebhookEnabled")
 
     async def DeleteWebhook(
         self, request: pb.DeleteWebhookRequest, context: Ctx
     ) -> pb.DeleteWebhookResponse:
-        require_principal()
+        await self._person()
         raise _not_yet("DeleteWebhook")
 
     async def ListWebhookDeliveries(
         self, request: pb.ListWebhookDeliveriesRequest, context: Ctx
     ) -> pb.ListWebhookDeliveriesResponse:
-        require_principal()
+        await self._person()
         raise _not_yet("ListWebhookDeliveries")
 
     async def ListRoutedQuestions(
         self, request: pb.ListRoutedQuestionsRequest, context: Ctx
     ) -> pb.ListRoutedQuestionsResponse:
-        require_principal()
+        await self._person()
         raise _not_yet("ListRoutedQuestions")
 
     async def GetRoutingPolicy(
         self, request: pb.GetRoutingPolicyRequest, context: Ctx
     ) -> pb.GetRoutingPolicyResponse:
-        require_principal()
+        await self._person()
         raise _not_yet("GetRoutingPolicy")
 
     async def SetRoutingPolicy(
         self, request: pb.SetRoutingPolicyRequest, context: Ctx
     ) -> pb.SetRoutingPolicyResponse:
-        require_principal()
+        await self._person()
         raise _not_yet("SetRoutingPolicy")
