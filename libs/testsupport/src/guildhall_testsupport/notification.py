@@ -40,7 +40,7 @@ from guildhall.post.v1 import post_pb2 as ppb
 from guildhall.profile.v1 import events_pb2 as prev
 from guildhall.profile.v1 import profile_pb2 as prpb
 from guildhall_kit.auth import PrincipalKind, mint_token
-from guildhall_kit.bus import BusConfig, Event, Producer, load_registry, source_for
+from guildhall_kit.bus import BusConfig, Event, Producer, from_kafka, load_registry, source_for
 from guildhall_kit.bus.event import new_event_id
 from guildhall_kit.clock import new_id
 from guildhall_kit.mongo import make_client
@@ -82,6 +82,8 @@ class Who:
     org_id: str = HOME
     partner: bool = False
     email: str = ""
+    admin: bool = False
+    """A partner org admin (the ``admin`` role on a partner user's token)."""
 
     @property
     def kind(self) -> PrincipalKind:
@@ -96,8 +98,8 @@ def employee(person_id: str, email: str = "") -> Who:
     return Who(person_id, email=email)
 
 
-def partner(person_id: str, org_id: str) -> Who:
-    return Who(person_id, org_id, partner=True)
+def partner(person_id: str, org_id: str, *, admin: bool = False) -> Who:
+    return Who(person_id, org_id, partner=True, admin=admin)
 
 
 @dataclass
@@ -110,7 +112,7 @@ class NotificationHarness:
     channel: grpc.aio.Channel
     stub: notification_pb2_grpc.NotificationServiceAsyncStub
     _producer: Producer | None = None
-    _tokens: dict[tuple[str, bool], str] = field(default_factory=dict)
+    _tokens: dict[tuple[str, bool, bool], str] = field(default_factory=dict)
 
     @classmethod
     async def start(
@@ -156,7 +158,7 @@ class NotificationHarness:
     # ------------------------------------------------------------------ calls
 
     def token(self, who: Who) -> str:
-        key = (who.person_id, who.partner)
+        key = (who.person_id, who.partner, who.admin)
         if key not in self._tokens:
             keys = self.community.keys
             self._tokens[key] = mint_token(
@@ -165,6 +167,7 @@ class NotificationHarness:
                 subject=who.person_id,
                 kind=who.kind,
                 org_id=who.org_id,
+                roles=["admin"] if who.admin else None,
             )
         return self._tokens[key]
 
@@ -512,6 +515,30 @@ class NotificationHarness:
             event_id=event_id,
         )
 
+    async def own_events(self, event_type: str) -> list[Event]:
+        """Every event of ``event_type`` now on the notification topic (partition order)."""
+        topic = self.settings.topic("guildhall.notification.v1")
+        partitions = load_registry().get("guildhall.notification.v1").partitions
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.settings.kafka_bootstrap_servers)
+        await consumer.start()
+        try:
+            tps = [TopicPartition(topic, p) for p in range(partitions)]
+            consumer.assign(tps)
+            ends = await consumer.end_offsets(tps)
+            found: list[Event] = []
+            async with asyncio.timeout(30):
+                for tp in tps:
+                    await consumer.seek_to_beginning(tp)
+                    while await consumer.position(tp) < ends[tp]:
+                        batch = await consumer.getmany(tp, timeout_ms=200)
+                        for record in batch.get(tp, []):
+                            event = from_kafka(record.key, record.value, record.headers)
+                            if event.type == event_type:
+                                found.append(event)
+            return found
+        finally:
+            await consumer.stop()
+
     # ----------------------------------------------------------------- waiting
 
     async def settle(self, within: float = 60.0) -> None:
@@ -624,3 +651,82 @@ def harness_fixture(**overrides: Any) -> Any:
             await h.stop()
 
     return harness
+
+
+@dataclass
+class Received:
+    """One request a :class:`Receiver` got."""
+
+    headers: dict[str, str]
+    body: bytes
+    at: float
+
+
+class Receiver:
+    """A real HTTP endpoint on 127.0.0.1 (starlette + uvicorn) that records webhook POSTs.
+
+    ``statuses`` are answered in turn (then ``default_status``); ``delay_s`` makes
+    every answer slow (a dead-slow endpoint).
+    """
+
+    def __init__(self) -> None:
+        from starlette.applications import Starlette
+        from starlette.requests import Request
+        from starlette.responses import Response
+        from starlette.routing import Route
+
+        self.received: list[Received] = []
+        self.statuses: list[int] = []
+        self.default_status = 200
+        self.delay_s = 0.0
+
+        async def hook(request: Request) -> Response:
+            body = await request.body()
+            self.received.append(Received(dict(request.headers), body, time.monotonic()))
+            if self.delay_s:
+                await asyncio.sleep(self.delay_s)
+            status = self.statuses.pop(0) if self.statuses else self.default_status
+            return Response(status_code=status)
+
+        self._app = Starlette(routes=[Route("/hook", hook, methods=["POST"])])
+        self._server: Any = None
+        self._task: asyncio.Task[None] | None = None
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hook"
+
+    async def start(self) -> None:
+        import socket
+
+        import uvicorn
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        config = uvicorn.Config(
+            self._app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"
+        )
+        self._server = uvicorn.Server(config)
+        self._task = asyncio.create_task(self._server.serve())
+        for _ in range(100):
+            if self._server.started:
+                return
+            await asyncio.sleep(0.05)
+        raise TimeoutError("the receiver did not start")
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._task is not None:
+            await asyncio.wait({self._task}, timeout=5)
+
+    async def wait(self, count: int, within: float = 30) -> list[Received]:
+        """Until ``count`` requests have arrived; all of them then."""
+        deadline = time.monotonic() + within
+        while len(self.received) < count:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"only {len(self.received)} of {count} webhook requests came")
+            await asyncio.sleep(0.05)
+        return list(self.received)

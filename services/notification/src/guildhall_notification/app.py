@@ -15,6 +15,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 import grpc
 
@@ -23,23 +24,30 @@ from guildhall_kit.auth import ServiceIdentity
 from guildhall_kit.bus import RetryPolicy
 from guildhall_kit.clients import CommunityAccessClient
 from guildhall_kit.clock import now_ms
+from guildhall_kit.periodic import every
 from guildhall_kit.service import ConsumerSpec, RunningService, ServiceContext, ServiceParts
 from guildhall_notification.adapters import consumers
 from guildhall_notification.adapters.bus import DeliveredFanout, RoutedPublisher, Waker
 from guildhall_notification.adapters.grpc_api import NotificationServicer
+from guildhall_notification.adapters.http import HttpSender
 from guildhall_notification.adapters.repository import indexes
 from guildhall_notification.adapters.repository.notifications import NotificationStore
 from guildhall_notification.adapters.repository.preferences import PreferenceStore
 from guildhall_notification.adapters.repository.readmodels import ReadModels
+from guildhall_notification.adapters.repository.routing import ROUTINGS, RoutingRepository
 from guildhall_notification.adapters.repository.subscriptions import SubscriptionStore
+from guildhall_notification.adapters.repository.webhooks import WebhookRepository
+from guildhall_notification.adapters.secrets import SecretBox
 from guildhall_notification.application.access import Funnel
 from guildhall_notification.application.content import Content
 from guildhall_notification.application.delivery import Fanout
 from guildhall_notification.application.inbox import Inbox, InboxWriter
 from guildhall_notification.application.membership import Memberships
 from guildhall_notification.application.people import People
+from guildhall_notification.application.routing import Routing
 from guildhall_notification.application.stream import Streams, Wakeups
 from guildhall_notification.application.subscriptions import Subscriptions
+from guildhall_notification.application.webhooks import WebhookPolicy, Webhooks
 from guildhall_notification.settings import NotificationSettings
 
 SERVICE_NAME = notification_pb2.DESCRIPTOR.services_by_name["NotificationService"].full_name
@@ -61,6 +69,8 @@ class Parts:
     writer: InboxWriter
     wakeups: Wakeups
     waker: Waker
+    routing: Routing
+    webhooks: Webhooks
 
 
 _PARTS: weakref.WeakKeyDictionary[ServiceContext[NotificationSettings], Parts] = (
@@ -111,10 +121,41 @@ async def build(ctx: ServiceContext[NotificationSettings]) -> ServiceParts:
         delivered=DeliveredFanout(ctx.producer, wakeups, queue_digests),
         clock=clock,
     )
-    content = Content(
-        models, models, subscriptions, fanout, pinholes=None, routing=None, clock=clock
+    routing = Routing(
+        RoutingRepository(ctx.db, writer=ctx.writer_db, outbox=ctx.outbox(), hint=ctx.hint_relay),
+        models,
+        fanout,
+        funnel,
+        community=community,
+        default_sla=timedelta(seconds=settings.default_answer_sla_seconds),
+        experts_per_step=settings.experts_per_step,
+        max_open=settings.expert_max_open,
+        clock=clock,
     )
-    memberships = Memberships(models, models, fanout, webhooks=None)
+    sender = HttpSender()
+    webhooks = Webhooks(
+        WebhookRepository(ctx.db, writer=ctx.writer_db, box=SecretBox(settings.webhook_secret_key)),
+        models,
+        community,
+        fanout,
+        sender,
+        policy=WebhookPolicy(
+            allow_http=settings.webhook_allow_http,
+            allow_private=settings.webhook_allow_private,
+            timeout_s=settings.webhook_timeout_seconds,
+            max_attempts=settings.webhook_max_attempts,
+            backoff_s=settings.webhook_backoff_seconds,
+            backoff_max_s=settings.webhook_backoff_max_seconds,
+            disable_after=settings.webhook_disable_after_failures,
+            rotation_grace=timedelta(seconds=settings.webhook_rotation_grace_seconds),
+            concurrency=settings.webhook_concurrency,
+        ),
+        clock=clock,
+    )
+    content = Content(
+        models, models, subscriptions, fanout, pinholes=webhooks, routing=routing, clock=clock
+    )
+    memberships = Memberships(models, models, fanout, webhooks=webhooks)
     people = People(models)
 
     inbox = Inbox(notifications, funnel, clock=clock)
@@ -135,11 +176,25 @@ async def build(ctx: ServiceContext[NotificationSettings]) -> ServiceParts:
         clock=clock,
     )
     servicer = NotificationServicer(
-        inbox=inbox, streams=streams, subscriptions=subscription_cases, models=models
+        inbox=inbox,
+        streams=streams,
+        subscriptions=subscription_cases,
+        routing=routing,
+        webhooks=webhooks,
+        models=models,
     )
     waker = Waker(ctx.bus, wakeups, partitions=shards)
     _PARTS[ctx] = Parts(
-        models, notifications, subscriptions, preferences, fanout, writer, wakeups, waker
+        models,
+        notifications,
+        subscriptions,
+        preferences,
+        fanout,
+        writer,
+        wakeups,
+        waker,
+        routing,
+        webhooks,
     )
 
     def register(server: grpc.aio.Server) -> Sequence[str]:
@@ -173,6 +228,16 @@ async def build(ctx: ServiceContext[NotificationSettings]) -> ServiceParts:
                 handler=consumers.inbox_handler(writer, registry),
             ),
         ],
-        background=[waker.run],
-        on_stop=[community.close],
+        outbox_collections=[ROUTINGS],
+        background=[
+            waker.run,
+            every(
+                settings.routing_tick_seconds,
+                routing.tick,
+                name="escalations",
+                first_after=0.0,
+            ),
+            every(settings.webhook_tick_seconds, webhooks.tick, name="webhooks", first_after=0.0),
+        ],
+        on_stop=[community.close, sender.close],
     )

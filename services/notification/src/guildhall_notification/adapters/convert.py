@@ -13,11 +13,13 @@ from guildhall.notification.v1 import notification_pb2 as pb
 from guildhall.post.v1 import post_pb2 as ppb
 from guildhall.profile.v1 import profile_pb2 as prpb
 from guildhall_notification.application.ports import Routed
+from guildhall_notification.application.routing import Policy, RoutedEntry
 from guildhall_notification.application.subscriptions import (
     CommunityDefaultView,
     Effective,
     PreferencesView,
 )
+from guildhall_notification.application.webhooks import Delivery, Webhook
 from guildhall_notification.domain.digest import Frequency
 from guildhall_notification.domain.model import (
     Item,
@@ -33,6 +35,7 @@ from guildhall_notification.domain.model import (
     Template,
     Visibility,
 )
+from guildhall_notification.domain.routing import ChainState
 
 KIND: Final = {
     Kind.MENTION: pb.NOTIFICATION_KIND_MENTION,
@@ -274,4 +277,105 @@ def preferences(view: PreferencesView) -> pb.Preferences:
     stamp = ts(view.last_digest_at)
     if stamp is not None:
         message.last_digest_at.CopyFrom(stamp)
+    return message
+
+
+CHAIN_STATE: Final = {
+    ChainState.OPEN: pb.ROUTED_QUESTION_STATE_OPEN,
+    ChainState.ANSWERED: pb.ROUTED_QUESTION_STATE_ANSWERED,
+    ChainState.CLOSED: pb.ROUTED_QUESTION_STATE_CLOSED,
+}
+CHAIN_STATE_FROM: Final = {v: k for k, v in CHAIN_STATE.items()}
+
+
+def routed_question(entry: RoutedEntry) -> pb.RoutedQuestion:
+    message = pb.RoutedQuestion(
+        question_id=entry.question_id,
+        space_id=entry.space_id,
+        title=entry.title,
+        tags=list(entry.tags),
+        step=entry.step,
+        reason=REASON[entry.reason],
+        state=CHAIN_STATE[entry.state],
+    )
+    stamp = ts(entry.routed_at)
+    if stamp is not None:
+        message.routed_at.CopyFrom(stamp)
+    return message
+
+
+def policy(value: Policy) -> pb.RoutingPolicy:
+    message = pb.RoutingPolicy(space_id=value.space_id, updated_by=value.updated_by)
+    message.answer_sla.FromTimedelta(value.answer_sla)
+    stamp = ts(value.updated_at)
+    if stamp is not None:
+        message.updated_at.CopyFrom(stamp)
+    return message
+
+
+WEBHOOK_EVENT: Final = {
+    "post_created": pb.WEBHOOK_EVENT_TYPE_POST_CREATED,
+    "post_edited": pb.WEBHOOK_EVENT_TYPE_POST_EDITED,
+    "post_deleted": pb.WEBHOOK_EVENT_TYPE_POST_DELETED,
+    "comment_added": pb.WEBHOOK_EVENT_TYPE_COMMENT_ADDED,
+    "answer_posted": pb.WEBHOOK_EVENT_TYPE_ANSWER_POSTED,
+    "answer_accepted": pb.WEBHOOK_EVENT_TYPE_ANSWER_ACCEPTED,
+    "wiki_revised": pb.WEBHOOK_EVENT_TYPE_WIKI_REVISED,
+    "idea_status_changed": pb.WEBHOOK_EVENT_TYPE_IDEA_STATUS_CHANGED,
+    "pinhole_granted": pb.WEBHOOK_EVENT_TYPE_PINHOLE_GRANTED,
+    "pinhole_revoked": pb.WEBHOOK_EVENT_TYPE_PINHOLE_REVOKED,
+    "pinhole_closed": pb.WEBHOOK_EVENT_TYPE_PINHOLE_CLOSED,
+}
+WEBHOOK_EVENT_FROM: Final = {v: k for k, v in WEBHOOK_EVENT.items()}
+
+DELIVERY_STATE: Final = {
+    "pending": pb.DELIVERY_STATE_PENDING,
+    "succeeded": pb.DELIVERY_STATE_SUCCEEDED,
+    "failed": pb.DELIVERY_STATE_FAILED,
+    "dropped": pb.DELIVERY_STATE_DROPPED,
+    "cancelled": pb.DELIVERY_STATE_CANCELLED,
+}
+
+
+def _set(message: object, field: str, value: datetime | None) -> None:
+    stamp = ts(value)
+    if stamp is not None:
+        getattr(message, field).CopyFrom(stamp)
+
+
+def webhook(value: Webhook) -> pb.Webhook:
+    message = pb.Webhook(
+        webhook_id=value.webhook_id,
+        org_id=value.org_id,
+        url=value.url,
+        event_types=[WEBHOOK_EVENT[t] for t in value.event_types if t in WEBHOOK_EVENT],
+        description=value.description,
+        state=pb.WEBHOOK_STATE_ENABLED if value.enabled else pb.WEBHOOK_STATE_DISABLED,
+        disabled_reason=value.disabled_reason,
+        consecutive_failures=value.consecutive_failures,
+        created_by=value.created_by,
+        secret_hint=value.secret_hint,
+    )
+    _set(message, "created_at", value.created_at)
+    _set(message, "updated_at", value.updated_at)
+    _set(message, "secret_set_at", value.secret_set_at)
+    return message
+
+
+def delivery(value: Delivery) -> pb.WebhookDelivery:
+    message = pb.WebhookDelivery(
+        delivery_id=value.delivery_id,
+        webhook_id=value.webhook_id,
+        event_type=WEBHOOK_EVENT.get(value.event_type, pb.WEBHOOK_EVENT_TYPE_UNSPECIFIED),
+        source_event_id=value.source_event_id,
+        state=DELIVERY_STATE.get(value.state, pb.DELIVERY_STATE_UNSPECIFIED),
+        attempts=value.attempts,
+        last_status_code=value.last_status_code,
+        last_error=value.last_error,
+        space_id=value.space_id,
+    )
+    _set(message, "created_at", value.created_at)
+    _set(message, "last_attempt_at", value.last_attempt_at)
+    if value.state == "pending":
+        _set(message, "next_attempt_at", value.next_attempt_at)
     return message

@@ -22,8 +22,10 @@ from guildhall_kit.errors import DomainError
 from guildhall_notification.adapters import convert
 from guildhall_notification.application.inbox import Inbox
 from guildhall_notification.application.ports import ReadModelsPort, TargetKind
+from guildhall_notification.application.routing import Routing
 from guildhall_notification.application.stream import Streams
 from guildhall_notification.application.subscriptions import Subscriptions
+from guildhall_notification.application.webhooks import Webhooks
 
 Ctx = grpc.aio.ServicerContext[Any, Any]
 
@@ -56,8 +58,12 @@ class NotificationServicer(notification_pb2_grpc.NotificationServiceServicer):
         inbox: Inbox,
         streams: Streams,
         subscriptions: Subscriptions,
+        routing: Routing,
+        webhooks: Webhooks,
         models: ReadModelsPort,
     ) -> None:
+        self._routing = routing
+        self._webhooks = webhooks
         self._inbox = inbox
         self._streams = streams
         self._subs = subscriptions
@@ -186,58 +192,87 @@ class NotificationServicer(notification_pb2_grpc.NotificationServiceServicer):
         self, request: pb.CreateWebhookRequest, context: Ctx
     ) -> pb.CreateWebhookResponse:
         await self._person()
-        raise _not_yet("CreateWebhook")
+        found, secret = await self._webhooks.create(
+            request.url,
+            [convert.WEBHOOK_EVENT_FROM[t] for t in request.event_types],
+            request.description,
+        )
+        return pb.CreateWebhookResponse(webhook=convert.webhook(found), secret=secret)
 
     async def GetWebhook(
         self, request: pb.GetWebhookRequest, context: Ctx
     ) -> pb.GetWebhookResponse:
         await self._person()
-        raise _not_yet("GetWebhook")
+        found = await self._webhooks.get(request.webhook_id)
+        return pb.GetWebhookResponse(webhook=convert.webhook(found))
 
     async def ListWebhooks(
         self, request: pb.ListWebhooksRequest, context: Ctx
     ) -> pb.ListWebhooksResponse:
         await self._person()
-        raise _not_yet("ListWebhooks")
+        found, token = await self._webhooks.page(request.page_size, request.page_token)
+        return pb.ListWebhooksResponse(
+            webhooks=[convert.webhook(w) for w in found], next_page_token=token
+        )
 
     async def RotateWebhookSecret(
         self, request: pb.RotateWebhookSecretRequest, context: Ctx
     ) -> pb.RotateWebhookSecretResponse:
         await self._person()
-        raise _not_yet("RotateWebhookSecret")
+        found, secret = await self._webhooks.rotate(request.webhook_id)
+        return pb.RotateWebhookSecretResponse(webhook=convert.webhook(found), secret=secret)
 
     async def SetWebhookEnabled(
         self, request: pb.SetWebhookEnabledRequest, context: Ctx
     ) -> pb.SetWebhookEnabledResponse:
         await self._person()
-        raise _not_yet("SetWebhookEnabled")
+        found = await self._webhooks.set_enabled(request.webhook_id, request.enabled)
+        return pb.SetWebhookEnabledResponse(webhook=convert.webhook(found))
 
     async def DeleteWebhook(
         self, request: pb.DeleteWebhookRequest, context: Ctx
     ) -> pb.DeleteWebhookResponse:
         await self._person()
-        raise _not_yet("DeleteWebhook")
+        await self._webhooks.delete(request.webhook_id)
+        return pb.DeleteWebhookResponse()
 
     async def ListWebhookDeliveries(
         self, request: pb.ListWebhookDeliveriesRequest, context: Ctx
     ) -> pb.ListWebhookDeliveriesResponse:
         await self._person()
-        raise _not_yet("ListWebhookDeliveries")
+        found, token = await self._webhooks.deliveries(
+            request.webhook_id, request.page_size, request.page_token
+        )
+        return pb.ListWebhookDeliveriesResponse(
+            deliveries=[convert.delivery(d) for d in found], next_page_token=token
+        )
 
     async def ListRoutedQuestions(
         self, request: pb.ListRoutedQuestionsRequest, context: Ctx
     ) -> pb.ListRoutedQuestionsResponse:
-        await self._person()
-        raise _not_yet("ListRoutedQuestions")
+        principal = await self._person()
+        found, token = await self._routing.routed(
+            principal,
+            state=convert.CHAIN_STATE_FROM.get(request.state),
+            size=request.page_size,
+            token=request.page_token,
+        )
+        return pb.ListRoutedQuestionsResponse(
+            questions=[convert.routed_question(e) for e in found], next_page_token=token
+        )
 
     async def GetRoutingPolicy(
         self, request: pb.GetRoutingPolicyRequest, context: Ctx
     ) -> pb.GetRoutingPolicyResponse:
-        await self._person()
-        raise _not_yet("GetRoutingPolicy")
+        principal = await self._person()
+        value = await self._routing.get_policy(principal, request.space_id)
+        return pb.GetRoutingPolicyResponse(policy=convert.policy(value))
 
     async def SetRoutingPolicy(
         self, request: pb.SetRoutingPolicyRequest, context: Ctx
     ) -> pb.SetRoutingPolicyResponse:
-        await self._person()
-        raise _not_yet("SetRoutingPolicy")
+        principal = await self._person()
+        value = await self._routing.set_policy(
+            principal, request.space_id, request.answer_sla.ToTimedelta()
+        )
+        return pb.SetRoutingPolicyResponse(policy=convert.policy(value))

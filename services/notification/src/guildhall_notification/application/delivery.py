@@ -77,6 +77,8 @@ class Outcome:
     candidates: int
     recipients: int
     messages: int
+    people: tuple[str, ...] = ()
+    """Everyone the notification was sent to (after the access check)."""
 
 
 class Fanout:
@@ -172,11 +174,16 @@ class Fanout:
             Whatever the stores or the sink raise (the consumer retries the event;
             the inbox writers drop what a retry sends twice).
         """
-        space = await self._models.space(h.space_id)
-        if space is None:
-            _log.info("activity in a space not known yet; nobody notified", space_id=h.space_id)
-            return Outcome(0, 0, 0)
-        default = await self._subs.default_level(space.community_id)
+        if not h.space_id and h.about_own_access:
+            # About no space at all (a webhook of the person's org): only its direct people.
+            space = Space(space_id="", community_id="")
+        else:
+            found = await self._models.space(h.space_id)
+            if found is None:
+                _log.info("activity in a space not known yet; nobody notified", space_id=h.space_id)
+                return Outcome(0, 0, 0)
+            space = found
+        default = await self._subs.default_level(space.community_id) if space.community_id else None
         by_notification: dict[tuple[Kind, Reason], list[str]] = defaultdict(list)
         candidates = 0
         async for batch in self._candidates(h, space, default):
@@ -207,5 +214,5 @@ class Fanout:
                 )
         if routed:
             await self._sink.send(routed)
-        recipients = sum(len(r.person_ids) for r in routed)
-        return Outcome(candidates, recipients, len(routed))
+        sent = tuple(p for r in routed for p in r.person_ids)
+        return Outcome(candidates, len(sent), len(routed), sent)

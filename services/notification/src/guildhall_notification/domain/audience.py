@@ -47,6 +47,8 @@ class Activity(enum.StrEnum):
     """A question matching the person's expertise awaits an answer."""
     QUESTION_ESCALATED = "question_escalated"
     """Nobody answered a question in time; it reached the community's staff."""
+    WEBHOOK_DISABLED = "webhook_disabled"
+    """A webhook the person registered was disabled after repeated failures."""
 
 
 class Relation(enum.StrEnum):
@@ -141,6 +143,9 @@ RULES: Final[Mapping[tuple[Activity, Relation], Rule]] = {
     ),
     (Activity.QUESTION_ESCALATED, Relation.STAFF): Rule(
         _UNLESS_MUTED, Kind.QUESTION_ESCALATED, Reason.COMMUNITY_STAFF
+    ),
+    (Activity.WEBHOOK_DISABLED, Relation.SELF): Rule(
+        _UNLESS_MUTED, Kind.WEBHOOK_DISABLED, Reason.ADMINISTRATION
     ),
 }
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Final
 
 
@@ -79,3 +80,31 @@ def pick(
             continue
         chosen.append(person)
     return chosen
+
+
+class ChainState(enum.StrEnum):
+    OPEN = "open"
+    ANSWERED = "answered"
+    CLOSED = "closed"
+    """Deleted, or every step ran without an answer."""
+
+
+@dataclass(frozen=True, slots=True)
+class Chain:
+    """The routing of one question: where it stands and whom it reached."""
+
+    question_id: str
+    space_id: str
+    community_id: str
+    title: str
+    tags: tuple[str, ...]
+    asker_id: str
+    step: int
+    due_at: datetime
+    state: ChainState = ChainState.OPEN
+    asked: tuple[str, ...] = field(default_factory=tuple)
+
+
+def step_source(question_id: str, step: int) -> str:
+    """The source id of the notifications of one step (the step caused them)."""
+    return f"routing-{question_id}-{step}"

@@ -7,7 +7,9 @@ from guildhall_notification.adapters.repository import (
     notifications,
     preferences,
     readmodels,
+    routing,
     subscriptions,
+    webhooks,
 )
 
 
@@ -18,4 +20,6 @@ def indexes() -> list[IndexSpec]:
         *readmodels.indexes(),
         *subscriptions.indexes(),
         *preferences.indexes(),
+        *routing.indexes(),
+        *webhooks.indexes(),
     ]
