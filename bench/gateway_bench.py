@@ -102,8 +102,12 @@ async def seed(platform: Platform, http: httpx2.AsyncClient) -> dict[str, str]:
             await ok(
                 "POST",
                 f"/v1/spaces/{space}/posts",
-                {"type": "discussion", "title": f"Post {n}", "body": "Body text " * 40,
-                 "tags": ["bench", f"t{n % 5}"]},
+                {
+                    "type": "discussion",
+                    "title": f"Post {n}",
+                    "body": "Body text " * 40,
+                    "tags": ["bench", f"t{n % 5}"],
+                },
             )
     return {"community": community, "pinhole": pinhole, "admin": admin}
 
@@ -158,7 +162,9 @@ async def run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="gateway-bench-") as work:
         started = time.perf_counter()
         async with start_platform(
-            kafka_bootstrap_servers=os.environ.get("GUILDHALL_KAFKA_BOOTSTRAP_SERVERS", DEFAULT_KAFKA),
+            kafka_bootstrap_servers=os.environ.get(
+                "GUILDHALL_KAFKA_BOOTSTRAP_SERVERS", DEFAULT_KAFKA
+            ),
             mongo_uri=os.environ.get("GUILDHALL_MONGO_URI", DEFAULT_MONGO),
             workdir=Path(work),
             unique=f"gb{secrets.token_hex(3)}",
@@ -184,7 +190,9 @@ async def run(args: argparse.Namespace) -> int:
                 # Warm both paths (channels, caches) before measuring.
                 for _ in range(30):
                     await stub.ListSpaceFeed(
-                        post_pb2.ListSpaceFeedRequest(space_id=main), metadata=employee_md, timeout=10
+                        post_pb2.ListSpaceFeedRequest(space_id=main),
+                        metadata=employee_md,
+                        timeout=10,
                     )
                     await http.get(f"/v1/spaces/{main}/posts", headers=employee_head)
                     await http.get(f"/v1/spaces/{pinhole}/posts", headers=partner_head)
@@ -196,7 +204,9 @@ async def run(args: argparse.Namespace) -> int:
                         timeout=10,
                     ),
                 )
-                via = await timed(n, lambda: http.get(f"/v1/spaces/{main}/posts", headers=employee_head))
+                via = await timed(
+                    n, lambda: http.get(f"/v1/spaces/{main}/posts", headers=employee_head)
+                )
                 p_direct = await timed(
                     n,
                     lambda: stub.ListSpaceFeed(
