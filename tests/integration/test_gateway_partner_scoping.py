@@ -412,3 +412,63 @@ async def test_revocation_is_effective_on_the_next_request(world: World) -> None
     after = await world.http.get(f"/v1/spaces/{shared}/posts", headers=world.auth("viewco"))
     assert after.status_code == 404
     assert after.content == NOT_FOUND_BYTES
+
+
+async def _next_event(lines: Any, within: float) -> dict[str, str]:
+    """The next SSE event (id, event, data) from an ``aiter_lines`` iterator."""
+    event: dict[str, str] = {}
+    async with asyncio.timeout(within):
+        async for raw in lines:
+            if raw == "":
+                if "data" in event:
+                    return event
+                event = {}
+                continue
+            if raw.startswith(":"):
+                continue
+            key, _, value = raw.partition(": ")
+            event[key] = value
+    raise AssertionError("stream ended")
+
+
+async def test_partner_receives_its_notifications_over_sse_and_resumes(world: World) -> None:
+    shared = world.ids["shared"]
+    headers = world.auth("acme")
+
+    async def mention(title: str) -> None:
+        made = await world.http.post(
+            f"/v1/spaces/{shared}/posts",
+            headers=world.auth("bob"),
+            json={
+                "type": "discussion",
+                "title": title,
+                "body": "@p-acme please check",
+                "mentioned_person_ids": ["p-acme"],
+            },
+        )
+        assert made.status_code == 201, made.text
+
+    async with world.http.stream("GET", "/v1/events", headers=headers) as stream:
+        assert stream.status_code == 200
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        lines = stream.aiter_lines()
+        await mention("First mention")
+        first = await _next_event(lines, 60)
+    assert first["event"] == "notification"
+    body = json.loads(first["data"])
+    assert body["notification"]["space_id"] == shared
+    assert body["notification"]["person_id"] == "p-acme"
+    # Resume after the first: the next one arrives, the first is not repeated.
+    resumed = {**headers, "Last-Event-ID": first["id"]}
+    async with world.http.stream("GET", "/v1/events", headers=resumed) as stream:
+        lines = stream.aiter_lines()
+        await mention("Second mention")
+        second = await _next_event(lines, 60)
+    assert second["id"] != first["id"]
+    assert json.loads(second["data"])["notification"]["space_id"] == shared
+    # The stream of another org carries none of this: its inbox stays empty.
+    inbox = await world.http.get("/v1/notifications", headers=world.auth("globex"))
+    assert inbox.status_code == 200
+    assert inbox.json()["notifications"] == []
+    bad = await world.http.get("/v1/events", headers={**headers, "Last-Event-ID": "../x"})
+    assert bad.status_code == 400

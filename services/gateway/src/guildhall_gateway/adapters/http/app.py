@@ -19,7 +19,7 @@ from guildhall_gateway.adapters.http.middleware import BodyTooLarge, GatewayMidd
 from guildhall_gateway.adapters.http.operations import Operation, build_endpoint
 from guildhall_gateway.adapters.http.protojson import output_model
 from guildhall_gateway.adapters.http.responses import JsonResponse, problem_response
-from guildhall_gateway.adapters.http.routes import OPERATIONS, audit, me
+from guildhall_gateway.adapters.http.routes import OPERATIONS, audit, events, me
 from guildhall_gateway.adapters.http.runtime import Runtime, runtime_of
 from guildhall_gateway.auth import routes as auth_routes
 from guildhall_gateway.domain.problems import (
@@ -153,6 +153,7 @@ def make_app(
     app.include_router(me.router)
     app.include_router(_operation_router(OPERATIONS))
     app.include_router(audit.router)
+    app.include_router(events.router)
     app.include_router(auth_routes.token_router)
     app.include_router(auth_routes.client_router)
     for router in extra_routers:

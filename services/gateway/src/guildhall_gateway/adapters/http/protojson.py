@@ -33,6 +33,7 @@ from typing import Annotated, Any, Final
 
 from buf.validate import validate_pb2
 from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.duration_pb2 import Duration
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 from pydantic import BaseModel, ConfigDict, Field, create_model
@@ -43,6 +44,8 @@ ID_PATTERN: Final = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 TAG_PATTERN: Final = r"^[a-z0-9+#._-]{1,40}$"
 PAGE_TOKEN_PATTERN: Final = r"^[\x21-\x7E]*$"  # noqa: S105 - a pattern, not a secret
 TIMESTAMP: Final = "google.protobuf.Timestamp"
+DURATION: Final = "google.protobuf.Duration"
+"""Durations are JSON numbers of seconds (fractions allowed)."""
 
 _F = FieldDescriptor
 
@@ -83,6 +86,10 @@ def _timestamp(value: Timestamp) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def _seconds(value: Duration) -> float:
+    return value.seconds + value.nanos / 1e9
+
+
 def _field_encoder(fd: FieldDesc) -> tuple[str, bool, Encoder | None]:
     """(name, presence-tracked, value encoder or None for plain scalars)."""
     if fd.type == _F.TYPE_ENUM:
@@ -91,6 +98,8 @@ def _field_encoder(fd: FieldDesc) -> tuple[str, bool, Encoder | None]:
     if fd.type == _F.TYPE_MESSAGE:
         if fd.message_type.full_name == TIMESTAMP:
             return fd.name, True, _timestamp
+        if fd.message_type.full_name == DURATION:
+            return fd.name, True, _seconds
         return fd.name, True, _message_encoder(fd.message_type)
     return fd.name, fd.has_presence and not fd.is_repeated, None
 
@@ -157,6 +166,10 @@ def fill(message: Message, values: Mapping[str, Any]) -> Message:
                 stamp = Timestamp()
                 stamp.FromDatetime(value)
                 getattr(message, name).CopyFrom(stamp)
+            elif fd.message_type.full_name == DURATION:
+                getattr(message, name).CopyFrom(
+                    Duration(seconds=int(value), nanos=round((value - int(value)) * 1e9))
+                )
             elif fd.is_repeated:
                 for item in value:
                     fill(getattr(message, name).add(), _as_mapping(item))
@@ -215,7 +228,13 @@ def _output_type(fd: FieldDesc) -> Any:
     if fd.type == _F.TYPE_ENUM:
         base: Any = enum_class(fd.enum_type)
     elif fd.type == _F.TYPE_MESSAGE:
-        base = datetime if fd.message_type.full_name == TIMESTAMP else output_model(fd.message_type)
+        full = fd.message_type.full_name
+        if full == TIMESTAMP:
+            base = datetime
+        elif full == DURATION:
+            base = float
+        else:
+            base = output_model(fd.message_type)
     else:
         base = _scalar_type(fd)
     if fd.is_repeated:
@@ -305,6 +324,8 @@ def input_field(fd: FieldDesc) -> tuple[Any, Any]:  # noqa: PLR0912 - a branch p
     elif fd.type == _F.TYPE_MESSAGE:
         if fd.message_type.full_name == TIMESTAMP:
             base = Annotated[datetime, Field(strict=False)]
+        elif fd.message_type.full_name == DURATION:
+            base = Annotated[float, Field(strict=False, ge=0, le=315_576_000_000)]
         else:
             base = input_model(fd.message_type)
     elif fd.type == _F.TYPE_STRING:
