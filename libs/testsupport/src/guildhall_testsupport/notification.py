@@ -730,3 +730,43 @@ class Receiver:
                 raise TimeoutError(f"only {len(self.received)} of {count} webhook requests came")
             await asyncio.sleep(0.05)
         return list(self.received)
+
+
+class MailCatcher:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps what arrives."""
+
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+        self._controller: Any = None
+        self.port = 0
+
+    async def start(self) -> None:
+        import socket
+        from email import message_from_bytes
+
+        from aiosmtpd.controller import Controller
+
+        outer = self
+
+        class Handler:
+            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+                outer.messages.append(message_from_bytes(envelope.content))
+                return "250 OK"
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self._controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+        await asyncio.to_thread(self._controller.start)
+
+    async def stop(self) -> None:
+        if self._controller is not None:
+            await asyncio.to_thread(self._controller.stop)
+
+    async def wait(self, count: int, within: float = 30) -> list[Any]:
+        deadline = time.monotonic() + within
+        while len(self.messages) < count:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"only {len(self.messages)} of {count} e-mails arrived")
+            await asyncio.sleep(0.1)
+        return list(self.messages)

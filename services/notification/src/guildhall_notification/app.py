@@ -30,6 +30,7 @@ from guildhall_notification.adapters import consumers
 from guildhall_notification.adapters.bus import DeliveredFanout, RoutedPublisher, Waker
 from guildhall_notification.adapters.grpc_api import NotificationServicer
 from guildhall_notification.adapters.http import HttpSender
+from guildhall_notification.adapters.mailer import SmtpMailer
 from guildhall_notification.adapters.repository import indexes
 from guildhall_notification.adapters.repository.notifications import NotificationStore
 from guildhall_notification.adapters.repository.preferences import PreferenceStore
@@ -41,6 +42,7 @@ from guildhall_notification.adapters.secrets import SecretBox
 from guildhall_notification.application.access import Funnel
 from guildhall_notification.application.content import Content
 from guildhall_notification.application.delivery import Fanout
+from guildhall_notification.application.digests import Digests
 from guildhall_notification.application.inbox import Inbox, InboxWriter
 from guildhall_notification.application.membership import Memberships
 from guildhall_notification.application.people import People
@@ -71,6 +73,7 @@ class Parts:
     waker: Waker
     routing: Routing
     webhooks: Webhooks
+    digests: Digests
 
 
 _PARTS: weakref.WeakKeyDictionary[ServiceContext[NotificationSettings], Parts] = (
@@ -183,6 +186,29 @@ async def build(ctx: ServiceContext[NotificationSettings]) -> ServiceParts:
         webhooks=webhooks,
         models=models,
     )
+    mailer = (
+        SmtpMailer(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            sender=settings.smtp_from,
+            starttls=settings.smtp_starttls,
+            username=settings.smtp_username,
+            password=settings.smtp_password,
+            timeout_s=settings.smtp_timeout_seconds,
+        )
+        if settings.smtp_host
+        else None
+    )
+    digests = Digests(
+        preferences,
+        models,
+        notifications,
+        funnel,
+        mailer,
+        inactive_after=timedelta(seconds=settings.digest_inactive_after_seconds),
+        link_base=settings.digest_link_base,
+        clock=clock,
+    )
     waker = Waker(ctx.bus, wakeups, partitions=shards)
     _PARTS[ctx] = Parts(
         models,
@@ -195,6 +221,7 @@ async def build(ctx: ServiceContext[NotificationSettings]) -> ServiceParts:
         waker,
         routing,
         webhooks,
+        digests,
     )
 
     def register(server: grpc.aio.Server) -> Sequence[str]:
@@ -238,6 +265,7 @@ async def build(ctx: ServiceContext[NotificationSettings]) -> ServiceParts:
                 first_after=0.0,
             ),
             every(settings.webhook_tick_seconds, webhooks.tick, name="webhooks", first_after=0.0),
+            every(settings.digest_check_seconds, digests.tick, name="digests"),
         ],
         on_stop=[community.close, sender.close],
     )
