@@ -6,7 +6,7 @@ import base64
 import binascii
 from typing import Annotated, ClassVar
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from guildhall_kit.settings import ServiceSettings
 
@@ -141,6 +141,14 @@ class NotificationSettings(ServiceSettings):
         if len(raw) != 32:
             raise ValueError("must be base64 of exactly 32 bytes")
         return value
+
+    @model_validator(mode="after")
+    def _no_dev_key_in_production(self) -> NotificationSettings:
+        if self.is_production and self.webhook_secret_key == DEV_WEBHOOK_KEY:
+            raise ValueError(
+                "GUILDHALL_WEBHOOK_SECRET_KEY must be set to a key of this deployment in production"
+            )
+        return self
 
     @field_validator("community_addr")
     @classmethod

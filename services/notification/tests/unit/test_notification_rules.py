@@ -177,3 +177,15 @@ def test_a_digest_lists_the_newest_and_counts_the_rest() -> None:
     assert "Title 2" in body
     assert "and 2 more" in body
     assert "https://gh.example/n" in body
+
+
+def test_production_refuses_the_development_webhook_key() -> None:
+    from guildhall_kit.settings import ConfigError, load_settings
+    from guildhall_notification.settings import NotificationSettings
+
+    base = {"kafka_bootstrap_servers": "k:1", "mongo_uri": "mongodb://m:1/"}
+    assert load_settings(NotificationSettings, **base).webhook_allow_http is False
+    with pytest.raises(ConfigError, match="GUILDHALL_WEBHOOK_SECRET_KEY"):
+        load_settings(NotificationSettings, deployment="production", **base)
+    with pytest.raises(ConfigError, match="WEBHOOK_SECRET_KEY"):
+        load_settings(NotificationSettings, webhook_secret_key="c2hvcnQ=", **base)
