@@ -6,6 +6,9 @@ Creates, once (a second run finds the vendor org and stops):
 - employees ``alice`` (home admin), ``bob`` and ``carol``;
 - the open community "Supply chain" (alice owner, bob member) with a question;
 - the pinhole "Acme rollout", opened and granted to acme as contributor, with a post;
+- notifications from all of it: carol declares "logistics" and the question is routed
+  to her as an expert; vera watches the pinhole and hears of its post and of acme's
+  grant;
 - through the gateway, the OAuth client "Acme ERP" of acme (vera is acme's admin), a
   partner system; a later run rotates its secret, since a secret is shown only once.
 
@@ -24,6 +27,7 @@ import grpc
 import httpx2
 
 from guildhall.community.v1 import community_pb2, community_pb2_grpc
+from guildhall.notification.v1 import notification_pb2, notification_pb2_grpc
 from guildhall.post.v1 import post_pb2, post_pb2_grpc
 from guildhall.profile.v1 import profile_pb2, profile_pb2_grpc
 from guildhall_kit.auth import PrincipalKind, mint_token
@@ -63,7 +67,9 @@ async def seed() -> dict[str, str]:
         grpc.aio.insecure_channel(_addr("profile", 50051)) as p_ch,
         grpc.aio.insecure_channel(_addr("community", 50052)) as c_ch,
         grpc.aio.insecure_channel(_addr("post", 50053)) as post_ch,
+        grpc.aio.insecure_channel(_addr("notification", 50054)) as n_ch,
     ):
+        notifications = notification_pb2_grpc.NotificationServiceStub(n_ch)
         profile = profile_pb2_grpc.ProfileServiceStub(p_ch)
         community = community_pb2_grpc.CommunityServiceStub(c_ch)
         posts = post_pb2_grpc.PostServiceStub(post_ch)
@@ -98,6 +104,10 @@ async def seed() -> dict[str, str]:
                 ),
                 **_as(admin),
             )
+        await profile.SetDeclaredExpertise(
+            profile_pb2.SetDeclaredExpertiseRequest(tags=["logistics"]),
+            **_as(_token("carol", PrincipalKind.EMPLOYEE, HOME)),
+        )
         created = await community.CreateCommunity(
             community_pb2.CreateCommunityRequest(
                 name="Supply chain",
@@ -142,6 +152,13 @@ async def seed() -> dict[str, str]:
                 level=community_pb2.GRANT_LEVEL_CONTRIBUTOR,
             ),
             admin,
+        )
+        await settled(
+            notifications.SetSubscription,
+            notification_pb2.SetSubscriptionRequest(
+                space_id=pinhole_id, level=notification_pb2.SUBSCRIPTION_LEVEL_WATCHING
+            ),
+            vera,
         )
         await settled(
             posts.CreatePost,
