@@ -113,6 +113,12 @@ async def world(infra: Any, tmp_path_factory: pytest.TempPathFactory) -> AsyncIt
         mongo_uri=infra.mongo_uri,
         workdir=tmp_path_factory.mktemp("gateway"),
         unique=unique,
+        # Generous deadlines: this machine is shared with other suites; a refusal
+        # for lack of time (503) is correct behaviour but not what is tested here.
+        extra_env={
+            "GUILDHALL_ACCESS_DEADLINE_SECONDS": "5",
+            "GUILDHALL_CALL_DEADLINE_SECONDS": "15",
+        },
     ) as platform:
         base = f"http://{platform.addr('gateway-http')}"
         async with httpx2.AsyncClient(base_url=base, timeout=15) as http:
@@ -256,6 +262,8 @@ def _sample(schema: dict[str, Any], components: dict[str, Any]) -> Any:  # noqa:
         return [_sample(schema["items"], components)] if schema.get("minItems") else []
     if kind == "integer":
         return max(1, int(schema.get("minimum", 1)))
+    if kind == "number":
+        return 3600.0
     if kind == "boolean":
         return False
     if schema.get("format") == "date-time":
@@ -282,11 +290,53 @@ def _fill(path: str, ids: dict[str, str], prefix: str, space: str) -> str:
         "client_id": "client-01aaaaaaaaaaaaaaaaaaaaaaaa",
         "revision": "1",
         "kind": "like",
+        "webhook_id": "w1",
     }
     for name, value in values.items():
         path = path.replace("{" + name + "}", value)
     assert "{" not in path, path
     return path
+
+
+async def test_partner_system_reads_the_same_pinhole_with_client_credentials(world: World) -> None:
+    shared = world.ids["shared"]
+    admin = world.platform.token("p-acme", PrincipalKind.PARTNER, "acme", ["admin"])
+    made = await world.http.post(
+        "/v1/orgs/acme/clients",
+        headers={"authorization": f"Bearer {admin}"},
+        json={"name": "Acme ERP", "scopes": ["pinholes:read"]},
+    )
+    assert made.status_code == 201, made.text
+    client_id = made.json()["client"]["client_id"]
+    secret = made.json()["client_secret"]
+    issued = await world.http.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials"},
+        auth=(client_id, secret),
+    )
+    assert issued.status_code == 200, issued.text
+    system = {"authorization": f"Bearer {issued.json()['access_token']}"}
+    me = await world.http.get("/v1/me", headers=system)
+    assert me.json()["client_id"] == client_id
+    feed = await world.http.get(f"/v1/spaces/{shared}/posts", headers=system)
+    assert feed.status_code == 200
+    assert {p["space_id"] for p in feed.json()["posts"]} == {shared}
+    # Read-only: no writes; nothing outside the org's pinholes.
+    write = await world.http.post(
+        f"/v1/spaces/{shared}/posts",
+        headers=system,
+        json={"type": "discussion", "title": "From the ERP", "body": "Sync"},
+    )
+    assert write.status_code == 403
+    for path in (f"/v1/pinholes/{world.ids['other']}", f"/v1/posts/{world.ids['main.post']}"):
+        hidden = await world.http.get(path, headers=system)
+        assert hidden.status_code == 404
+        assert hidden.content == NOT_FOUND_BYTES
+    # The system's requests are in the pinhole's audit chain under its client id.
+    page = await world.http.get(
+        f"/v1/pinholes/{shared}/audit?page_size=100", headers=world.auth("alice")
+    )
+    assert client_id in {r["client_id"] for r in page.json()["records"]}
 
 
 async def test_scoping_matrix_from_the_openapi_document(world: World) -> None:

@@ -49,8 +49,8 @@ def routes_text() -> str:
         for method, operation in item.items():
             rpc = operation.get("x-rpc", "(gateway)")
             partner = "yes" if operation.get("x-partner") else "no"
-            if path in ("/v1/me", "/v1/me/spaces"):
-                partner = "yes"
+            if operation.get("x-partner-admin-only"):
+                partner = "org admins"
             if not path.startswith("/v1/"):
                 partner = "-"
             lines.append(

@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from guildhall_gateway.adapters.http import openapi
+from guildhall_gateway.adapters.http.context import KEY
 from guildhall_gateway.adapters.http.middleware import BodyTooLarge, GatewayMiddleware
 from guildhall_gateway.adapters.http.operations import Operation, build_endpoint
 from guildhall_gateway.adapters.http.protojson import output_model
@@ -52,8 +53,23 @@ def _field_path(loc: Sequence[Any]) -> str:
     return ".".join(parts) or "body"
 
 
-def _validation_handler(_: Request, exc: Exception) -> Response:
+def _not_for_partner(request: Request) -> bool:
+    """Whether a partner called a route that is not theirs (so even a bad request to it
+    answers as a missing object, before its body or parameters are judged)."""
+    state = request.scope.get("state", {}).get(KEY)
+    caller = getattr(state, "caller", None)
+    if caller is None or not caller.principal.is_partner:
+        return False
+    extra = getattr(request.scope.get("route"), "openapi_extra", None) or {}
+    if not extra.get("x-partner"):
+        return True
+    return bool(extra.get("x-partner-admin-only")) and "admin" not in caller.principal.roles
+
+
+def _validation_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
+    if _not_for_partner(request):
+        return problem_response(Problem(ProblemType.NOT_FOUND))
     errors = exc.errors()
     if any(e.get("type") == "json_invalid" for e in errors):
         return problem_response(Problem(ProblemType.MALFORMED_JSON, "the body is not valid JSON"))
@@ -124,6 +140,7 @@ def _operation_router(operations: Sequence[Operation]) -> APIRouter:
             openapi_extra={
                 "x-rpc": op.rpc.full_name,
                 "x-partner": op.partner,
+                **({"x-partner-admin-only": True} if op.partner_admin_only else {}),
                 **({"x-etag": op.etag} if op.etag else {}),
             },
         )

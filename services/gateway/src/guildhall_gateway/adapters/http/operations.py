@@ -68,6 +68,9 @@ class Operation:
     partner: bool = False
     """Whether partner principals may use the route (within their reach); False: a
     partner gets the missing-object answer."""
+    partner_admin_only: bool = False
+    """Among partners, only the org's admins (``admin`` role) may use it; other
+    partners get the missing-object answer (the route is not theirs at all)."""
     space_fields: tuple[str, ...] = ()
     """Request fields that name a space (scoped for partners before the call)."""
     etag: str | None = None
@@ -249,6 +252,8 @@ async def invoke(
     state.spaces.update(named)
     if caller.principal.is_partner:
         if not op.partner:
+            raise not_found()
+        if op.partner_admin_only and "admin" not in caller.principal.roles:
             raise not_found()
         if op.is_write and caller.scopes and WRITE_SCOPE not in caller.scopes:
             raise Problem(ProblemType.FORBIDDEN, "this client's token may only read")

@@ -107,6 +107,7 @@ async def list_pinhole_audit(
     "/v1/orgs/{org_id}/audit",
     operation_id="listOrgAudit",
     response_model=AuditPage,
+    openapi_extra={"x-partner": True, "x-partner-admin-only": True},
 )
 async def list_org_audit(
     request: Request,

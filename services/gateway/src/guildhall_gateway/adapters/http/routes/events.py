@@ -104,6 +104,7 @@ if AVAILABLE:
     @router.get(
         "/v1/events",
         operation_id="streamEvents",
+        openapi_extra={"x-partner": True},
         response_class=StreamingResponse,
         responses={
             200: {

@@ -43,7 +43,10 @@ async def readyz(request: Request) -> Response:
     return problem_response(Problem(ProblemType.UNAVAILABLE, "not ready", retry_after=1))
 
 
-@router.get("/v1/me", operation_id="getMe", tags=["me"], response_model=Me)
+PARTNER = {"x-partner": True}
+
+
+@router.get("/v1/me", operation_id="getMe", tags=["me"], response_model=Me, openapi_extra=PARTNER)
 async def get_me(request: Request) -> Response:
     """The caller, as the access token says (touches no service)."""
     caller = caller_of(request)

@@ -170,6 +170,7 @@ _ALL: tuple[Operation, ...] = (
         body=("url", "event_types", "description"),
         status=201,
         partner=True,
+        partner_admin_only=True,
     ),
     Operation(
         "listWebhooks",
@@ -180,6 +181,7 @@ _ALL: tuple[Operation, ...] = (
         "webhooks",
         query=PAGE,
         partner=True,
+        partner_admin_only=True,
     ),
     Operation(
         "getWebhook",
@@ -189,6 +191,7 @@ _ALL: tuple[Operation, ...] = (
         "One webhook (partner org admins)",
         "webhooks",
         partner=True,
+        partner_admin_only=True,
     ),
     Operation(
         "rotateWebhookSecret",
@@ -198,6 +201,7 @@ _ALL: tuple[Operation, ...] = (
         "A new signing secret, shown once (partner org admins)",
         "webhooks",
         partner=True,
+        partner_admin_only=True,
     ),
     Operation(
         "setWebhookEnabled",
@@ -208,6 +212,7 @@ _ALL: tuple[Operation, ...] = (
         "webhooks",
         body=("enabled",),
         partner=True,
+        partner_admin_only=True,
     ),
     Operation(
         "deleteWebhook",
@@ -217,6 +222,7 @@ _ALL: tuple[Operation, ...] = (
         "Delete a webhook (partner org admins)",
         "webhooks",
         partner=True,
+        partner_admin_only=True,
     ),
     Operation(
         "listWebhookDeliveries",
@@ -227,6 +233,7 @@ _ALL: tuple[Operation, ...] = (
         "webhooks",
         query=PAGE,
         partner=True,
+        partner_admin_only=True,
     ),
     Operation(
         "listRoutedQuestions",
