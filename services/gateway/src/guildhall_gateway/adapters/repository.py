@@ -80,30 +80,7 @@ def event_of(record: AuditRecord) -> events_pb2.PartnerAccessAudited:
 
 
 def to_document(record: AuditRecord) -> Document:
-    e = record.entry
-    return {
-        "_id": record_id(record.chain, record.seq),
-        "chain": record.chain,
-        "seq": record.seq,
-        "prev_hash": record.prev_hash,
-        "hash": record.hash,
-        "audit_id": e.audit_id,
-        "person_id": e.person_id,
-        "org_id": e.org_id,
-        "client_id": e.client_id,
-        "method": e.method,
-        "route": e.route,
-        "object_ids": list(e.object_ids),
-        "pinhole_id": e.pinhole_id,
-        "outcome": e.outcome,
-        "http_status": e.http_status,
-        "bytes_returned": e.bytes_returned,
-        "request_id": e.request_id,
-        "trace_id": e.trace_id,
-        "client_address": e.client_address,
-        "received_at": e.received_at,
-        "duration_ms": e.duration_ms,
-    }
+    return {"_id": record_id(record.chain, record.seq), **record.fields()}
 
 
 def from_document(doc: Document) -> AuditRecord:

@@ -62,12 +62,18 @@ class AuditRecord:
     prev_hash: str
     hash: str = field(default="")
 
-    def content(self) -> dict[str, Any]:
-        """Every hashed field, JSON-ready."""
+    def fields(self) -> dict[str, Any]:
+        """Every field of the record, flat (``received_at`` stays a datetime)."""
         data = asdict(self.entry)
         data["object_ids"] = list(self.entry.object_ids)
+        data.update(chain=self.chain, seq=self.seq, prev_hash=self.prev_hash, hash=self.hash)
+        return data
+
+    def content(self) -> dict[str, Any]:
+        """Every hashed field, JSON-ready."""
+        data = self.fields()
+        del data["hash"]
         data["received_at"] = self.entry.received_at.isoformat(timespec="milliseconds")
-        data.update(chain=self.chain, seq=self.seq, prev_hash=self.prev_hash)
         return data
 
     def computed_hash(self) -> str:

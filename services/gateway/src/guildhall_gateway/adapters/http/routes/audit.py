@@ -33,29 +33,10 @@ PageToken = Annotated[str, Query(max_length=1024, pattern=r"^[\x21-\x7E]*$")]
 
 
 def _out(record: AuditRecord) -> dict[str, Any]:
-    e = record.entry
-    return {
-        "chain": record.chain,
-        "seq": record.seq,
-        "prev_hash": record.prev_hash,
-        "hash": record.hash,
-        "audit_id": e.audit_id,
-        "person_id": e.person_id,
-        "org_id": e.org_id,
-        "client_id": e.client_id,
-        "method": e.method,
-        "route": e.route,
-        "object_ids": list(e.object_ids),
-        "pinhole_id": e.pinhole_id,
-        "outcome": e.outcome,
-        "http_status": e.http_status,
-        "bytes_returned": e.bytes_returned,
-        "request_id": e.request_id,
-        "trace_id": e.trace_id,
-        "client_address": e.client_address,
-        "received_at": e.received_at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-        "duration_ms": e.duration_ms,
-    }
+    data = record.fields()
+    stamp = record.entry.received_at.isoformat(timespec="milliseconds")
+    data["received_at"] = stamp.replace("+00:00", "Z")
+    return data
 
 
 def _decode(token: str, listing: str, shape: Any, scope: str) -> list[Any] | None:
