@@ -27,8 +27,9 @@ from __future__ import annotations
 
 import enum
 import re
+import time
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Final
 
 from buf.validate import validate_pb2
@@ -80,10 +81,12 @@ _encoders: dict[str, Callable[[Message], dict[str, Any]]] = {}
 
 
 def _timestamp(value: Timestamp) -> str:
-    moment = datetime.fromtimestamp(value.seconds, UTC).replace(
-        microsecond=value.nanos // 1_000_000 * 1000
+    # gmtime + one format string: about twice as fast as datetime's isoformat here.
+    t = time.gmtime(value.seconds)
+    return (
+        f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}T"
+        f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}.{value.nanos // 1_000_000:03d}Z"
     )
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _seconds(value: Duration) -> float:
@@ -104,28 +107,46 @@ def _field_encoder(fd: FieldDesc) -> tuple[str, bool, Encoder | None]:
     return fd.name, fd.has_presence and not fd.is_repeated, None
 
 
+def _default(fd: FieldDesc) -> Any:
+    """The JSON of a field that is not set."""
+    if fd.is_repeated:
+        return ()
+    if fd.type in (_F.TYPE_ENUM, _F.TYPE_MESSAGE) or fd.has_presence:
+        return None
+    if fd.type == _F.TYPE_BOOL:
+        return False
+    if fd.type == _F.TYPE_STRING:
+        return ""
+    if fd.type in (_F.TYPE_DOUBLE, _F.TYPE_FLOAT):
+        return 0.0
+    return 0
+
+
 def _message_encoder(descriptor: Descriptor) -> Callable[[Message], dict[str, Any]]:
+    """An encoder that starts from every field's unset value and walks only the fields
+    that are set (``ListFields``, one pass in C), so its cost follows what a message
+    holds, not how many fields its type declares."""
     cached = _encoders.get(descriptor.full_name)
     if cached is not None:
         return cached
-    plan: list[tuple[str, bool, bool, Encoder | None]] = []
+    template: dict[str, Any] = {}
+    plan: dict[int, tuple[str, bool, Encoder | None]] = {}
 
     def encode(message: Message) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for name, repeated, presence, convert in plan:
-            value = getattr(message, name)
+        out = dict(template)
+        for fd, value in message.ListFields():
+            name, repeated, convert = plan[fd.number]
             if repeated:
                 out[name] = [convert(v) for v in value] if convert else list(value)
-            elif presence and not message.HasField(name):
-                out[name] = None
             else:
                 out[name] = convert(value) if convert else value
         return out
 
     _encoders[descriptor.full_name] = encode  # before the fields: messages may recurse
     for fd in descriptor.fields:
-        name, presence, convert = _field_encoder(fd)
-        plan.append((name, fd.is_repeated, presence and not fd.is_repeated, convert))
+        name, _, convert = _field_encoder(fd)
+        template[name] = _default(fd)
+        plan[fd.number] = (name, fd.is_repeated, convert)
     return encode
 
 
