@@ -29,18 +29,22 @@ from typing import Any
 
 import httpx2
 import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from guildhall.gateway.v1 import events_pb2
 from guildhall_gateway.adapters.http.responses import NOT_FOUND_BYTES
 from guildhall_gateway.adapters.repository import RECORDS, MongoAuditStore
 from guildhall_gateway.application.audit import AuditTrail
 from guildhall_gateway.cli import OPENAPI_FILE
 from guildhall_kit.auth import PrincipalKind
+from guildhall_kit.bus import from_kafka, load_registry
 from guildhall_kit.mongo import make_client
 from guildhall_testsupport.platform import Platform, start_platform
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(300)]
 
 HOME = "home"
+TOPIC = "guildhall.gateway.v1"
 PARTNER_ORGS = ("acme", "viewco", "globex", "revokedco", "closedco", "expiredco")
 
 
@@ -52,6 +56,7 @@ class World:
     ids: dict[str, str] = field(default_factory=dict)
     expires_at: float = 0.0
     mongo_uri: str = ""
+    kafka: str = ""
 
     def auth(self, who: str) -> dict[str, str]:
         return {"authorization": f"Bearer {self.tokens[who]}"}
@@ -122,7 +127,9 @@ async def world(infra: Any, tmp_path_factory: pytest.TempPathFactory) -> AsyncIt
     ) as platform:
         base = f"http://{platform.addr('gateway-http')}"
         async with httpx2.AsyncClient(base_url=base, timeout=15) as http:
-            w = World(platform, http, mongo_uri=infra.mongo_uri)
+            w = World(
+                platform, http, mongo_uri=infra.mongo_uri, kafka=infra.kafka_bootstrap_servers
+            )
             w.ids["unique"] = unique
             w.tokens["alice"] = platform.token("alice", PrincipalKind.EMPLOYEE, HOME, ["admin"])
             for person in ("bob", "carol"):
@@ -381,6 +388,31 @@ async def test_scoping_matrix_from_the_openapi_document(world: World) -> None:
     assert checked > 300
 
 
+async def _published_audits(world: World) -> list[events_pb2.PartnerAccessAudited]:
+    """Every PartnerAccessAudited on the gateway's topic of this platform."""
+    topic = f"t{world.ids['unique']}.guildhall.gateway.v1"
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=world.kafka, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in range(load_registry().get(TOPIC).partitions)]
+        consumer.assign(tps)
+        ends = await consumer.end_offsets(tps)
+        found = []
+        async with asyncio.timeout(30):
+            for tp in tps:
+                await consumer.seek_to_beginning(tp)
+                while await consumer.position(tp) < ends[tp]:
+                    for record in (await consumer.getmany(tp, timeout_ms=200)).get(tp, []):
+                        event = from_kafka(record.key, record.value, record.headers)
+                        if event.type == "guildhall.gateway.v1.PartnerAccessAudited":
+                            found.append(events_pb2.PartnerAccessAudited.FromString(event.data))
+        return found
+    finally:
+        await consumer.stop()
+
+
 async def test_audit_chain_verifies_and_detects_tampering_and_deletion(world: World) -> None:
     shared = world.ids["shared"]
     for _ in range(3):
@@ -396,6 +428,17 @@ async def test_audit_chain_verifies_and_detects_tampering_and_deletion(world: Wo
     for who in ("bob", "acme"):
         denied = await world.http.get(f"/v1/pinholes/{shared}/audit", headers=world.auth(who))
         assert denied.status_code == 404
+    # Every record is also published, with its place in the chain.
+    first = records[0]
+    for _ in range(100):
+        published = {(e.chain, e.sequence): e for e in await _published_audits(world)}
+        if (first["chain"], 1) in published:
+            break
+        await asyncio.sleep(0.3)
+    event = published[(first["chain"], 1)]
+    assert event.hash == first["hash"]
+    assert event.org_id == first["org_id"]
+    assert event.pinhole_id == shared
     # The org slice: a partner org admin reads its own org's records.
     admin = world.platform.token("p-acme", PrincipalKind.PARTNER, "acme", ["admin"])
     own = await world.http.get("/v1/orgs/acme/audit", headers={"authorization": f"Bearer {admin}"})
