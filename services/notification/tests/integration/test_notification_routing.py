@@ -86,7 +86,7 @@ async def test_the_chain_goes_from_experts_to_moderators_to_owners(
         mine = [e.parse(nev.QuestionEscalated) for e in events if e.key == question]
         return sorted(m.level for m in mine)
 
-    for _ in range(100):  # the relay publishes the last one shortly after the step
+    for _ in range(200):  # the relay publishes the last one shortly after the step
         if await levels() == [1, 2, 3]:
             break
         await asyncio.sleep(0.3)

@@ -104,6 +104,8 @@ class Funnel:
     async def _employees_reading(self, space: Space, person_ids: Sequence[str]) -> set[str]:
         if not person_ids:
             return set()
+        if employee_may_read(space, None):
+            return set(person_ids)  # every employee reads it (an open community's space)
         roles = await self._models.roles(space.community_id, person_ids)
         return {p for p in person_ids if employee_may_read(space, roles.get(p))}
 

@@ -35,7 +35,7 @@ from guildhall_notification.domain.audience import (
     decide,
     item_level,
 )
-from guildhall_notification.domain.model import Item, Kind, Level, Reason, Space, Template
+from guildhall_notification.domain.model import Item, Kind, Level, Reason, Source, Space, Template
 from guildhall_notification.domain.shards import by_shard
 
 _log = get_logger(__name__)
@@ -104,7 +104,7 @@ class Fanout:
         self._clock = clock
 
     async def _sources(
-        self, h: Happening, space: Space, default: Level | None
+        self, h: Happening, space: Space, default: Level | None, known: dict[str, Level]
     ) -> AsyncIterator[dict[str, set[Relation]]]:
         """Followers of the item, of the space, and the community's members, in batches."""
         follower_rule = RULES.get((h.activity, Relation.FOLLOWER))
@@ -120,6 +120,8 @@ class Fanout:
             targets.append(h.space_id)
         for target in targets:
             async for rows in self._subs.holders(target, levels):
+                if target == h.space_id:
+                    known.update(rows)
                 yield {p: {Relation.FOLLOWER} for p, _ in rows}
         members_follow = (h.follow_item or h.follow_space) and default in levels
         as_member = {h.members_as} if h.members_as is not None else set()
@@ -129,12 +131,12 @@ class Fanout:
                 yield dict.fromkeys(ids, as_member | extra)
 
     async def _candidates(
-        self, h: Happening, space: Space, default: Level | None
+        self, h: Happening, space: Space, default: Level | None, known: dict[str, Level]
     ) -> AsyncIterator[dict[str, set[Relation]]]:
         """Everyone who might hear of ``h``, each once, with every way they relate to it."""
         direct: dict[str, set[Relation]] = {p: set(r) for p, r in h.direct.items()}
         seen: set[str] = set()
-        async for found in self._sources(h, space, default):
+        async for found in self._sources(h, space, default, known):
             batch = {p: r for p, r in found.items() if p not in seen}
             for person in batch.keys() & direct.keys():
                 batch[person] = batch[person] | direct.pop(person)
@@ -145,14 +147,23 @@ class Fanout:
             yield direct
 
     async def _decide(
-        self, h: Happening, space: Space, default: Level | None, batch: dict[str, set[Relation]]
+        self,
+        h: Happening,
+        space: Space,
+        default: Level | None,
+        batch: dict[str, set[Relation]],
+        known: dict[str, Level],
     ) -> dict[str, tuple[Kind, Reason]]:
         """What each person of ``batch`` gets, before the access check."""
         ids = list(batch)
         item_subs = (
             await self._subs.levels(ids, "item", h.item.post_id) if h.item is not None else {}
         )
-        space_subs = await self._subs.levels(ids, "space", h.space_id)
+        # Holders of the space subscription came with their level; ask for the others only.
+        space_subs = {p: (known[p], Source.EXPLICIT) for p in ids if p in known}
+        unknown = [p for p in ids if p not in space_subs]
+        if unknown:
+            space_subs.update(await self._subs.levels(unknown, "space", h.space_id))
         members = await self._models.roles(space.community_id, ids) if default else {}
         chosen: dict[str, tuple[Kind, Reason]] = {}
         for person, relations in batch.items():
@@ -166,6 +177,26 @@ class Fanout:
             if decided is not None:
                 chosen[person] = decided
         return chosen
+
+    def _route(
+        self, h: Happening, by_notification: dict[tuple[Kind, Reason], list[str]]
+    ) -> list[Routed]:
+        """One NotificationsRouted per notification and shard (chunked)."""
+        routed: list[Routed] = []
+        now = self._clock()
+        for (kind, reason), people in by_notification.items():
+            template = h.texts(kind, reason)
+            for group in by_shard(people, self._shards, chunk=self._chunk):
+                routed.append(
+                    Routed(
+                        source_event_id=h.source_event_id,
+                        person_ids=tuple(group),
+                        template=template,
+                        subject=h.subject,
+                        routed_at=now,
+                    )
+                )
+        return routed
 
     async def deliver(self, h: Happening) -> Outcome:
         """Decide and send; returns counts. Sends nothing for an unknown space.
@@ -183,36 +214,36 @@ class Fanout:
                 _log.info("activity in a space not known yet; nobody notified", space_id=h.space_id)
                 return Outcome(0, 0, 0)
             space = found
+        known: dict[str, Level] = {}
         default = await self._subs.default_level(space.community_id) if space.community_id else None
-        by_notification: dict[tuple[Kind, Reason], list[str]] = defaultdict(list)
+        # A fan-out of many batches records how many it has handed over, so a retry
+        # (after a crash or a timed-out attempt) continues instead of starting over.
+        key = f"{h.source_event_id}|{h.activity.value}|{','.join(sorted(h.direct))[:200]}"
+        done = await self._models.fanout_progress(key)
+        routed: list[Routed] = []
         candidates = 0
-        async for batch in self._candidates(h, space, default):
+        index = -1
+        async for batch in self._candidates(h, space, default, known):
+            index += 1
+            if index < done:
+                continue
             for person in (h.actor_id, *h.excluded):
                 batch.pop(person, None)
             candidates += len(batch)
-            chosen = await self._decide(h, space, default, batch) if batch else {}
+            chosen = await self._decide(h, space, default, batch, known) if batch else {}
             if h.about_own_access:
                 allowed = set(await self._models.people(chosen))
             else:
                 allowed = await self._funnel.readers(h.space_id, chosen)
+            by_notification: dict[tuple[Kind, Reason], list[str]] = defaultdict(list)
             for person, decided in chosen.items():
                 if person in allowed:
                     by_notification[decided].append(person)
-        routed: list[Routed] = []
-        now = self._clock()
-        for (kind, reason), people in by_notification.items():
-            template = h.texts(kind, reason)
-            for group in by_shard(people, self._shards, chunk=self._chunk):
-                routed.append(
-                    Routed(
-                        source_event_id=h.source_event_id,
-                        person_ids=tuple(group),
-                        template=template,
-                        subject=h.subject,
-                        routed_at=now,
-                    )
-                )
-        if routed:
-            await self._sink.send(routed)
+            sent_now = self._route(h, by_notification)
+            if sent_now:
+                await self._sink.send(sent_now)
+                routed.extend(sent_now)
+            if index >= 1 or done:
+                await self._models.set_fanout_progress(key, index + 1)
         sent = tuple(p for r in routed for p in r.person_ids)
         return Outcome(candidates, len(sent), len(routed), sent)

@@ -54,6 +54,8 @@ class InboxWriter:
         self._delivered = delivered
         self._clock = clock
         self._ids: dict[int, MonotonicIds] = {}
+        self.written = 0
+        """Notifications this writer stored since it was made (for benchmarks and metrics)."""
 
     async def write(self, routed: Routed) -> list[Notification]:
         """Write ``routed`` to its recipients' inboxes; return what was new.
@@ -86,6 +88,7 @@ class InboxWriter:
         stored = await self._store.insert(fresh)
         if fresh:
             await self._store.raise_shard_floor(shard, fresh[-1].notification_id)
+        self.written += len(stored)
         if stored:
             await self._delivered.delivered(stored)
         return stored

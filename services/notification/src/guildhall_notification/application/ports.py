@@ -102,6 +102,10 @@ class ReadModelsPort(Protocol):
 
     async def touch_active(self, person_id: str, at: datetime) -> None: ...
 
+    async def fanout_progress(self, key: str) -> int: ...
+
+    async def set_fanout_progress(self, key: str, batches: int) -> None: ...
+
 
 class SubscriptionsPort(Protocol):
     async def levels(

@@ -15,6 +15,8 @@
 - ``comments``     {_id: comment_id, post_id, author_id}
 - ``experts``      {_id: person_id, tags: [tag], detail: [{tag, declared, earned}],
                    version, _applied_events}; index {tags} (multikey)
+- ``fanout_progress`` {_id: "<event>|<activity>|<direct>", batches}: how far a large
+                   fan-out got, so a retried event continues where it stopped
 """
 
 from __future__ import annotations
@@ -47,13 +49,14 @@ MEMBERSHIPS = "memberships"
 ITEMS = "items"
 COMMENTS = "comments"
 EXPERTS = "experts"
+PROGRESS = "fanout_progress"
 
 
 def indexes() -> list[IndexSpec]:
     return [
         IndexSpec(PEOPLE, [("org_id", 1), ("_id", 1)], "by_org"),
         IndexSpec(SPACES, [("community_id", 1)], "by_community"),
-        IndexSpec(MEMBERSHIPS, [("community_id", 1), ("role", 1)], "by_community_role"),
+        IndexSpec(MEMBERSHIPS, [("community_id", 1), ("role", 1), ("person_id", 1)], "members"),
         IndexSpec(EXPERTS, [("tags", 1)], "by_tag"),
     ]
 
@@ -290,10 +293,14 @@ class ReadModels:
         self, community_id: str, roles: Sequence[Role] = tuple(Role)
     ) -> AsyncIterator[list[str]]:
         """The community's members with one of ``roles``, in batches of 1,000."""
-        cursor = self._db[MEMBERSHIPS].find(
-            {"community_id": community_id, "role": {"$in": [r.value for r in roles]}},
-            projection={"person_id": 1},
-            batch_size=1000,
+        cursor = (
+            self._db[MEMBERSHIPS]
+            .find(
+                {"community_id": community_id, "role": {"$in": [r.value for r in roles]}},
+                projection={"person_id": 1},
+                batch_size=1000,
+            )
+            .sort("person_id", 1)
         )
         batch: list[str] = []
         async for document in cursor:
@@ -409,3 +416,15 @@ class ReadModels:
                 for d in document.get("detail") or ()
             }
         return found
+
+    # ----------------------------------------------------------- fan-out progress
+
+    async def fanout_progress(self, key: str) -> int:
+        """How many candidate batches of one fan-out were handed over already."""
+        found = await self._db[PROGRESS].find_one({"_id": key})
+        return int(found["batches"]) if found else 0
+
+    async def set_fanout_progress(self, key: str, batches: int) -> None:
+        await self._w[PROGRESS].update_one(
+            {"_id": key}, {"$max": {"batches": batches}}, upsert=True
+        )

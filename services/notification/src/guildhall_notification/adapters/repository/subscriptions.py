@@ -26,7 +26,7 @@ DEFAULTS = "community_defaults"
 
 def indexes() -> list[IndexSpec]:
     return [
-        IndexSpec(SUBSCRIPTIONS, [("target_id", 1), ("level", 1)], "by_target"),
+        IndexSpec(SUBSCRIPTIONS, [("target_id", 1), ("level", 1), ("person_id", 1)], "holders"),
         IndexSpec(SUBSCRIPTIONS, [("person_id", 1), ("set_id", -1)], "by_person"),
     ]
 
@@ -122,11 +122,12 @@ class SubscriptionStore:
         self, target_id: str, levels: Sequence[Level]
     ) -> AsyncIterator[list[tuple[str, Level]]]:
         """Everyone subscribed to ``target_id`` at one of ``levels``, in batches of 1,000."""
+        # In person order, so a retried fan-out meets the same batches in the same order.
         cursor = self._read.find(
             {"target_id": target_id, "level": {"$in": [lv.value for lv in levels]}},
             projection={"person_id": 1, "level": 1},
             batch_size=1000,
-        )
+        ).sort("person_id", 1)
         batch: list[tuple[str, Level]] = []
         async for document in cursor:
             batch.append((str(document["person_id"]), Level(document["level"])))
