@@ -9,10 +9,11 @@ MongoDB-protocol server. ``--watchers`` employees (default 20) watch one open
 community's space and each holds a live stream open (gRPC on loopback, the
 stream's fallback poll set to 30 s so every delivery is a wake-up). First it
 publishes ten posts one at a time (each waits for its notifications: the
-latency of the path with nothing queued); then it publishes PostCreated events, as the post service would, at a
-steady ``--rate`` per second (default 10) for ``--seconds`` (default 20), and
-records, for every (post, watcher), the time from publishing the event to the
-notification arriving on that watcher's stream. It prints p50 / p90 / p99 /
+latency of the path with nothing queued); then it publishes PostCreated
+events, as the post service would, at a steady ``--rate`` per second
+(default 10) for ``--seconds`` (default 20), and records, for every (post,
+watcher), the time from publishing the event to the notification arriving on
+that watcher's stream. It prints p50 / p90 / p99 /
 max in ms, the notifications per second delivered, and whether every
 notification arrived exactly once.
 
