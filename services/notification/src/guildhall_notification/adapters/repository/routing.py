@@ -79,11 +79,13 @@ class RoutingRepository:
         writer: AsyncDatabase[Document],
         outbox: Outbox,
         hint: Callable[[str, Any], None],
+        wake: Callable[[], None] | None = None,
     ) -> None:
         self._db = db
         self._w = writer
         self._outbox = outbox
         self._hint = hint
+        self._wake = wake
 
     async def create(self, chain: Chain) -> bool:
         try:
@@ -153,6 +155,10 @@ class RoutingRepository:
         )
         if result.modified_count:
             self._hint(ROUTINGS, chain.question_id)
+            # Escalations are rare and the collection small: a scan as well, so an event
+            # is published even if the hinted read came before the write was visible.
+            if self._wake is not None:
+                self._wake()
             return True
         return False
 
