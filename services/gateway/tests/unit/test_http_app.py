@@ -22,7 +22,9 @@ from guildhall_kit.clients import CommunityAccessClient
 
 
 class Setup:
-    def __init__(self, tmp_path: Path, *, employee_burst: int = 1000) -> None:
+    def __init__(
+        self, tmp_path: Path, *, employee_burst: int = 1000, static_dir: Path | None = None
+    ) -> None:
         keys = ensure_dev_keys(tmp_path)
         self._pem, self._kid = keys.private_key_pem, keys.kid
         verifier = TokenVerifier(
@@ -50,7 +52,7 @@ class Setup:
             max_body_bytes=2048,
             ready=lambda: self.ready[0],
         )
-        self.client = TestClient(make_app(runtime))
+        self.client = TestClient(make_app(runtime, static_dir=static_dir))
 
     def token(self, subject: str, kind: PrincipalKind, org: str) -> dict[str, str]:
         value = mint_token(self._pem, kid=self._kid, subject=subject, kind=kind, org_id=org)
@@ -183,3 +185,28 @@ def test_checked_in_openapi_and_route_table_match_the_code() -> None:
     assert ROUTES_FILE.read_text(encoding="utf-8") == routes_text(), (
         "run `python -m guildhall_gateway.cli routes write`"
     )
+
+
+def test_static_files_at_the_root_never_shadow_the_api(tmp_path: Path) -> None:
+    web = tmp_path / "web"
+    (web / "v1").mkdir(parents=True)
+    (web / "index.html").write_text("<h1>Guildhall</h1>")
+    (web / "openapi.json").write_text("not the API document")
+    (web / "v1" / "me").write_text("not the API")
+    setup = Setup(tmp_path / "keys", static_dir=web)
+    assert setup.client.get("/").text == "<h1>Guildhall</h1>"
+    assert setup.client.get("/openapi.json").json()["openapi"].startswith("3.1")
+    me = setup.client.get("/v1/me", headers=setup.token("alice", PrincipalKind.EMPLOYEE, "home"))
+    assert me.json()["person_id"] == "alice"
+
+
+def test_nothing_a_client_sends_is_echoed_into_a_header(setup: Setup) -> None:
+    alice = setup.token("alice", PrincipalKind.EMPLOYEE, "home")
+    reply = setup.client.get(
+        "/v1/me", headers={**alice, "X-Request-Id": "evil", "Last-Event-ID": "x"}
+    )
+    assert reply.headers["x-request-id"] != "evil"
+    assert "evil" not in str(reply.headers)
+    refused = setup.client.get("/v1/events", headers={**alice, "Last-Event-ID": "a b"})
+    assert refused.status_code == 400
+    assert refused.json()["errors"][0]["field"] == "Last-Event-ID"
