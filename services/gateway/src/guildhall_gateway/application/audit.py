@@ -69,14 +69,14 @@ class AuditTrail:
         async with lock:
             seq, last_hash = await self._store.head(chain)
             for _ in range(self.MAX_ATTEMPTS):
-                found = await self._store.get(chain, seq + 1)
-                if found is not None:  # the head lags (another writer, or a crash): catch up
-                    seq, last_hash = found.seq, found.hash
-                    continue
                 record = AuditRecord(entry, chain, seq + 1, last_hash or GENESIS).sealed()
                 if await self._store.insert(record):
                     await self._store.advance(chain, record.seq, record.hash)
                     return record
+                # Taken: another writer won, or the head lags after a crash. Catch up.
+                found = await self._store.get(chain, seq + 1)
+                if found is not None:
+                    seq, last_hash = found.seq, found.hash
             raise RuntimeError(f"audit chain {chain} kept moving; giving up")
 
     async def verify(self, chain: str | None = None, *, batch: int = 500) -> list[ChainFault]:
