@@ -1,29 +1,40 @@
-"""The local Kafka broker and FerretDB server: build once, start, stop, report.
+"""The local Kafka broker, FerretDB server and Keycloak: build once, start, stop, report.
 
 Usage (the Makefile's infra-* targets call this with the venv Python)::
 
-    python deploy/local/infra.py build    # fetch Kafka jars, build FerretDB (once)
-    python deploy/local/infra.py up       # build if needed, start both, wait until they answer
-    python deploy/local/infra.py status   # exit 1 unless both answer
+    python deploy/local/infra.py build    # fetch Kafka jars, build FerretDB and Keycloak (once)
+    python deploy/local/infra.py up       # build if needed, start all, wait until they answer
+    python deploy/local/infra.py status   # exit 1 unless all answer
     python deploy/local/infra.py down     # SIGTERM, then SIGKILL after a timeout
     python deploy/local/infra.py reset    # down, then delete .local/data
     python deploy/local/infra.py env      # print the GUILDHALL_* variables as shell exports
 
 Everything lives under ``.local/`` (ignored by git): Kafka jars in
-``.local/kafka/libs``, the FerretDB binary in ``.local/bin``, data in
-``.local/data/{kafka,ferretdb}``, logs in ``.local/log``, pid files in
-``.local/run``. Both servers listen on 127.0.0.1 only, run in their own
+``.local/kafka/libs``, the FerretDB binary in ``.local/bin``, the Keycloak
+distribution in ``.local/keycloak/dist``, data in
+``.local/data/{kafka,ferretdb,keycloak}``, logs in ``.local/log``, pid files in
+``.local/run``. The servers listen on 127.0.0.1 only, run in their own
 session so they outlive the ``make`` that started them, and are found again
 by pid file or, if that is lost, by their command line (which names this
 checkout's absolute paths, so another checkout's servers are never touched).
+Starting one server never restarts or rebuilds another.
 
-The pinned versions are the Kafka version in ``deploy/local/kafka/pom.xml``
-and :data:`FERRETDB_VERSION`; docs/adr/0002-local-infra-versions.md says why.
-A build stamp records what was built, so a bumped pin rebuilds on the next run.
+The pinned versions are the Kafka version in ``deploy/local/kafka/pom.xml``,
+:data:`FERRETDB_VERSION` and the Keycloak version in
+``deploy/local/keycloak/pom.xml``; docs/adr/0002-local-infra-versions.md and
+docs/adr/0014-gateway-authentication.md say why. A build stamp records what
+was built, so a bumped pin rebuilds on the next run.
+
+Keycloak is the OpenID Connect provider of local development and of the
+gateway's authentication tests: the realm ``guildhall`` is imported from
+``deploy/local/keycloak/guildhall-realm.json`` on its first start; the master
+realm's ``admin`` password is in ``.local/keycloak/admin-password``.
 
 Environment overrides: ``GUILDHALL_KAFKA_PORT`` (19092),
 ``GUILDHALL_KAFKA_CONTROLLER_PORT`` (19093), ``GUILDHALL_FERRETDB_PORT``
-(27027), ``GUILDHALL_INFRA_TIMEOUT`` (seconds to wait for each server, 120).
+(27027), ``GUILDHALL_KEYCLOAK_PORT`` (18080), ``GUILDHALL_KEYCLOAK_MANAGEMENT_PORT``
+(18081), ``GUILDHALL_INFRA_KEYCLOAK`` (1; 0 leaves Keycloak out),
+``GUILDHALL_INFRA_TIMEOUT`` (seconds to wait for each server, 120).
 
 Only the standard library is imported at module level; the probes import
 aiokafka and pymongo lazily, so ``down`` and ``reset`` work without the venv.
@@ -41,12 +52,15 @@ import json
 import logging
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,7 +69,9 @@ FERRETDB_MODULE = "github.com/FerretDB/FerretDB"
 FERRETDB_VERSION = "v1.24.2"
 
 ROOT = Path(__file__).resolve().parents[2]
-LOCAL = ROOT / ".local"
+# Resolved: a second worktree may link its .local to the main checkout's, and the
+# servers' command lines (how a server is recognised) name the resolved paths.
+LOCAL = (ROOT / ".local").resolve()
 LOG_DIR = LOCAL / "log"
 RUN_DIR = LOCAL / "run"
 DATA_DIR = LOCAL / "data"
@@ -68,6 +84,25 @@ KAFKA_STAMP = KAFKA_HOME / "libs.stamp"
 KAFKA_PROPERTIES = KAFKA_HOME / "config" / "server.properties"
 KAFKA_DATA = DATA_DIR / "kafka"
 KAFKA_FORMAT_RECORD = KAFKA_DATA / "guildhall-format.json"
+
+KEYCLOAK_POM = ROOT / "deploy" / "local" / "keycloak" / "pom.xml"
+KEYCLOAK_REALM = ROOT / "deploy" / "local" / "keycloak" / "guildhall-realm.json"
+KEYCLOAK_HOME = LOCAL / "keycloak"
+KEYCLOAK_DIST = KEYCLOAK_HOME / "dist"
+KEYCLOAK_STAMP = KEYCLOAK_HOME / "dist.stamp"
+KEYCLOAK_DATA = DATA_DIR / "keycloak"
+KEYCLOAK_ADMIN_PASSWORD = KEYCLOAK_HOME / "admin-password"
+KEYCLOAK_ADMIN_USER = "admin"
+KEYCLOAK_REALM_NAME = "guildhall"
+# Options fixed when the distribution is built (``kc.sh build``); the rest are
+# given at start. Part of the build stamp: changing them rebuilds.
+KEYCLOAK_BUILD_OPTIONS = (
+    "--db=dev-file",
+    # One node: local caches, no JGroups cluster discovery (much of a start's cost).
+    "--cache=local",
+    "--health-enabled=true",
+    "--features-disabled=admin-fine-grained-authz,device-flow,ciba,par,kerberos,docker",
+)
 
 FERRETDB_PATCHES = ROOT / "deploy" / "local" / "ferretdb"
 FERRETDB_BIN = LOCAL / "bin" / "ferretdb"
@@ -86,10 +121,17 @@ KAFKA_JVM_OPTS = (
     "-Djava.awt.headless=true",
 )
 
+# Keycloak on a 2-core laptop: a capped heap (its default is a share of the
+# machine's memory). Measured figures: docs/adr/0014-gateway-authentication.md.
+KEYCLOAK_HEAP_OPTS = "-Xms64m -Xmx512m -XX:MaxMetaspaceSize=256m"
+
 # Kafka's controlled shutdown of a single combined node takes a few seconds;
-# FerretDB closes its SQLite files at once. After these, SIGKILL.
+# FerretDB closes its SQLite files at once; Keycloak stops in a few seconds.
+# After these, SIGKILL.
 KAFKA_STOP_SECONDS = 30.0
 FERRETDB_STOP_SECONDS = 10.0
+KEYCLOAK_STOP_SECONDS = 20.0
+KEYCLOAK_FIRST_START_SECONDS = 600.0
 
 PROGRESS_EVERY_SECONDS = 10.0
 
@@ -127,6 +169,15 @@ class Settings:
     ferretdb_port: int
     """MongoDB wire protocol listener."""
 
+    keycloak_port: int
+    """Keycloak's HTTP listener (the OpenID Connect provider of local development)."""
+
+    keycloak_management_port: int
+    """Keycloak's management listener (health)."""
+
+    keycloak: bool
+    """Whether ``up`` starts Keycloak (``GUILDHALL_INFRA_KEYCLOAK=0`` leaves it out)."""
+
     timeout: float
     """Seconds to wait for each server to answer after it was started."""
 
@@ -137,12 +188,30 @@ class Settings:
             kafka_port=_env_int("GUILDHALL_KAFKA_PORT", 19092, 1, 65535),
             controller_port=_env_int("GUILDHALL_KAFKA_CONTROLLER_PORT", 19093, 1, 65535),
             ferretdb_port=_env_int("GUILDHALL_FERRETDB_PORT", 27027, 1, 65535),
+            keycloak_port=_env_int("GUILDHALL_KEYCLOAK_PORT", 18080, 1, 65535),
+            keycloak_management_port=_env_int(
+                "GUILDHALL_KEYCLOAK_MANAGEMENT_PORT", 18081, 1, 65535
+            ),
+            keycloak=_env_int("GUILDHALL_INFRA_KEYCLOAK", 1, 0, 1) == 1,
             timeout=float(_env_int("GUILDHALL_INFRA_TIMEOUT", 120, 5, 3600)),
         )
-        ports = [settings.kafka_port, settings.controller_port, settings.ferretdb_port]
+        ports = [
+            settings.kafka_port,
+            settings.controller_port,
+            settings.ferretdb_port,
+            settings.keycloak_port,
+            settings.keycloak_management_port,
+        ]
         if len(set(ports)) != len(ports):
-            raise InfraError(f"the Kafka, controller and FerretDB ports must differ, got {ports}")
+            raise InfraError(
+                f"the Kafka, controller, FerretDB and Keycloak ports must differ, got {ports}"
+            )
         return settings
+
+    @property
+    def oidc_issuer(self) -> str:
+        """The local realm's issuer (GUILDHALL_OIDC_ISSUER of the gateway)."""
+        return f"http://127.0.0.1:{self.keycloak_port}/realms/{KEYCLOAK_REALM_NAME}"
 
     @property
     def kafka_bootstrap(self) -> str:
@@ -221,6 +290,15 @@ def run_logged(
         raise InfraError(
             f"{label} failed (exit {proc.returncode}); full output in {rel(log)}:\n{tail(log)}"
         )
+
+
+def maven(mvn: str, pom: Path, goal: str, *properties: str, label: str, log: Path) -> None:
+    """Run one Maven goal on one of our poms, quietly, output to ``log`` (see run_logged)."""
+    run_logged(
+        [mvn, "-q", "-B", "-Dstyle.color=never", "-f", str(pom), goal, *properties],
+        label=label,
+        log=log,
+    )
 
 
 def capture(cmd: Sequence[str], *, cwd: Path = ROOT, env: dict[str, str] | None = None) -> str:
@@ -419,17 +497,11 @@ def build_kafka() -> None:
     started = time.monotonic()
     staging = KAFKA_HOME / "libs.tmp"
     shutil.rmtree(staging, ignore_errors=True)
-    run_logged(
-        [
-            mvn,
-            "-q",
-            "-B",
-            "-Dstyle.color=never",
-            "-f",
-            str(KAFKA_POM),
-            "dependency:copy-dependencies",
-            f"-Dkafka.libs.dir={staging}",
-        ],
+    maven(
+        mvn,
+        KAFKA_POM,
+        "dependency:copy-dependencies",
+        f"-Dkafka.libs.dir={staging}",
         label="resolving Kafka jars",
         log=LOG_DIR / "build-kafka.log",
     )
@@ -755,6 +827,167 @@ def ferretdb_server() -> Server:
     )
 
 
+# --- Keycloak ------------------------------------------------------------------
+
+
+def keycloak_version() -> str:
+    """The Keycloak version pinned in deploy/local/keycloak/pom.xml."""
+    match = re.search(
+        r"<keycloak\.version>\s*([^<\s]+)\s*</keycloak\.version>", KEYCLOAK_POM.read_text()
+    )
+    if match is None:
+        raise InfraError(f"no <keycloak.version> property in {rel(KEYCLOAK_POM)}")
+    return match.group(1)
+
+
+def _keycloak_stamp() -> str:
+    digest = hashlib.sha256(KEYCLOAK_POM.read_bytes()).hexdigest()
+    options = " ".join(KEYCLOAK_BUILD_OPTIONS)
+    return f"keycloak {keycloak_version()}\npom-sha256 {digest}\nbuild {options}\n"
+
+
+def keycloak_built() -> bool:
+    """True if the distribution of the current pom is unpacked and built."""
+    try:
+        return KEYCLOAK_STAMP.read_text() == _keycloak_stamp()
+    except FileNotFoundError:
+        return False
+
+
+def _keycloak_env() -> dict[str, str]:
+    """The environment of kc.sh: ours, without a developer's own KC_* settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KC_", "KEYCLOAK_"))}
+    env["JAVA_OPTS_KC_HEAP"] = KEYCLOAK_HEAP_OPTS
+    java = Path(_java())
+    if "JAVA_HOME" not in env and java.parent.name == "bin":
+        env["JAVA_HOME"] = str(java.resolve().parent.parent)
+    return env
+
+
+def build_keycloak() -> None:
+    """Resolve the pinned Keycloak distribution from Maven Central and build it (once).
+
+    ``kc.sh build`` fixes the build-time options (:data:`KEYCLOAK_BUILD_OPTIONS`)
+    so each start can be ``start --optimized``, which skips that step. The stamp
+    is written last: an interrupted build is redone from scratch next time.
+    """
+    if keycloak_built():
+        return
+    version = keycloak_version()
+    say(f"==> Keycloak {version}: resolving the distribution into {rel(KEYCLOAK_DIST)}")
+    say("    (first run: about a minute: a 170 MB download and `kc.sh build`)")
+    mvn = which("mvn", "install Maven 3.8+ (Debian: apt-get install maven)")
+    started = time.monotonic()
+    log = LOG_DIR / "build-keycloak.log"
+    staging = KEYCLOAK_HOME / "dist.tmp"
+    _remove_tree(staging)
+    maven(
+        mvn,
+        KEYCLOAK_POM,
+        "dependency:unpack",
+        f"-Dkeycloak.unpack.dir={staging}",
+        label="resolving Keycloak",
+        log=log,
+    )
+    unpacked = staging / f"keycloak-{version}"
+    if not (unpacked / "bin" / "kc.sh").is_file():
+        raise InfraError(f"Maven finished but {rel(unpacked)}/bin/kc.sh is missing; see the pom")
+    KEYCLOAK_STAMP.unlink(missing_ok=True)
+    _remove_tree(KEYCLOAK_DIST)
+    unpacked.rename(KEYCLOAK_DIST)
+    _remove_tree(staging)
+    run_logged(
+        [str(KEYCLOAK_DIST / "bin" / "kc.sh"), "build", *KEYCLOAK_BUILD_OPTIONS],
+        label="building Keycloak (kc.sh build)",
+        log=log,
+        env=_keycloak_env(),
+    )
+    KEYCLOAK_STAMP.write_text(_keycloak_stamp())
+    say(f"    Keycloak {version}: ready in {time.monotonic() - started:.1f}s")
+
+
+def keycloak_admin_password() -> str:
+    """The local admin's password (``admin`` of the master realm), made on first use.
+
+    Stored under .local/keycloak (ignored by git, mode 0600); tests read it to
+    drive the admin API. Local development only.
+    """
+    try:
+        return KEYCLOAK_ADMIN_PASSWORD.read_text().strip()
+    except FileNotFoundError:
+        pass
+    KEYCLOAK_HOME.mkdir(parents=True, exist_ok=True)
+    password = secrets.token_urlsafe(18)
+    KEYCLOAK_ADMIN_PASSWORD.write_text(password + "\n")
+    KEYCLOAK_ADMIN_PASSWORD.chmod(0o600)
+    return password
+
+
+def prepare_keycloak(settings: Settings) -> list[str]:
+    """Put the realm file where ``--import-realm`` reads it; return the start argv.
+
+    The import creates the realm when it does not exist and leaves an existing one
+    alone, so changes made through the admin console survive a restart;
+    ``make infra-reset`` (which deletes the database) re-imports the file.
+    """
+    imports = KEYCLOAK_DIST / "data" / "import"
+    imports.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(KEYCLOAK_REALM, imports / KEYCLOAK_REALM.name)
+    KEYCLOAK_DATA.mkdir(parents=True, exist_ok=True)
+    return [
+        str(KEYCLOAK_DIST / "bin" / "kc.sh"),
+        "start",
+        "--optimized",
+        "--http-enabled=true",
+        "--http-host=127.0.0.1",
+        f"--http-port={settings.keycloak_port}",
+        f"--http-management-port={settings.keycloak_management_port}",
+        "--hostname-strict=false",
+        "--import-realm",
+        f"--db-url=jdbc:h2:file:{KEYCLOAK_DATA}/keycloakdb;NON_KEYWORDS=VALUE",
+        # The readiness probe asks every few hundred ms; its DOWN answers are not news.
+        "--log-level=INFO,io.smallrye.health:WARN",
+    ]
+
+
+def keycloak_start_env() -> dict[str, str]:
+    """kc.sh's environment at start: the bootstrap admin (used on the first start only)."""
+    env = _keycloak_env()
+    env["KC_BOOTSTRAP_ADMIN_USERNAME"] = KEYCLOAK_ADMIN_USER
+    env["KC_BOOTSTRAP_ADMIN_PASSWORD"] = keycloak_admin_password()
+    return env
+
+
+def _http_ok(url: str) -> bool:
+    try:
+        # A fixed loopback URL built here, never user input.
+        with urllib.request.urlopen(url, timeout=2) as reply:  # noqa: S310
+            return bool(reply.status == 200)
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+def keycloak_answers(settings: Settings) -> bool:
+    """True once Keycloak reports ready and serves the realm's discovery document."""
+    if not port_open(settings.keycloak_management_port):
+        return False
+    return _http_ok(f"http://127.0.0.1:{settings.keycloak_management_port}/health/ready") and (
+        _http_ok(f"{settings.oidc_issuer}/.well-known/openid-configuration")
+    )
+
+
+def keycloak_server() -> Server:
+    """The local Keycloak of this checkout (kc.sh leads the session; java is its child)."""
+    script = str(KEYCLOAK_DIST / "bin" / "kc.sh")
+    return Server(
+        name="keycloak",
+        pid_file=RUN_DIR / "keycloak.pid",
+        log_file=LOG_DIR / "keycloak.log",
+        stop_seconds=KEYCLOAK_STOP_SECONDS,
+        is_ours=lambda argv: script in argv and "start" in argv,
+    )
+
+
 # --- commands ------------------------------------------------------------------
 
 
@@ -766,8 +999,12 @@ def cmd_build(_settings: Settings) -> int:
     ferret = ferretdb_server()
     if not ferretdb_built() and ferret.find_pid() is not None:
         raise InfraError("FerretDB is running a binary of another pin; run `make infra-down` first")
+    if _settings.keycloak and not keycloak_built() and keycloak_server().find_pid() is not None:
+        raise InfraError("Keycloak is running a build of another pin; run `make infra-down` first")
     build_kafka()
     build_ferretdb()
+    if _settings.keycloak:
+        build_keycloak()
     return 0
 
 
@@ -844,6 +1081,17 @@ def cmd_up(settings: Settings) -> int:
         env=env,
         timeout=settings.timeout,
     )
+    if settings.keycloak:
+        _start_and_wait(
+            keycloak_server(),
+            address=f"127.0.0.1:{settings.keycloak_port}",
+            answers=lambda: keycloak_answers(settings),
+            argv=lambda: prepare_keycloak(settings),
+            env=keycloak_start_env(),
+            # Its first start creates the database and imports the realm: a minute on
+            # an idle 2-core machine, several when the machine is busy.
+            timeout=max(settings.timeout, KEYCLOAK_FIRST_START_SECONDS),
+        )
     print_env(settings)
     return 0
 
@@ -851,6 +1099,7 @@ def cmd_up(settings: Settings) -> int:
 def cmd_down(_settings: Settings) -> int:
     """Stop both servers (gracefully, then by force) and remove their pid files."""
     say("==> stopping local infra")
+    keycloak_server().stop()
     kafka_server().stop()
     ferretdb_server().stop()
     return 0
@@ -881,6 +1130,15 @@ def cmd_status(settings: Settings) -> int:
             f"FerretDB {FERRETDB_VERSION} (SQLite)",
         ),
     ]
+    if settings.keycloak:
+        rows.append(
+            (
+                keycloak_server(),
+                f"127.0.0.1:{settings.keycloak_port}",
+                lambda: keycloak_answers(settings),
+                f"Keycloak {keycloak_version()} (realm {KEYCLOAK_REALM_NAME})",
+            )
+        )
     all_up = True
     for server, address, answers, what in rows:
         pid = server.find_pid()
@@ -906,6 +1164,10 @@ def print_env(settings: Settings, *, export: bool = False) -> None:
         say("")
     say(f"{prefix}GUILDHALL_KAFKA_BOOTSTRAP_SERVERS={settings.kafka_bootstrap}")
     say(f"{prefix}GUILDHALL_MONGO_URI={settings.mongo_uri}")
+    if settings.keycloak and not export:
+        say(
+            f"  OpenID Connect issuer (the gateway's GUILDHALL_OIDC_ISSUER): {settings.oidc_issuer}"
+        )
 
 
 def cmd_env(settings: Settings) -> int:

@@ -44,6 +44,9 @@ SERVICES = (
 
 KAFKA = os.environ.get("GUILDHALL_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:19092")
 MONGO = os.environ.get("GUILDHALL_MONGO_URI", "mongodb://127.0.0.1:27027/")
+KEYCLOAK_ISSUER = (
+    f"http://127.0.0.1:{os.environ.get('GUILDHALL_KEYCLOAK_PORT', '18080')}/realms/guildhall"
+)
 
 
 def _root() -> Path:
@@ -95,6 +98,12 @@ def _env_for(spec: ServiceSpec) -> dict[str, str]:
     if spec.name == "gateway":
         # `make token` and bench/demo.py tokens; never in production (the gateway refuses).
         env.setdefault("GUILDHALL_DEV_ISSUER_ENABLED", "true")
+        if os.environ.get("GUILDHALL_INFRA_KEYCLOAK", "1") != "0":
+            # People also sign in through the local Keycloak (deploy/local/keycloak).
+            env.setdefault("GUILDHALL_OIDC_ISSUER", KEYCLOAK_ISSUER)
+            env.setdefault("GUILDHALL_OIDC_CLAIM_PERSON", "preferred_username")
+            env.setdefault("GUILDHALL_OIDC_CLAIM_ROLES", "realm_access.roles")
+            env.setdefault("GUILDHALL_OIDC_ADMIN_ROLES", "guildhall-admin")
     for spec_other in SERVICES:
         env.setdefault(
             f"GUILDHALL_{spec_other.name.upper()}_ADDR", f"127.0.0.1:{spec_other.grpc_port}"
@@ -151,6 +160,13 @@ async def up(timeout_s: float) -> int:
         return 1
     _seed_demo()
     print("Platform up. `make token` mints a dev access token; `make stop` stops the services.")
+    if os.environ.get("GUILDHALL_INFRA_KEYCLOAK", "1") != "0":
+        print(
+            f"Keycloak ({KEYCLOAK_ISSUER}): alice, bob, carol (employees), vera, vic (acme)\n"
+            "  sign in with password <name>-dev-password; a token for a script:\n"
+            f"  curl -s -d grant_type=password -d client_id=guildhall-tests -d username=vera "
+            f"-d password=vera-dev-password {KEYCLOAK_ISSUER}/protocol/openid-connect/token"
+        )
     return 0
 
 
