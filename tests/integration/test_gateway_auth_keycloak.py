@@ -46,6 +46,7 @@ ADMIN_PASSWORD_FILE = Path(
 )
 KEYCLOAK = f"http://127.0.0.1:{os.environ.get('GUILDHALL_KEYCLOAK_PORT', '18080')}"
 TEST_CLIENT = "guildhall-tests"
+SERVICES = ("profile", "community", "post", "notification")
 
 
 @dataclass
@@ -229,7 +230,7 @@ def _settings(realm: Realm, infra: Any, unique: str, **overrides: Any) -> Gatewa
         "oidc_jwks_min_refetch_seconds": 1,
         "oidc_leeway_seconds": 0,
         # Nothing here calls a service; the settings still need their addresses.
-        **{f"{name}_addr": "127.0.0.1:9" for name in ("profile", "community", "post", "notification")},
+        **{f"{name}_addr": "127.0.0.1:9" for name in SERVICES},
     }
     values.update(overrides)
     return load_settings(GatewaySettings, **values)
