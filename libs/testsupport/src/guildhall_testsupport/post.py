@@ -1,30 +1,35 @@
-"""An in-process post service for integration tests and benchmarks.
+"""The post service for integration tests and benchmarks, alone or with the real
+community service.
 
-:class:`PostHarness` boots the service exactly as ``python -m guildhall_post``
-does (``start_service`` with the service's ``build``), against the real Kafka
-broker and MongoDB-protocol server, with its own database and topic prefix.
+:func:`running_post_service` boots the service exactly as ``python -m guildhall_post``
+does (``start_service`` with the service's ``build``), against the real Kafka broker
+and MongoDB-protocol server, with its own database and topic prefix. Alone
+(:class:`PostHarness`), it is fed the community and profile events it consumes by the
+harness, published in the contract's shape as those services would publish them; it
+then decides employees from its read model and reaches no community service (partner
+requests fail closed, UNAVAILABLE), which is what single-service tests under
+``services/post/tests/integration`` need.
 
-The community side: the harness publishes the community and profile events the
-post service consumes (as the community and profile services would) and serves
-``CheckAccess`` / ``ListSpaces`` from :class:`CommunityDouble`, a small gRPC
-server that applies the partner rules of docs/access-model.md (rule 11) to the
-same state the events describe. The double stands in for the community service
-until its implementation serves; it is driven only through the contract, so
-the post service cannot tell the two apart. Revoking a grant updates the double
-at once (as the real service's exact decision does) and publishes the event
-(which the read model sees after the consumer lag).
+:func:`running_post_platform` runs it beside the real community service
+(:class:`~guildhall_testsupport.community.harness.CommunityHarness`, in process) on
+shared topics and keys: communities, memberships and pinholes are made through the
+community service's RPCs, the post service learns them from its events, and every
+partner request is decided by its CheckAccess / ListSpaces. Cross-service tests under
+``tests/integration`` use it; nothing re-implements the community service's rules.
 """
 
 from __future__ import annotations
 
 import asyncio
+import secrets
+import socket
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import grpc
 from aiokafka import AIOKafkaConsumer
@@ -33,7 +38,6 @@ from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from guildhall.community.v1 import community_pb2 as cpb
-from guildhall.community.v1 import community_pb2_grpc
 from guildhall.community.v1 import events_pb2 as cev
 from guildhall.post.v1 import post_pb2_grpc
 from guildhall.profile.v1 import events_pb2 as pev
@@ -50,6 +54,7 @@ from guildhall_post.app import build, content_of
 from guildhall_post.domain.content import normalise_tags
 from guildhall_post.domain.posts import PostType, new_post
 from guildhall_post.settings import PostSettings
+from guildhall_testsupport.community.harness import CommunityHarness, employee, partner
 
 COMMUNITY_TOPIC = "guildhall.community.v1"
 PROFILE_TOPIC = "guildhall.profile.v1"
@@ -63,82 +68,12 @@ _VISIBILITY = {
 }
 _ROLE = {"member": cpb.ROLE_MEMBER, "moderator": cpb.ROLE_MODERATOR, "owner": cpb.ROLE_OWNER}
 _LEVEL = {"viewer": cpb.GRANT_LEVEL_VIEWER, "contributor": cpb.GRANT_LEVEL_CONTRIBUTOR}
-_LEVEL_ACTIONS: dict[str, list[Any]] = {
-    "viewer": [cpb.ACTION_READ],
-    "contributor": [cpb.ACTION_READ, cpb.ACTION_POST, cpb.ACTION_COMMENT],
-}
 
 
 def _now() -> Timestamp:
     ts = Timestamp()
     ts.FromDatetime(datetime.now(UTC))
     return ts
-
-
-@dataclass
-class _Pinhole:
-    community_id: str
-    state: str = "proposed"
-    grants: dict[str, str] = field(default_factory=dict)
-    version: int = 1
-
-
-class CommunityDouble(community_pb2_grpc.CommunityServiceServicer):
-    """CheckAccess and ListSpaces for partner users, from the harness's pinhole state.
-
-    Employees are never asked by the post service (it decides them from its read
-    model); asking about one answers ``allowed=false``. ``delay_s`` slows every
-    answer (deadline tests); ``fail`` makes every call UNAVAILABLE.
-    """
-
-    def __init__(self) -> None:
-        self.pinholes: dict[str, _Pinhole] = {}
-        self.calls = 0
-        self.delay_s = 0.0
-        self.fail = False
-
-    def _actions(self, principal: cpb.Principal, space_id: str) -> list[Any]:
-        pinhole = self.pinholes.get(space_id)
-        if principal.kind != cpb.PRINCIPAL_KIND_PARTNER_USER or pinhole is None:
-            return []
-        if pinhole.state != "open":
-            return []
-        level = pinhole.grants.get(principal.org_id)
-        return _LEVEL_ACTIONS[level] if level else []
-
-    async def _gate(self, context: Any) -> None:
-        self.calls += 1
-        if self.delay_s:
-            await asyncio.sleep(self.delay_s)
-        if self.fail:
-            await context.abort(grpc.StatusCode.UNAVAILABLE, "double told to fail")
-
-    async def CheckAccess(
-        self, request: cpb.CheckAccessRequest, context: Any
-    ) -> cpb.CheckAccessResponse:
-        await self._gate(context)
-        allowed = request.action in self._actions(request.principal, request.space_id)
-        return cpb.CheckAccessResponse(allowed=allowed)
-
-    async def ListSpaces(
-        self, request: cpb.ListSpacesRequest, context: Any
-    ) -> cpb.ListSpacesResponse:
-        await self._gate(context)
-        out = []
-        for space_id in sorted(self.pinholes):
-            actions = self._actions(request.principal, space_id)
-            if request.action in actions:
-                out.append(
-                    cpb.SpaceAccess(
-                        space=cpb.Space(
-                            space_id=space_id,
-                            kind=cpb.SPACE_KIND_PINHOLE,
-                            community_id=self.pinholes[space_id].community_id,
-                        ),
-                        allowed_actions=actions,
-                    )
-                )
-        return cpb.ListSpacesResponse(spaces=out)
 
 
 @dataclass(frozen=True)
@@ -157,15 +92,13 @@ class SeedPost:
 
 @dataclass
 class PostHarness:
-    """A running post service, its community double, and helpers to drive both."""
+    """A running post service, and helpers to feed it events and call it."""
 
     service: RunningService[PostSettings]
     settings: PostSettings
     keys: DevKeys
     producer: Producer
     bus: BusConfig
-    double: CommunityDouble
-    double_server: grpc.aio.Server
     channel: grpc.aio.Channel
     stub: post_pb2_grpc.PostServiceAsyncStub
     _versions: dict[str, int] = field(default_factory=dict)
@@ -310,7 +243,6 @@ class PostHarness:
     ) -> None:
         """Publish a pinhole proposed, then opened with ``grants`` (org -> viewer/contributor)."""
         grants = dict(grants or {})
-        self.double.pinholes[pinhole_id] = _Pinhole(community_id)
         await self._publish(
             COMMUNITY_TOPIC,
             cev.PinholeProposed(
@@ -331,24 +263,6 @@ class PostHarness:
                 community_id=community_id,
                 opened_at=_now(),
                 grants=[cpb.PinholeGrant(org_id=o, level=_LEVEL[lvl]) for o, lvl in grants.items()],
-                version=self._next(pinhole_id),
-            ),
-            pinhole_id,
-        )
-        state = self.double.pinholes[pinhole_id]
-        state.state, state.grants = "open", grants
-
-    async def revoke(self, pinhole_id: str, org_id: str) -> None:
-        """Revoke a grant: the exact decision changes now, the event follows."""
-        state = self.double.pinholes[pinhole_id]
-        state.grants.pop(org_id, None)
-        await self._publish(
-            COMMUNITY_TOPIC,
-            cev.PinholeRevoked(
-                pinhole_id=pinhole_id,
-                community_id=state.community_id,
-                org_id=org_id,
-                revoked_at=_now(),
                 version=self._next(pinhole_id),
             ),
             pinhole_id,
@@ -459,6 +373,34 @@ class PostHarness:
         return self.service.ctx.db
 
 
+def unused_address() -> str:
+    """``127.0.0.1:<port>`` where nothing listens (a community service that is down)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"127.0.0.1:{port}"
+
+
+@asynccontextmanager
+async def silent_server() -> AsyncIterator[str]:
+    """The address of a server that accepts connections and never answers (a community
+    service that hangs): a call to it ends only at its deadline."""
+    held: list[asyncio.StreamWriter] = []
+
+    async def hold(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+
+    server = await asyncio.start_server(hold, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        for writer in held:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+
+
 @asynccontextmanager
 async def running_post_service(
     *,
@@ -470,17 +412,14 @@ async def running_post_service(
     topic_prefix: str | None = None,
     **overrides: Any,
 ) -> AsyncIterator[PostHarness]:
-    """A post service (and community double) for one test module; torn down afterwards.
+    """A post service for one test module; torn down (database and topics) afterwards.
 
-    ``community_addr`` points it at a real community service instead of the double
-    (``topic_prefix`` then shares that service's topics, and ``tmp / "keys"`` its keys).
+    ``community_addr`` is the community service it asks about partners; by default an
+    address where nothing listens, so partner requests fail closed. ``topic_prefix`` and
+    ``tmp / "keys"`` share another service's topics and keys
+    (:func:`running_post_platform`).
     """
     keys = ensure_dev_keys(tmp / "keys")
-    double = CommunityDouble()  # type: ignore[abstract]  # serves CheckAccess and ListSpaces only
-    server = grpc.aio.server()
-    community_pb2_grpc.add_CommunityServiceServicer_to_server(double, server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    await server.start()
     settings = load_settings(
         PostSettings,
         kafka_bootstrap_servers=kafka,
@@ -489,7 +428,7 @@ async def running_post_service(
         topic_prefix=topic_prefix or f"t{unique}.",
         grpc_port=0,
         jwt_jwks_file=keys.jwks_path,
-        community_addr=community_addr or f"127.0.0.1:{port}",
+        community_addr=community_addr or unused_address(),
         **{"outbox_poll_seconds": 0.2, **overrides},
     )
     service = await start_service(settings, build)
@@ -505,8 +444,6 @@ async def running_post_service(
         keys=keys,
         producer=producer,
         bus=bus,
-        double=double,
-        double_server=server,
         channel=channel,
         stub=post_pb2_grpc.PostServiceStub(channel),
     )
@@ -516,7 +453,6 @@ async def running_post_service(
         await channel.close()
         await producer.stop()
         await service.stop(drain_s=0)
-        await server.stop(0)
         client = make_client(mongo, app_name="post-test-cleanup")
         try:
             await client.drop_database(settings.database_name)
@@ -530,3 +466,134 @@ async def running_post_service(
                 await admin.delete_topics(mine)
         finally:
             await admin.close()
+
+
+_CPB_ROLE: Final = {"member": cpb.ROLE_MEMBER, "moderator": cpb.ROLE_MODERATOR}
+_CPB_VISIBILITY: Final = _VISIBILITY
+_CPB_LEVEL: Final = _LEVEL
+
+
+@dataclass
+class PostPlatform:
+    """The post service beside the real community service (see the module docstring).
+
+    Communities, members and pinholes are made through the community service's RPCs;
+    each helper returns once the post service's read model has the events, so a test
+    can call the post service straight away.
+    """
+
+    community: CommunityHarness
+    post: PostHarness
+    _people: set[str] = field(default_factory=set)
+    _orgs: set[str] = field(default_factory=set)
+
+    def auth(
+        self, person: str, *, partner_org: str | None = None, admin: bool = False
+    ) -> tuple[tuple[str, str], ...]:
+        """Call metadata for an employee (or a home admin), or a partner user of ``partner_org``."""
+        return self.post.auth(person, partner_org=partner_org, admin=admin)
+
+    async def people(self, *employees: str, partners: Mapping[str, str] | None = None) -> None:
+        """Introduce employees, and partner users (person -> org, orgs included), to both
+        services through the profile topic; returns once both know them."""
+        partners = dict(partners or {})
+        orgs = sorted(set(partners.values()) - self._orgs)
+        if orgs:
+            await self.community.register_orgs(*orgs)
+            self._orgs.update(orgs)
+        new = [employee(e) for e in employees if e not in self._people]
+        new += [partner(p, org) for p, org in partners.items() if p not in self._people]
+        if new:
+            await self.community.register_people(new)
+            self._people.update(p.subject for p in new)
+            await self.post.known(people=[p.subject for p in new])
+
+    async def new_community(
+        self,
+        owner: str,
+        *,
+        members: Mapping[str, str] | None = None,
+        visibility: str = "open",
+    ) -> str:
+        """A community created by ``owner`` with ``members`` (person -> member/moderator)
+        invited; its id."""
+        members = dict(members or {})
+        await self.people(owner, *members)
+        c, as_owner = self.community, self.community.auth(employee(owner))
+        created = await c.stub.CreateCommunity(
+            cpb.CreateCommunityRequest(
+                name=f"Community {secrets.token_hex(4)}", visibility=_CPB_VISIBILITY[visibility]
+            ),
+            metadata=as_owner,
+            timeout=10,
+        )
+        cid = created.community.community_id
+        for person, role in members.items():
+            await c.stub.InviteMember(
+                cpb.InviteMemberRequest(community_id=cid, person_id=person, role=_CPB_ROLE[role]),
+                metadata=as_owner,
+                timeout=10,
+            )
+        await self.post.known(communities=[cid], members=[(cid, p) for p in [owner, *members]])
+        return cid
+
+    async def open_pinhole(
+        self, community_id: str, owner: str, *, grants: Mapping[str, str] | None = None
+    ) -> str:
+        """A pinhole of the community, proposed, granted (org -> viewer/contributor) and
+        opened by its owner; its id."""
+        grants = dict(grants or {})
+        orgs = sorted(set(grants) - self._orgs)
+        if orgs:
+            await self.community.register_orgs(*orgs)
+            self._orgs.update(orgs)
+        c, as_owner = self.community, self.community.auth(employee(owner))
+        proposed = await c.stub.ProposePinhole(
+            cpb.ProposePinholeRequest(
+                community_id=community_id, title=f"Pinhole {secrets.token_hex(3)}", purpose="Work"
+            ),
+            metadata=as_owner,
+            timeout=10,
+        )
+        hole = proposed.pinhole.pinhole_id
+        for org, level in grants.items():
+            await c.stub.GrantPinhole(
+                cpb.GrantPinholeRequest(pinhole_id=hole, org_id=org, level=_CPB_LEVEL[level]),
+                metadata=as_owner,
+                timeout=10,
+            )
+        await c.stub.OpenPinhole(
+            cpb.OpenPinholeRequest(pinhole_id=hole), metadata=as_owner, timeout=10
+        )
+        await self.post.known(pinholes=[hole])
+        return hole
+
+    async def revoke(self, pinhole_id: str, org_id: str, *, by: str) -> None:
+        """RevokeGrant, as ``by``; returns as soon as the community service has answered
+        (the post service's read model learns it later, from the event)."""
+        await self.community.stub.RevokeGrant(
+            cpb.RevokeGrantRequest(pinhole_id=pinhole_id, org_id=org_id),
+            metadata=self.community.auth(employee(by)),
+            timeout=10,
+        )
+
+
+@asynccontextmanager
+async def running_post_platform(
+    *, kafka: str, mongo: str, tmp: Path
+) -> AsyncIterator[PostPlatform]:
+    """The community service and a post service on its topics and keys, in process; both
+    torn down (databases and topics) afterwards."""
+    community = await CommunityHarness.start(kafka=kafka, mongo=mongo, keys_dir=tmp / "keys")
+    try:
+        async with running_post_service(
+            kafka=kafka,
+            mongo=mongo,
+            unique=secrets.token_hex(4),
+            tmp=tmp,
+            community_addr=f"127.0.0.1:{community.running.port}",
+            topic_prefix=community.settings.topic_prefix,
+        ) as post:
+            yield PostPlatform(community, post)
+    finally:
+        await community.stop()

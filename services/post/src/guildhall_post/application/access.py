@@ -204,7 +204,7 @@ class AccessFunnel:
         """
         post = await self._content.post(post_id)
         if post is None:
-            raise item_not_found()
+            raise await self._missing(caller)
         view = await self._visible(caller, post.space_id, [post], action, *more)
         return post, view
 
@@ -215,7 +215,7 @@ class AccessFunnel:
         answer = await self._content.answer(answer_id)
         question = await self._content.post(answer.question_id) if answer else None
         if answer is None or question is None:
-            raise item_not_found()
+            raise await self._missing(caller)
         view = await self._visible(caller, answer.space_id, [question, answer], action)
         return answer, question, view
 
@@ -226,7 +226,7 @@ class AccessFunnel:
         comment = await self._content.comment(comment_id)
         post = await self._content.post(comment.post_id) if comment else None
         if comment is None or post is None:
-            raise item_not_found()
+            raise await self._missing(caller)
         view = await self._visible(caller, comment.space_id, [post, comment], action)
         return comment, view
 
@@ -248,6 +248,14 @@ class AccessFunnel:
         if not may_see_history(caller.person_id, item.author_id, view, wiki=wiki):
             raise PermissionDenied("the history is visible to the author and moderators")
         return item
+
+    async def _missing(self, caller: Caller) -> NotFound:
+        """The error for a missing item. A partner's request first reaches the community
+        service as a hidden item's would, so that while it is down a missing id answers
+        UNAVAILABLE like an existing one: an outage tells nothing about existence."""
+        if caller.is_partner:
+            await self._listed(caller)
+        return item_not_found()
 
     async def _visible(
         self, caller: Caller, space_id: str, chain: Sequence[Item], action: Action, *more: Action
