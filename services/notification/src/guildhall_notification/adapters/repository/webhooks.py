@@ -243,8 +243,13 @@ class WebhookRepository:
         return bool(result.modified_count)
 
     async def finish_attempt(self, delivery: Delivery) -> None:
+        """Record an attempt's outcome. A retry ("pending") is recorded only if nothing
+        cancelled the delivery meanwhile (its webhook disabled while it was in flight)."""
+        query: dict[str, Any] = {"_id": delivery.delivery_id}
+        if delivery.state == PENDING:
+            query["state"] = PENDING
         await self._w[DELIVERIES].update_one(
-            {"_id": delivery.delivery_id},
+            query,
             {
                 "$set": {
                     "state": delivery.state,
