@@ -11,7 +11,7 @@ Seeding the access read model writes the documents the community events would
 have produced (``rm_communities``, ``rm_memberships``) in bulk, because 100,000
 MemberJoined events through Kafka would measure the consumer, not the post
 service. Content to measure against is seeded in bulk too, through the post
-service's own store (:meth:`guildhall_testsupport.post.PostHarness.seed_posts`: the
+service's own repository (:meth:`guildhall_testsupport.post.PostHarness.seed_posts`: the
 documents CreatePost writes, without events), so a benchmark
 can hold hundreds of thousands of items; every post whose latency is reported goes
 through the CreatePost RPC.
@@ -33,7 +33,13 @@ from typing import Any
 
 from guildhall.post.v1 import post_pb2 as pb
 from guildhall_post.domain.posts import PostType
-from guildhall_testsupport.post import PostHarness, SeedPost, running_post_service
+from guildhall_testsupport.post import (
+    PostHarness,
+    PostPlatform,
+    SeedPost,
+    running_post_platform,
+    running_post_service,
+)
 
 KAFKA = os.environ.get("GUILDHALL_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:19092")
 MONGO = os.environ.get("GUILDHALL_MONGO_URI", "mongodb://127.0.0.1:27027/")
@@ -56,6 +62,17 @@ async def post_service() -> AsyncIterator[PostHarness]:
             outbox_poll_seconds=600.0,
         ) as harness:
             yield harness
+
+
+@asynccontextmanager
+async def post_platform() -> AsyncIterator[PostPlatform]:
+    """A fresh post service beside the real community service (partner decisions are its
+    CheckAccess / ListSpaces), on the local stack; both dropped afterwards."""
+    with tempfile.TemporaryDirectory(prefix="post-bench-") as tmp:
+        async with running_post_platform(
+            kafka=KAFKA, mongo=MONGO, tmp=Path(tmp), outbox_poll_seconds=600.0
+        ) as platform:
+            yield platform
 
 
 async def seed_community(

@@ -6,7 +6,7 @@ Creates items through CreatePost (default 600, ``--full`` 3,000) in a set of ope
 communities and one pinhole granted to a partner org, waits until the index
 (fed from the post topic) holds them all, then reports Search latency p50/p99
 for an employee (readable spaces from the read model) and for a partner user
-(readable spaces from the community service's ListSpaces on every call), with
+(readable spaces from the real community service's ListSpaces on every call), with
 one-, two- and three-word queries, exact titles, and filters. The engine alone
 is measured by ``bench.search_bench``; this adds what the service does around it.
 """
@@ -19,7 +19,7 @@ import random
 import time
 from typing import Any
 
-from bench.post_common import create_post, in_parallel, measure, post_service, seed_community
+from bench.post_common import create_post, in_parallel, measure, post_platform
 from guildhall.post.v1 import post_pb2 as pb
 
 WORDS = (
@@ -58,22 +58,23 @@ WORDS = (
 
 async def run(full: bool, budget: float) -> None:
     items = 3_000 if full else 600
-    communities = [f"sc{i}" for i in range(20)]
     rng = random.Random(7)
     titles: list[str] = []
     ids: list[str] = []
-    async with post_service() as h:
+    async with post_platform() as pf:
+        h = pf.post
         print(f"post_search: {items:,} items, budget {budget:.0f}s per phase")
-        for cid in communities:
-            await seed_community(h, cid, ["author", "reader"])
-        await h.pinhole("hole", communities[0], grants={"acme": "viewer"})
-        await h.known(pinholes=["hole"])
+        await pf.people("author", "reader", partners={"val": "acme"})
+        communities = [
+            await pf.new_community("author", members={"reader": "member"}) for _ in range(20)
+        ]
+        hole = await pf.open_pinhole(communities[0], "author", grants={"acme": "viewer"})
 
         async def write(i: int) -> None:
             words = rng.sample(WORDS, 4)
             title = " ".join(words[:3])
             titles.append(title)
-            space = "hole" if i % 10 == 0 else communities[i % len(communities)]
+            space = hole if i % 10 == 0 else communities[i % len(communities)]
             post = await create_post(
                 h,
                 "author",

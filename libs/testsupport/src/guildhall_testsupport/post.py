@@ -580,10 +580,10 @@ class PostPlatform:
 
 @asynccontextmanager
 async def running_post_platform(
-    *, kafka: str, mongo: str, tmp: Path
+    *, kafka: str, mongo: str, tmp: Path, **post_overrides: Any
 ) -> AsyncIterator[PostPlatform]:
     """The community service and a post service on its topics and keys, in process; both
-    torn down (databases and topics) afterwards."""
+    torn down (databases and topics) afterwards. ``post_overrides`` are post settings."""
     community = await CommunityHarness.start(kafka=kafka, mongo=mongo, keys_dir=tmp / "keys")
     try:
         async with running_post_service(
@@ -593,6 +593,7 @@ async def running_post_platform(
             tmp=tmp,
             community_addr=f"127.0.0.1:{community.running.port}",
             topic_prefix=community.settings.topic_prefix,
+            **post_overrides,
         ) as post:
             yield PostPlatform(community, post)
     finally:

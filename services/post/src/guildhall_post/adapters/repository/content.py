@@ -91,17 +91,13 @@ def content_indexes() -> list[IndexSpec]:
     """The indexes of the content collections, one per query shape (equality fields, then
     the keyset's sort key)."""
     return [
-        # Space and home feeds: newest first within the spaces, keyset on _id (a ULID).
+        # Space and home feeds: newest first within the spaces, keyset on _id (a ULID). A
+        # tag filter walks space_feed and filters (ADR 0006 section 3 says why no tag index).
         IndexSpec(POSTS, [("space_id", 1), ("state", 1), ("_id", -1)], name="space_feed"),
         IndexSpec(
             POSTS,
             [("space_id", 1), ("state", 1), ("type", 1), ("_id", -1)],
             name="space_feed_by_type",
-        ),
-        IndexSpec(
-            POSTS,
-            [("space_id", 1), ("state", 1), ("tags", 1), ("_id", -1)],
-            name="space_feed_by_tag",
         ),
         # Questions for me: open questions carrying one of the person's tags, newest first.
         IndexSpec(
@@ -217,7 +213,8 @@ class ContentRepository:
     ) -> list[Post]:
         """Up to ``limit`` published posts of the spaces, newest first, below ``before``.
 
-        One keyset query per :data:`FEED_CHUNK` spaces (the ``space_feed*`` indexes), run
+        One keyset query per :data:`FEED_CHUNK` spaces (``space_feed``, or
+        ``space_feed_by_type`` with a type; a tag or pin is filtered on the way), run
         concurrently and merged by ``_id``: each chunk's newest ``limit`` are the only
         candidates it can contribute.
         """
