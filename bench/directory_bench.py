@@ -5,12 +5,12 @@ Run: ``.venv/bin/python -m bench.directory_bench [--full] [--requests N] [--budg
 1. Seeds an enterprise into a fresh database, in bulk: default 40,000 people
    (10,000 of them experts), ``--full`` 400,000 (100,000 experts). Every
    document comes from the profile service's own functions (the domain's
-   ``Person`` and ``home_org``, the repository's document mapping, and the
-   directory lists built by :func:`guildhall_profile.lists.built_documents`
-   from :func:`guildhall_profile.domain.listing.entries_of`), inserted in
-   batches with no events (a snapshot, not the relay's work). ``--backfill``
-   leaves the lists out instead, so the service builds them at start, and
-   reports how long that took. Experts declare 1-5 tags drawn Zipf-like from 2,000;
+   ``Person`` and ``home_org``, the repository's document mapping of people
+   and of their expert directory rows), inserted in batches with no events
+   (a snapshot, not the relay's work), then the service's declared indexes
+   are built. ``--migrate`` leaves the directory rows out instead and times
+   the one-off migration (``guildhall_profile.adapters.migration``) that
+   writes them. Experts declare 1-5 tags drawn Zipf-like from 2,000;
    about a third of them also earned accepted answers on some. People sit in
    departments of Zipf-like sizes (one per 200 people) under an org chart of
    span 8 per department, below one chief executive.
@@ -20,13 +20,14 @@ Run: ``.venv/bin/python -m bench.directory_bench [--full] [--requests N] [--budg
 3. Measures over gRPC on loopback, one call in flight at a time, as an
    employee: FindExperts (page of 20) for the most popular tag, a rare tag,
    two tags, and a deep page of the popular tag (a page token positioned at
-   the middle of its list); ListPeopleByDepartment (page of 50) for the
+   the middle of its ranking); ListPeopleByDepartment (page of 50) for the
    largest and a small department; ListDirectReports of the chief executive
    (who manages every department head) and of a line manager; GetPerson and
    GetManagerChain of a person at the bottom of the chart, for comparison;
-   then two writes that move list entries: SetDeclaredExpertise (an expert
-   adds or drops the popular tag) and UpdatePerson (an admin moves someone
-   between the largest and a middling department). Each figure is p50 / p99
+   then two writes that move index entries: SetDeclaredExpertise (an expert
+   adds or drops the popular tag: a directory row written or buried) and
+   UpdatePerson (an admin moves someone between the largest and a middling
+   department). Each figure is p50 / p99
    / max in ms with the database reads per call (``find`` commands the
    server answered), bounded by ``--budget`` seconds per scenario and
    ``--timeout`` seconds per call.
@@ -35,7 +36,7 @@ Run: ``.venv/bin/python -m bench.directory_bench [--full] [--requests N] [--budg
    on FerretDB scans the whole people collection.
 
 Database: by default a private FerretDB (the binary ``make infra-up`` built,
-SQLite backend, with the ``_id`` index patch of docs/adr/0010) in a temporary
+SQLite backend, with the patches of deploy/local/ferretdb/) in a temporary
 directory on its own port, from :class:`bench.access_bench.PrivateFerretDB`;
 ``--mongo URI`` runs against another server instead. Kafka: the local broker
 (``GUILDHALL_KAFKA_BOOTSTRAP_SERVERS``), with topics of a fresh prefix that
@@ -71,13 +72,14 @@ from bench.service_process import ServiceProcess
 from guildhall.profile.v1 import profile_pb2 as pb
 from guildhall.profile.v1 import profile_pb2_grpc
 from guildhall_kit.mongo import Document, ensure_indexes, make_client
-from guildhall_profile import repository as repo
+from guildhall_kit.paging import encode_token
+from guildhall_kit.settings import load_settings
+from guildhall_profile.adapters import repository as repo
+from guildhall_profile.adapters.migration import migrate
 from guildhall_profile.domain.expertise import directory_rows
-from guildhall_profile.domain.listing import entries_of
 from guildhall_profile.domain.model import EarnedTag, Org, OrgKind, OrgState, Person, PersonKind
 from guildhall_profile.domain.orgs import home_org
-from guildhall_profile.domain.paging import encode_token
-from guildhall_profile.lists import BUCKETS, HEADS, built_documents
+from guildhall_profile.settings import ProfileSettings
 
 HOME = "home"
 BATCH = 5_000
@@ -269,10 +271,10 @@ class _Writer:
 
 
 async def seed(
-    db: AsyncDatabase[Document], scale: Scale, log: Callable[[str], None], *, lists: bool = True
+    db: AsyncDatabase[Document], scale: Scale, log: Callable[[str], None], *, rows: bool = True
 ) -> Seeded:
     """Write the enterprise into ``db`` (which must be empty) and build the service's indexes;
-    with ``lists``, also the directory lists (else the service back-fills them at start)."""
+    with ``rows``, also the expert directory rows (else the migration writes them)."""
     started = time.perf_counter()
     rng = random.Random(7)
     out = Seeded(scale)
@@ -284,25 +286,16 @@ async def seed(
         await w.add(repo.ORGS, repo.org_document(org))
         for user in users:
             await w.add(repo.PEOPLE, repo.person_document(user))
-    entries: dict[str, list[str]] = {}
     for i in range(scale.people):
         person = _person(plan, i, rng, tag_cum)
         await w.add(repo.PEOPLE, repo.person_document(person))
-        for list_id, entry in entries_of(person).items():
-            entries.setdefault(list_id, []).append(entry)
+        if rows:
+            for row in directory_rows(person):
+                await w.add(repo.EXPERTS, repo.expert_row_document(row, person.version))
         out.note(person)
         if (i + 1) % 100_000 == 0:
             log(f"  seeded {i + 1:,} people ({time.perf_counter() - started:.0f}s)")
     await w.flush()
-    if lists:
-        heads, buckets = built_documents(entries)
-        for doc in buckets:
-            await w.add(BUCKETS, doc)
-        for doc in heads:
-            await w.add(HEADS, doc)
-        await w.add(HEADS, {"_id": repo.LISTS_BUILT, "at": T0, "people": scale.people})
-        await w.flush()
-    del entries
     out.chief = plan.ids[0]
     for i in rng.sample(range(1, scale.people), min(200, scale.people - 1)):
         depth, m = 0, plan.manager[i]
@@ -329,9 +322,8 @@ class Service(ServiceProcess):
             log=log,
             settings={
                 "GUILDHALL_COMMUNITY_ADDR": "127.0.0.1:1",  # partners are not measured here
-                # Background scans are timed on their own (step 4), not mixed into the calls.
+                # The relay's backstop scan is timed on its own (step 4), not mixed into calls.
                 "GUILDHALL_OUTBOX_POLL_SECONDS": "600",
-                "GUILDHALL_DIRECTORY_REPAIR_SECONDS": "3600",
             },
         )
         self.stub = profile_pb2_grpc.ProfileServiceStub(self.channel)
@@ -350,7 +342,7 @@ def _scenarios(
     rare = next(t for t in reversed(by_size) if len(s.tag_rows[t]) >= 3)
     ranked = sorted(s.tag_rows[popular], key=lambda r: (-r[0], -r[1], r[2]))
     middle = ranked[len(ranked) // 2]
-    deep = encode_token("experts", [popular], [middle[0], middle[1], middle[2]])
+    deep = encode_token("experts", [middle[0], middle[1], middle[2]], scope=[popular])
     departments = sorted(s.department_size, key=lambda d: (-s.department_size[d], d))
     small = departments[len(departments) // 2]
     line_manager = next(m for m, n in sorted(s.reports.items()) if n == 8)
@@ -483,15 +475,20 @@ async def _background(db: AsyncDatabase[Document], budget: float) -> list[str]:
     return lines
 
 
-async def _backfilled(db: AsyncDatabase[Document], ready: float, within: float) -> str:
-    """Wait until the service has back-filled the lists; when, counted from its start."""
-    started = time.perf_counter() - ready
-    deadline = time.perf_counter() + within
-    while time.perf_counter() < deadline:
-        if await db[HEADS].find_one({"_id": repo.LISTS_BUILT}) is not None:
-            return f"{time.perf_counter() - started:.1f}s after the service started"
-        await asyncio.sleep(0.5)
-    return f"not within {within:.0f}s"
+async def _migrated(mongo: str, database: str) -> str:
+    """Run the one-off migration on the seeded database; what it did and how long it took."""
+    settings = load_settings(
+        ProfileSettings,
+        kafka_bootstrap_servers="127.0.0.1:1",  # not used by the migration
+        mongo_uri=mongo,
+        mongo_database=database,
+        community_addr="127.0.0.1:1",
+    )
+    started = time.perf_counter()
+    done = await migrate(settings)
+    return f"{done['rows_written']:,} rows for {done['people']:,} people in " + (
+        f"{time.perf_counter() - started:.1f}s"
+    )
 
 
 async def _measure(
@@ -532,7 +529,7 @@ async def run(args: argparse.Namespace) -> int:
             await ferret.wait_ready()
         client = make_client(mongo, app_name="guildhall-bench", timeout_ms=1_800_000)
         seeded = await seed(
-            client[database], scale, log=lambda m: print(m, flush=True), lists=not args.backfill
+            client[database], scale, log=lambda m: print(m, flush=True), rows=not args.migrate
         )
         counts = ", ".join(f"{n:,} {c}" for c, n in sorted(seeded.counts.items()))
         print(
@@ -540,13 +537,12 @@ async def run(args: argparse.Namespace) -> int:
             f"indexes): {counts}",
             flush=True,
         )
+        if args.migrate:
+            print(f"migration: {await _migrated(mongo, database)}", flush=True)
         log = Path(tempfile.gettempdir()) / f"{database}.log"
         svc = Service(mongo, database, f"bench{secrets.token_hex(3)}.", log)
         ready = await svc.wait_ready(max(args.budget * 10, 600))
         print(f"service ready in {ready:.1f}s; log {log}")
-        if args.backfill:
-            built = await _backfilled(client[database], ready, args.timeout * 20)
-            print(f"  lists back-filled {built}", flush=True)
         print(f"storage: {describe_storage(await storage(client[database]))}", flush=True)
         await _measure(svc, client, database, seeded, args)
     finally:
@@ -573,7 +569,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--budget", type=float, default=30.0, help="seconds per scenario, at most")
     parser.add_argument("--timeout", type=float, default=30.0, help="deadline of one call")
     parser.add_argument(
-        "--backfill", action="store_true", help="seed no lists: the service builds them at start"
+        "--migrate",
+        action="store_true",
+        help="seed no directory rows: time the one-off migration that writes them",
     )
     parser.add_argument("--keep", action="store_true", help="keep the database (with --mongo)")
     parser.add_argument("--mongo", default="", help="MongoDB URI instead of a private FerretDB")

@@ -5,8 +5,8 @@ service learns orgs and people from the profile service's own events, and the
 profile service learns hosts from the community service's events. Pinholes
 are opened, granted and revoked through the community service's RPCs; the
 exactness of revocation is the community service's ListSpaces, which profile
-asks on every partner request. The post service does not publish yet, so the
-test publishes one PostCreated itself to make an author.
+asks on every partner request. The test publishes one PostCreated itself, as
+the post service does, to make an author.
 """
 
 from __future__ import annotations
@@ -34,9 +34,9 @@ from guildhall_kit.bus import BusConfig, Event, Producer, load_registry
 from guildhall_kit.mongo import make_client
 from guildhall_kit.service import RunningService, start_service
 from guildhall_kit.settings import load_settings
-from guildhall_profile.consumers import COMMUNITY_GROUP, CommunityEvents
-from guildhall_profile.repository import AUTHORS, HOSTS
-from guildhall_testsupport.profile import WITHIN, Harness, consumers_closed
+from guildhall_profile.adapters.consumers import COMMUNITY_GROUP, CommunityEvents
+from guildhall_profile.adapters.repository import AUTHORS, HOSTS
+from guildhall_testsupport.profile import WITHIN, Harness, consumers_closed, repository
 
 pytestmark = pytest.mark.integration
 
@@ -405,7 +405,7 @@ async def test_late_membership_events_do_not_undo_newer_ones(world: World) -> No
     assert isinstance(handler, CommunityEvents)
     await handler(event(left))
     await handler(event(promoted))  # older, arrives last: ignored
-    repo = handler.profiles.repo
+    repo = repository(world.profile_service)
     assert await repo.hosts_among(["c-late"], ["sam"]) == set()
     rejoined = cevents.MemberJoined(
         community_id="c-late", person_id="sam", role=cpb.ROLE_MODERATOR, membership_version=4

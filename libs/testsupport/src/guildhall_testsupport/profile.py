@@ -1,14 +1,14 @@
-"""Test support for the profile service (used by tests/integration/test_profile_*.py).
+"""Test support for the profile service (its integration tests and the cross-service ones).
 
 - :class:`Harness`: dev keys, tokens, settings and an in-process profile
   service against the real Kafka and FerretDB, with a topic prefix and a
   database of its own, cleaned up afterwards;
+- :func:`repository`: the repository of a running service, on its database;
 - :func:`read_topic`: every event on a topic, from the beginning to the end
-  offsets of the moment;
-- :class:`FakeCommunity`: a stand-in ``CommunityService`` serving only
-  ``ListSpaces``, answering from state the test sets and changes. Used only
-  while the real community service cannot yet serve (see the tests' module
-  docstrings for which one they use).
+  offsets of the moment.
+
+Tests that need the community service's access decision start the real one
+(tests/integration/test_profile_partner_visibility.py); there is no double.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ import grpc
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from guildhall.community.v1 import community_pb2, community_pb2_grpc
 from guildhall.profile.v1 import profile_pb2_grpc
 from guildhall_kit.auth import PrincipalKind, mint_token
 from guildhall_kit.auth.devkeys import DevKeys, ensure_dev_keys
@@ -31,6 +30,7 @@ from guildhall_kit.bus import Event, from_kafka, load_registry
 from guildhall_kit.mongo import make_client
 from guildhall_kit.service import RunningService, start_service
 from guildhall_kit.settings import load_settings
+from guildhall_profile.adapters.repository import ProfileRepository
 from guildhall_profile.app import build
 from guildhall_profile.settings import ProfileSettings
 
@@ -131,6 +131,11 @@ class Harness:
             await admin.close()
 
 
+def repository(service: RunningService[ProfileSettings]) -> ProfileRepository:
+    """A repository on the running service's database, writing as the service does."""
+    return ProfileRepository(service.ctx.db, service.ctx.outbox(), writer=service.ctx.writer_db)
+
+
 async def consumers_closed(service: RunningService[Any]) -> None:
     """Wait until the service's consumers have left their groups.
 
@@ -210,70 +215,6 @@ async def wait_for_events(
         if len(matching) >= count or asyncio.get_running_loop().time() > deadline:
             return matching
         await asyncio.sleep(0.2)
-
-
-@dataclass
-class FakePinhole:
-    space_id: str
-    community_id: str
-    orgs: set[str]
-
-
-class FakeCommunity(community_pb2_grpc.CommunityServiceServicer):
-    """``ListSpaces`` over pinholes the test opens, grants and revokes; nothing else.
-
-    A partner's spaces are the open pinholes granted to their org, as the real
-    service answers for partner principals. It records the ``authorization``
-    metadata of each call, so tests can check that the caller's token was
-    forwarded.
-    """
-
-    def __init__(self) -> None:
-        self.pinholes: dict[str, FakePinhole] = {}
-        self.authorizations: list[str] = []
-        self.calls = 0
-        self._server: grpc.aio.Server | None = None
-        self.port = 0
-
-    def open(self, space_id: str, community_id: str, *orgs: str) -> None:
-        self.pinholes[space_id] = FakePinhole(space_id, community_id, set(orgs))
-
-    def revoke(self, space_id: str, org_id: str) -> None:
-        self.pinholes[space_id].orgs.discard(org_id)
-
-    async def ListSpaces(self, request: Any, context: Any) -> community_pb2.ListSpacesResponse:
-        self.calls += 1
-        for key, value in context.invocation_metadata() or ():
-            if key == "authorization":
-                self.authorizations.append(value)
-        org = request.principal.org_id
-        spaces = [
-            community_pb2.SpaceAccess(
-                space=community_pb2.Space(
-                    space_id=p.space_id,
-                    kind=community_pb2.SPACE_KIND_PINHOLE,
-                    community_id=p.community_id,
-                    pinhole_state=community_pb2.PINHOLE_STATE_OPEN,
-                ),
-                allowed_actions=[community_pb2.ACTION_READ],
-            )
-            for p in sorted(self.pinholes.values(), key=lambda p: p.space_id)
-            if org in p.orgs
-        ]
-        return community_pb2.ListSpacesResponse(spaces=spaces)
-
-    async def start(self) -> str:
-        server = grpc.aio.server()
-        community_pb2_grpc.add_CommunityServiceServicer_to_server(self, server)
-        self.port = server.add_insecure_port("127.0.0.1:0")
-        await server.start()
-        self._server = server
-        return f"127.0.0.1:{self.port}"
-
-    async def stop(self) -> None:
-        if self._server is not None:
-            await self._server.stop(grace=0)
-            self._server = None
 
 
 def ids(events: Sequence[Event]) -> list[tuple[str, str | None]]:

@@ -15,7 +15,7 @@ import pytest
 
 from guildhall.profile.v1 import events_pb2, profile_pb2
 from guildhall_kit.outbox import OUTBOX_FIELD
-from guildhall_profile.repository import ORGS
+from guildhall_profile.adapters.repository import ORGS
 from guildhall_testsupport.profile import Harness, ids, read_topic, relay_idle, wait_for_events
 
 pytestmark = pytest.mark.integration

@@ -1,8 +1,8 @@
 """Expertise earned from AnswerAccepted events on real Kafka and FerretDB, and the directory.
 
-The post service does not publish yet, so the tests publish AnswerAccepted
-events on the post topic themselves with the kit's producer, as the post
-service will (source ``guildhall/post``, keyed by question id).
+The tests publish AnswerAccepted events on the post topic themselves with the
+kit's producer, as the post service does (source ``guildhall/post``, keyed by
+question id).
 """
 
 from __future__ import annotations
@@ -18,12 +18,17 @@ from guildhall.post.v1 import events_pb2 as post_events
 from guildhall.profile.v1 import events_pb2, profile_pb2, profile_pb2_grpc
 from guildhall_kit.bus import BusConfig, Event, Producer, load_registry
 from guildhall_kit.service import RunningService
-from guildhall_profile.application import Profiles
-from guildhall_profile.consumers import POST_GROUP, PostEvents
-from guildhall_profile.domain.expertise import ExpertRow
-from guildhall_profile.domain.listing import tag_list
+from guildhall_profile.adapters.consumers import POST_GROUP, PostEvents
+from guildhall_profile.adapters.repository import EXPERTS, ProfileRepository
 from guildhall_profile.settings import ProfileSettings
-from guildhall_testsupport.profile import Harness, eventually, ids, read_topic, wait_for_events
+from guildhall_testsupport.profile import (
+    Harness,
+    eventually,
+    ids,
+    read_topic,
+    repository,
+    wait_for_events,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -129,7 +134,8 @@ async def test_answer_accepted_earns_expertise_once_under_redelivery(
 
     # A redelivery that gets past the group's processed-events record (a crash
     # after the effect, before the record) still changes nothing: apply_once.
-    handler = PostEvents(service_profiles(service))
+    handler = next(c for c in service.parts.consumers if c.group == POST_GROUP).handler
+    assert isinstance(handler, PostEvents)
     await handler(event)
     assert await earned(api, harness, "ann") == {"python": 1, "k8s": 1}
 
@@ -156,13 +162,6 @@ async def test_answer_accepted_earns_expertise_once_under_redelivery(
     assert list(payload.tags) == ["k8s", "python"]
     assert payload.answer_id == "a1"
     assert payload.source_event_id == event.id
-
-
-def service_profiles(service: RunningService[ProfileSettings]) -> Profiles:
-    """The use cases of a running service (reached through its post-topic handler)."""
-    handler = next(c for c in service.parts.consumers if c.group == POST_GROUP).handler
-    assert isinstance(handler, PostEvents)
-    return handler.profiles
 
 
 async def test_directory_ranks_earned_above_declared_and_pages(
@@ -225,26 +224,51 @@ async def test_a_changed_accepted_answer_moves_the_credit(
     assert list(withdrawn.parse(events_pb2.ProfileUpdated).changed_fields) == ["earned_expertise"]
 
 
-async def test_a_row_a_crash_left_behind_never_shows_and_is_pruned(
-    harness: Harness, producer: Producer
+async def test_rows_a_crash_left_unwritten_are_converged_from_the_expertise_events(
+    harness: Harness, producer: Producer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     service = await harness.start()
     api = harness.stub(service)
     await people(harness, api, "fay")
     await api.SetDeclaredExpertise(
-        profile_pb2.SetDeclaredExpertiseRequest(tags=["sap-fi"]),
+        profile_pb2.SetDeclaredExpertiseRequest(tags=["sap-fi", "abap"]),
         metadata=harness.token("fay"),
         timeout=10,
     )
     assert await experts(api, harness, ["sap-fi"]) == [("fay", 0, 1)]
+
+    async def crash(*_: Any) -> None:
+        raise ConnectionError("the process died after the person write")
+
+    # As if the process died between each person write and its directory rows.
+    monkeypatch.setattr(ProfileRepository, "write_rows", crash)
+    await api.SetDeclaredExpertise(
+        profile_pb2.SetDeclaredExpertiseRequest(tags=["sap-fi"]),
+        metadata=harness.token("fay"),
+        timeout=10,
+    )
     await producer.publish(POST_TOPIC, accepted("a1", "fay", ["sap-fi"]))
     await consumed(service, 1)
-    # As if the process died after that write and before it removed fay's old row.
-    repo = service_profiles(service).repo
-    await repo.lists.add(tag_list("sap-fi"), ExpertRow("sap-fi", "fay", 0, True).list_key)
-    assert await experts(api, harness, ["sap-fi"]) == [("fay", 1, 1)]
-    assert await experts(api, harness, ["sap-fi"], size=1) == [("fay", 1, 1)]
-    assert await repo.prune_stale() == 1
-    assert await repo.lists.read(tag_list("sap-fi"), None, limit=10) == [
-        ExpertRow("sap-fi", "fay", 1, True).list_key
-    ]
+    assert await earned(api, harness, "fay") == {"sap-fi": 1}
+
+    # The events were stored with the person; the directory consumer converges the rows.
+    async def converged() -> bool:
+        return await experts(api, harness, ["sap-fi"]) == [("fay", 1, 1)] and not await experts(
+            api, harness, ["abap"]
+        )
+
+    await until(converged, "the directory to follow fay's expertise")
+    rows = service.ctx.db[EXPERTS]
+    live = sorted(
+        [d["_id"] async for d in rows.find({"person_id": "fay", "tag": {"$exists": True}})]
+    )
+    assert live == ["sap-fi/fay"]
+    assert await repository(service).converge_rows("fay") == 0  # nothing left to do
+
+
+async def until(check: Any, what: str) -> None:
+    """Poll the async ``check`` until it holds (the consumer's effect has no event to wait on)."""
+    deadline = asyncio.get_running_loop().time() + 30
+    while not await check():
+        assert asyncio.get_running_loop().time() < deadline, f"not within 30s: {what}"
+        await asyncio.sleep(0.1)

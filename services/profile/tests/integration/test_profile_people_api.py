@@ -231,3 +231,28 @@ async def test_my_profile_and_self_service_edits(api: Api) -> None:
     assert nobody == grpc.StatusCode.NOT_FOUND
     unauthenticated = await code_of(api.stub.GetMyProfile(pb.GetMyProfileRequest(), timeout=10))
     assert unauthenticated == grpc.StatusCode.UNAUTHENTICATED
+
+
+async def test_an_employee_token_of_another_org_is_refused_before_any_handler(api: Api) -> None:
+    # The kit's token check: "employee" is only ever the home org's kind, in every service.
+    await api.stub.RegisterOrg(
+        pb.RegisterOrgRequest(org_id="hooli", kind=pb.ORG_KIND_VENDOR, display_name="Hooli"),
+        metadata=api.admin,
+        timeout=10,
+    )
+    await create(api, "gavin", org_id="hooli")
+    for org in ("hooli", "nowhere"):
+        forged = api.harness.token("gavin", org_id=org, admin=True)
+        calls: list[Awaitable[Any]] = [
+            api.stub.GetMyProfile(pb.GetMyProfileRequest(), metadata=forged, timeout=10),
+            api.stub.GetPerson(pb.GetPersonRequest(person_id="gavin"), metadata=forged, timeout=10),
+            api.stub.FindExperts(pb.FindExpertsRequest(tags=["go"]), metadata=forged, timeout=10),
+            api.stub.RegisterOrg(
+                pb.RegisterOrgRequest(kind=pb.ORG_KIND_VENDOR, display_name="Forged"),
+                metadata=forged,
+                timeout=10,
+            ),
+        ]
+        assert [await code_of(c) for c in calls] == [grpc.StatusCode.UNAUTHENTICATED] * 4, org
+    orgs = await api.stub.ListOrgs(pb.ListOrgsRequest(), metadata=api.employee, timeout=10)
+    assert "Forged" not in [o.display_name for o in orgs.orgs]

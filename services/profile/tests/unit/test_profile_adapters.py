@@ -1,4 +1,5 @@
-"""The pure parts of the adapters: event mapping against the registry, queries against indexes."""
+"""The pure parts of the adapters: event mapping against the registry, queries against
+indexes, and the orders the index keys give."""
 
 from __future__ import annotations
 
@@ -6,19 +7,18 @@ from datetime import UTC, datetime
 
 from guildhall.profile.v1 import events_pb2
 from guildhall_kit.bus import load_registry
-from guildhall_profile.convert import event_message
-from guildhall_profile.domain import events
-from guildhall_profile.domain.model import Org, OrgKind, OrgState, Person, PersonKind
-from guildhall_profile.repository import (
-    AUTHORS,
-    HOSTS,
-    LIST_BUCKETS,
-    LISTS,
+from guildhall_profile.adapters.convert import event_message
+from guildhall_profile.adapters.repository import (
+    EXPERTS,
     PEOPLE,
     QUERY_SHAPES,
+    expert_row_document,
     indexes,
-    list_key,
+    person_document,
 )
+from guildhall_profile.domain import events
+from guildhall_profile.domain.expertise import ExpertRow
+from guildhall_profile.domain.model import Org, OrgKind, OrgState, Person, PersonKind, list_key
 
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 ORG = Org("acme", OrgKind.VENDOR, "Acme", OrgState.ACTIVE, T0, T0)
@@ -94,10 +94,17 @@ def test_every_index_serves_a_query_shape_or_is_a_unique_rule() -> None:
         assert used or spec.unique, f"index {spec.name} serves no query"
 
 
-def test_people_and_lists_are_read_by_id_only() -> None:
-    # On the local FerretDB any other query scans the collection (docs/adr/0010, 0011).
-    queried = {collection for collection, _, _ in QUERY_SHAPES}
-    assert queried.isdisjoint({PEOPLE, LISTS, LIST_BUCKETS, HOSTS, AUTHORS})
+def test_the_listings_query_the_fields_the_documents_carry() -> None:
+    # Each shape's fields exist, with string values, in the documents written (a field
+    # renamed in one place and not the other would list nobody).
+    row = expert_row_document(ExpertRow("python", "ann", 2, True), version=3)
+    docs = {PEOPLE: person_document(PERSON), EXPERTS: row}
+    for collection, equality, ranged in QUERY_SHAPES:
+        if collection in docs:
+            for name in (*equality, *([ranged] if ranged else [])):
+                assert isinstance(docs[collection][name], str), (collection, name)
+    assert row["_id"] == "python/ann"
+    assert row["key"] == ExpertRow("python", "ann", 2, True).key
 
 
 def test_list_keys_order_by_name_then_id() -> None:

@@ -1,4 +1,4 @@
-"""Declared and earned expertise, the directory rows, visibility and page tokens."""
+"""Declared and earned expertise, the directory rows, visibility and the service's page tokens."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from guildhall_kit.errors import FailedPrecondition, InvalidArgument
+from guildhall_kit.paging import decode_token, encode_token, page_size
 from guildhall_profile.domain.events import ExpertiseDeclared, ExpertiseEarned, ProfileUpdated
 from guildhall_profile.domain.expertise import (
     ExpertRow,
@@ -18,7 +19,6 @@ from guildhall_profile.domain.expertise import (
     withdraw_expertise,
 )
 from guildhall_profile.domain.model import EarnedTag, Person, PersonKind
-from guildhall_profile.domain.paging import decode_token, encode_token, page_size
 from guildhall_profile.domain.visibility import (
     Participation,
     PartnerScope,
@@ -187,24 +187,24 @@ def test_page_size_defaults_and_caps() -> None:
 
 
 def test_page_tokens_round_trip_and_refuse_other_queries() -> None:
-    token = encode_token("experts", ["go", "python"], [3, 1, "ann"])
-    assert decode_token(token, "experts", ["go", "python"], (int, int, str)) == [3, 1, "ann"]
+    token = encode_token("experts", [3, 1, "ann"], scope=["go", "python"])
+    assert decode_token(token, "experts", (int, int, str), scope=["go", "python"]) == [3, 1, "ann"]
     for list_name, query, shape in (
-        ("people", ["go", "python"], (int, int, str)),
+        ("department", ["go", "python"], (int, int, str)),
         ("experts", ["go"], (int, int, str)),
         ("experts", ["go", "python"], (int, str)),
         ("experts", ["go", "python"], (str, int, str)),
     ):
         with pytest.raises(InvalidArgument) as info:
-            decode_token(token, list_name, query, shape)
+            decode_token(token, list_name, shape, scope=query)
         assert info.value.field == "page_token"
     for garbage in ("!!", "e30", "bm90IGpzb24"):
         with pytest.raises(InvalidArgument):
-            decode_token(garbage, "experts", ["go"], (str,))
+            decode_token(garbage, "experts", (str,), scope=["go"])
 
 
 def test_page_tokens_with_long_unicode_names_stay_within_the_contract() -> None:
-    longest = replace(person(), display_name="漢" * 200)  # 3 UTF-8 bytes a character
+    longest = replace(person(), person_id="x" * 64, display_name="漢" * 200)  # 3 UTF-8 bytes each
     assert len(longest.sort_name) == 100
-    token = encode_token("department", ["R&D" * 66], [longest.sort_name, "x" * 64])
+    token = encode_token("department", [longest.list_key], scope=["R&D" * 66])
     assert len(token) <= 1024

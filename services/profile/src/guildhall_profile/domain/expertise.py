@@ -10,16 +10,15 @@ The directory answers "experts for tags X, Y": employees with any signal on
 any of the tags, ranked by earned score (accepted answers summed over the
 matched tags), then by how many of the tags they declared, then by person id.
 
-How it scales (400,000 people, 100,000 experts): the repository keeps, per
-tag, an ordered list of the rows of that tag (one :attr:`ExpertRow.list_key`
-per person with a signal, see :mod:`.listing`), so each tag's rows can be read
-best-first. :class:`DirectorySearch` merges those per-tag lists with the
-threshold algorithm: it reads a batch from every list, resolves each person
-it meets from their own document (every tag of theirs, exactly), and stops
-as soon as nobody it has not met could still make the page. A query touches
-a few batches of rows, not every expert of the tags. The lists must hold
-every current row; they may also hold stale ones, which only make the search
-meet (and resolve) a person early (docs/adr/0011).
+How it scales (400,000 people, 100,000 experts): each (tag, person) signal is
+a directory row (:class:`ExpertRow`) whose :attr:`~ExpertRow.key` orders a
+tag's rows best-first, so an index on (tag, key) reads any tag's rows in rank
+order from any position. With one tag, a page is one range of that index.
+With several, :class:`DirectorySearch` merges the tags' ranges with the
+threshold algorithm: it reads a batch from every tag, resolves each person it
+meets on every tag asked for, and stops as soon as nobody it has not met
+could still make the page, so a query touches a few batches of rows, not
+every expert of the tags (docs/adr/0011).
 """
 
 from __future__ import annotations
@@ -39,7 +38,7 @@ _TAG: Final = re.compile(r"^[a-z0-9+#._-]{1,40}$")
 _TAG_HAS_ALNUM: Final = re.compile(r"[a-z0-9]")
 
 RANK_CEILING: Final = 10**12 - 1
-"""Accepted answers per tag above this are not representable in a list key (never reached)."""
+"""Accepted answers per tag above this are not representable in a row key (never reached)."""
 
 
 def is_tag(text: str) -> bool:
@@ -56,6 +55,35 @@ def credited_tags(question_tags: Iterable[str]) -> tuple[str, ...]:
     """
     tags = sorted({t.strip().lower() for t in question_tags if is_tag(t.strip().lower())})
     return tuple(tags[:MAX_TAGS_PER_ANSWER])
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptedAnswer:
+    """An answer accepted on a question (the post service's AnswerAccepted, as used here)."""
+
+    answer_id: str
+    question_id: str
+    space_id: str
+    author_id: str
+    accepted_by: str
+    question_tags: tuple[str, ...]
+    previous_answer_id: str
+    """The answer this one replaced as the accepted one; empty if none."""
+    accepted_at: datetime | None
+    """None when the event carries no time (the consumer's clock is used then)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerCredit:
+    """One accepted answer's credit: to whom, on which tags, and whether it still stands."""
+
+    answer_id: str
+    person_id: str
+    tags: tuple[str, ...]
+    credited: bool
+    """False once the question accepted another answer."""
+    event_id: str
+    """The AnswerAccepted event that last changed this credit."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +202,7 @@ def withdraw_expertise(
 
 @dataclass(frozen=True, slots=True)
 class ExpertRow:
-    """One person's signal on one tag: a row of the directory's per-tag lists."""
+    """One person's signal on one tag: a row of the expert directory."""
 
     tag: str
     person_id: str
@@ -182,18 +210,19 @@ class ExpertRow:
     declared: bool
 
     @property
-    def list_key(self) -> str:
-        """The row's position in its tag's list: most earned first, then declared, then id.
+    def key(self) -> str:
+        """The row's rank within its tag: most earned first, then declared, then id.
 
-        A string so that one ascending index orders the list and one range
-        (``> last key``) continues it: twelve digits of ``RANK_CEILING -
-        earned``, ``0`` if declared else ``1``, then the person id.
+        A string, so that one ascending index on (tag, key) orders a tag's
+        rows and one string range (``> last key``) continues a page: twelve
+        digits of ``RANK_CEILING - earned``, ``0`` if declared else ``1``,
+        then the person id.
         """
-        return f"{list_key_prefix(self.earned)}{'0' if self.declared else '1'}{self.person_id}"
+        return f"{key_prefix(self.earned)}{'0' if self.declared else '1'}{self.person_id}"
 
 
-def list_key_prefix(earned: int) -> str:
-    """The list-key prefix of rows with ``earned`` accepted answers.
+def key_prefix(earned: int) -> str:
+    """The row-key prefix of rows with ``earned`` accepted answers.
 
     Rows with at most ``earned`` accepted answers have keys ``>=`` this.
     """
@@ -274,11 +303,11 @@ def match_of(person_id: str, rows: Iterable[ExpertRow], tags: Iterable[str]) -> 
 
 
 @dataclass(frozen=True, slots=True)
-class ListRead:
-    """Read the next rows of one tag's list, in list-key order.
+class TagRead:
+    """Read the next rows of one tag, in key order.
 
     ``after_key`` set: rows whose key is greater. Otherwise ``from_key`` set:
-    rows whose key is at least it. Neither: from the top of the list.
+    rows whose key is at least it. Neither: from the best row of the tag.
     """
 
     tag: str
@@ -296,40 +325,43 @@ class DirectoryPage:
 
 
 @dataclass
-class _List:
+class _Range:
     tag: str
     start_key: str | None
     start_after: bool = False
-    """Whether the list starts after ``start_key`` (else at it)."""
+    """Whether the range starts after ``start_key`` (else at it)."""
     last: ExpertRow | None = None
     exhausted: bool = False
 
 
 class DirectorySearch:
-    """One page of "experts for these tags", merged from per-tag lists (threshold algorithm).
+    """One page of "experts for these tags", merged from per-tag row ranges (threshold algorithm).
 
-    No I/O: the adapter drives it::
+    No I/O: the application drives it::
 
         search = DirectorySearch(tags, page_size=20, after=cursor)
         while not search.done:
             for read in search.reads():
-                search.feed(read, rows of read)           # list rows, in key order
+                search.feed(read, rows of read)           # a tag's rows, in key order
             search.resolve(rows of search.unresolved())   # every row of those people for tags
         page = search.page()
 
-    Correctness: every person met in any list is resolved exactly (all their
-    rows for the tags). A person not met yet has, in each list still being
+    Correctness: every person met in any tag is resolved exactly (all their
+    rows for the tags). A person not met yet has, in each tag still being
     read, a row after the last one read (so at most that row's accepted
-    answers) and no row in a finished list. Their score is therefore at most
-    the sum of the last-read accepted answers of the unfinished lists, and
-    they declared at most as many tags as there are unfinished lists. Once
+    answers) and no row in a finished tag. Their score is therefore at most
+    the sum of the last-read accepted answers of the unfinished tags, and
+    they declared at most as many tags as there are unfinished ones. Once
     the page's last entry (plus one, to know whether more follow) ranks
-    strictly above that bound, nobody unmet can enter the page.
+    strictly above that bound, nobody unmet can enter the page. A row read
+    in a range may have changed by the time its person is resolved (a write
+    in between); the resolved rows decide, so such a row only makes the
+    search meet someone early.
 
     Paging after a cursor: a row with more accepted answers than the cursor's
     score belongs to someone ranked above the cursor (their score is at least
-    that row's), so every list starts at rows with at most that many. With one
-    tag a person's rank *is* their row's position, so the list starts right
+    that row's), so every tag starts at rows with at most that many. With one
+    tag a person's rank *is* their row's position, so the range starts right
     after the cursor's own row: a deep page costs what the first one does.
     """
 
@@ -350,14 +382,14 @@ class DirectorySearch:
         self._after = after
         self._batch = batch_size or min(max(2 * (page_size + 1), 50), 500)
         if after is None:
-            self._lists = {tag: _List(tag, None) for tag in self._tags}
+            self._ranges = {tag: _Range(tag, None) for tag in self._tags}
         elif len(self._tags) == 1:
             (tag,) = self._tags
             at = ExpertRow(tag, after.person_id, after.earned_score, after.declared_matches > 0)
-            self._lists = {tag: _List(tag, at.list_key, start_after=True)}
+            self._ranges = {tag: _Range(tag, at.key, start_after=True)}
         else:
-            start = list_key_prefix(after.earned_score)
-            self._lists = {tag: _List(tag, start) for tag in self._tags}
+            start = key_prefix(after.earned_score)
+            self._ranges = {tag: _Range(tag, start) for tag in self._tags}
         self._matches: dict[str, ExpertMatch] = {}
         self._met: set[str] = set()
         self._unresolved: set[str] = set()
@@ -369,30 +401,30 @@ class DirectorySearch:
 
     @property
     def rounds(self) -> int:
-        """How many rounds of list reads were fed (for metrics and tests)."""
+        """How many tag reads were fed (for metrics and tests)."""
         return self._rounds
 
-    def reads(self) -> list[ListRead]:
-        """The list reads of the next round: one per list not yet finished."""
+    def reads(self) -> list[TagRead]:
+        """The reads of the next round: one per tag not yet finished."""
         reads = []
-        for lst in self._lists.values():
+        for lst in self._ranges.values():
             if lst.exhausted:
                 continue
             if lst.last is not None:
-                reads.append(ListRead(lst.tag, lst.last.list_key, None, self._batch))
+                reads.append(TagRead(lst.tag, lst.last.key, None, self._batch))
             elif lst.start_after:
-                reads.append(ListRead(lst.tag, lst.start_key, None, self._batch))
+                reads.append(TagRead(lst.tag, lst.start_key, None, self._batch))
             else:
-                reads.append(ListRead(lst.tag, None, lst.start_key, self._batch))
+                reads.append(TagRead(lst.tag, None, lst.start_key, self._batch))
         return reads
 
-    def feed(self, read: ListRead, rows: Sequence[ExpertRow]) -> None:
-        """The rows ``read`` returned, in list-key order (at most ``read.limit``).
+    def feed(self, read: TagRead, rows: Sequence[ExpertRow]) -> None:
+        """The rows ``read`` returned, in key order (at most ``read.limit``).
 
         Raises:
             ValueError: rows of another tag, or more than asked for.
         """
-        lst = self._lists[read.tag]
+        lst = self._ranges[read.tag]
         if len(rows) > read.limit or any(r.tag != read.tag for r in rows):
             raise ValueError("rows do not answer the read")
         if rows:
@@ -406,7 +438,7 @@ class DirectorySearch:
         self._rounds += 1
 
     def unresolved(self) -> list[str]:
-        """People met in a list whose rows on every tag are still needed, sorted."""
+        """People met in a tag whose rows on every tag asked for are still needed, sorted."""
         return sorted(self._unresolved)
 
     def resolve(self, rows: Iterable[ExpertRow]) -> None:
@@ -433,7 +465,7 @@ class DirectorySearch:
         """Whether :meth:`page` is final: nobody unmet can still enter it."""
         if self._unresolved:
             return False
-        live = [lst for lst in self._lists.values() if not lst.exhausted]
+        live = [lst for lst in self._ranges.values() if not lst.exhausted]
         if not live:
             return True
         if any(lst.last is None for lst in live):
@@ -444,7 +476,7 @@ class DirectorySearch:
             return False
         edge = ranked[needed - 1].sort_key
         if len(live) == 1:
-            # Unmet people then have one row, in this list, after the last one read;
+            # Unmet people then have one row, in this tag, after the last one read;
             # their rank is that row's position, so it is strictly below the last row's.
             last = live[0].last
             assert last is not None

@@ -43,6 +43,16 @@ SORT_NAME_CHARS: Final = 100
 """Lists of people and orgs sort by the first this-many characters of the folded name
 (then by id), which keeps sort keys, and so page tokens, short whatever the name."""
 
+KEY_SEP: Final = "\x01"
+"""Separates name and id in a list key: below every character a name may contain
+(control characters are refused), so "ann" sorts before "ann b" whatever the ids."""
+
+
+def list_key(sort_name: str, ident: str) -> str:
+    """One string ordering a list by (name, id): an index on it sorts the list, and a
+    ``$gt`` range on it continues a page."""
+    return f"{sort_name}{KEY_SEP}{ident}"
+
 
 class OrgKind(enum.StrEnum):
     """Home enterprise or which kind of partner."""
@@ -105,6 +115,11 @@ class Org:
         return self.name_key[:SORT_NAME_CHARS]
 
     @property
+    def list_key(self) -> str:
+        """Where the org stands in ListOrgs: :func:`list_key` of name and id."""
+        return list_key(self.sort_name, self.org_id)
+
+    @property
     def is_active(self) -> bool:
         return self.state is OrgState.ACTIVE
 
@@ -147,6 +162,11 @@ class Person:
     def sort_name(self) -> str:
         """The key lists of people are ordered by (then by person id)."""
         return fold(self.display_name)[:SORT_NAME_CHARS]
+
+    @property
+    def list_key(self) -> str:
+        """Where the person stands in their department and among their manager's reports."""
+        return list_key(self.sort_name, self.person_id)
 
     @property
     def email_key(self) -> str:

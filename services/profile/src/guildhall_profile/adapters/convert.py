@@ -1,15 +1,19 @@
-"""Mapping between the domain's values and the ``guildhall.profile.v1`` messages. Pure."""
+"""Mapping between the domain's values and protobuf messages (the profile contract, and the
+post events the service consumes). Pure."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from guildhall.post.v1 import events_pb2 as post_events
 from guildhall.profile.v1 import events_pb2, profile_pb2
+from guildhall_kit.bus import Event
+from guildhall_kit.outbox import Outbox
 from guildhall_profile.domain import events
-from guildhall_profile.domain.expertise import ExpertMatch
+from guildhall_profile.domain.expertise import AcceptedAnswer, ExpertMatch
 from guildhall_profile.domain.model import Org, OrgKind, OrgState, Person, PersonKind
 
 ORG_KINDS: dict[OrgKind, profile_pb2.OrgKind.ValueType] = {
@@ -155,3 +159,24 @@ def event_message(event: events.Event, org_name: str) -> Message:
                 earned_at=timestamp(event.earned_at),
             )
     return message
+
+
+def outbox_event(outbox: Outbox, event: events.Event, org_name: str) -> Event:
+    """The outbox event of a domain event, keyed by the org or person it is about."""
+    return outbox.event(event_message(event, org_name), key=event.aggregate_id)
+
+
+def accepted_answer(message: post_events.AnswerAccepted) -> AcceptedAnswer:
+    """The domain's view of the post service's AnswerAccepted."""
+    return AcceptedAnswer(
+        answer_id=message.answer_id,
+        question_id=message.question_id,
+        space_id=message.space_id,
+        author_id=message.answer_author_id,
+        accepted_by=message.accepted_by,
+        question_tags=tuple(message.question_tags),
+        previous_answer_id=message.previous_answer_id,
+        accepted_at=(
+            message.accepted_at.ToDatetime(tzinfo=UTC) if message.HasField("accepted_at") else None
+        ),
+    )

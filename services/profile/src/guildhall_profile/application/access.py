@@ -10,7 +10,8 @@ about the objects named in the request (PERMISSION_DENIED):
 - ``Gate.anyone``: GetPersonCard(s), GetOrg (partners see less, see below)
 
 Service identities (other Guildhall services) read like employees and never
-write. Employees must carry the home org in their token.
+write. An employee token naming another org than the home org never gets
+here: the kit's token verifier refuses it (UNAUTHENTICATED) in every service.
 
 :class:`PeopleAccess` is the only way a handler turns person ids into people
 a caller may see (STYLE.md habit 4). For employees and services that is
@@ -24,63 +25,61 @@ Whatever a partner may not see is left out exactly like a missing id.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from guildhall_kit.auth import Principal, PrincipalKind, require_principal
+from guildhall_kit.clients import Action, CommunityAccessClient
 from guildhall_kit.errors import NotFound, PermissionDenied
-from guildhall_profile.community import CommunityAccess
 from guildhall_profile.domain.model import OrgKind, Person
 from guildhall_profile.domain.visibility import (
     Participation,
     PartnerScope,
+    VisiblePinhole,
     needs_participation,
     partner_visible,
 )
-from guildhall_profile.repository import ProfileRepository
+
+if TYPE_CHECKING:
+    from guildhall_profile.adapters.repository import ProfileRepository
 
 
 class Gate:
-    """The method-level checks, for one home org id."""
+    """The method-level checks. Each raises Unauthenticated (no token) or
+    PermissionDenied (a principal of another kind), naming no object."""
 
-    def __init__(self, home_org_id: str) -> None:
-        self.home_org_id = home_org_id
-
-    def _employee_checked(self, principal: Principal) -> Principal:
-        if principal.is_employee and principal.org_id != self.home_org_id:
-            raise PermissionDenied("an employee token must name the home organisation")
-        return principal
-
-    def home_admin(self) -> Principal:
-        """The caller, a home admin. Raises Unauthenticated or PermissionDenied."""
-        principal = self._employee_checked(require_principal(PrincipalKind.EMPLOYEE))
+    @staticmethod
+    def home_admin() -> Principal:
+        """The caller, a home admin."""
+        principal = require_principal(PrincipalKind.EMPLOYEE)
         if not principal.is_home_admin:
             raise PermissionDenied("only home administrators may call this method")
         return principal
 
-    def employee_or_service(self) -> Principal:
+    @staticmethod
+    def employee_or_service() -> Principal:
         """The caller, an employee or a Guildhall service."""
-        return self._employee_checked(
-            require_principal(PrincipalKind.EMPLOYEE, PrincipalKind.SERVICE)
-        )
+        return require_principal(PrincipalKind.EMPLOYEE, PrincipalKind.SERVICE)
 
-    def employee(self) -> Principal:
+    @staticmethod
+    def employee() -> Principal:
         """The caller, an employee (acting as a person)."""
-        return self._employee_checked(require_principal(PrincipalKind.EMPLOYEE))
+        return require_principal(PrincipalKind.EMPLOYEE)
 
-    def anyone(self) -> Principal:
+    @staticmethod
+    def anyone() -> Principal:
         """The caller, whoever they are (employee, partner user or service)."""
-        return self._employee_checked(require_principal())
+        return require_principal()
 
-    def person(self) -> Principal:
+    @staticmethod
+    def person() -> Principal:
         """The caller, an employee or a partner user (a person, not a service)."""
-        return self._employee_checked(
-            require_principal(PrincipalKind.EMPLOYEE, PrincipalKind.PARTNER)
-        )
+        return require_principal(PrincipalKind.EMPLOYEE, PrincipalKind.PARTNER)
 
 
 class PeopleAccess:
     """The funnel for every read of people a partner could reach."""
 
-    def __init__(self, repo: ProfileRepository, community: CommunityAccess) -> None:
+    def __init__(self, repo: ProfileRepository, community: CommunityAccessClient) -> None:
         self._repo = repo
         self._community = community
 
@@ -103,10 +102,22 @@ class PeopleAccess:
     async def partner_scope(
         self, principal: Principal, *, authorization: str | None, time_left: float | None
     ) -> PartnerScope:
-        """What the partner user can see right now (their org checked, pinholes asked)."""
+        """What the partner user can see right now (their org checked, pinholes asked).
+
+        The community service answers from current state with the caller's own
+        token forwarded; nothing of its answer is cached, so a revoked grant or
+        a closed pinhole counts from the very next request (ADR 0005).
+
+        Raises:
+            PermissionDenied: as :meth:`check_partner_org`.
+            Unavailable: the community service did not answer (fails closed).
+        """
         await self.check_partner_org(principal)
-        pinholes = await self._community.visible_pinholes(
-            principal, authorization=authorization, time_left=time_left
+        spaces = await self._community.list_spaces(
+            principal, Action.READ, authorization=authorization, time_left=time_left
+        )
+        pinholes = tuple(
+            VisiblePinhole(s.space_id, s.community_id) for s in spaces if s.is_pinhole and s.is_open
         )
         return PartnerScope(principal.subject, principal.org_id, pinholes)
 

@@ -3,10 +3,10 @@
 Thin by design. The kit's interceptor has already authenticated the caller,
 validated the request against its protovalidate rules and set the deadline;
 it also maps domain errors to status codes. Each method here checks which
-kind of principal may call it (:class:`~guildhall_profile.access.Gate`, before
-any lookup), reads people only through
-:class:`~guildhall_profile.access.PeopleAccess`, calls one use case and
-shapes the response.
+kind of principal may call it (:class:`~guildhall_profile.application.access.Gate`,
+before any lookup), reads people only through
+:class:`~guildhall_profile.application.access.PeopleAccess`, calls one use case
+and shapes the response.
 """
 
 from __future__ import annotations
@@ -18,9 +18,7 @@ import grpc
 from guildhall.profile.v1 import profile_pb2, profile_pb2_grpc
 from guildhall_kit.auth import Principal
 from guildhall_kit.errors import NotFound
-from guildhall_profile.access import Gate, PeopleAccess
-from guildhall_profile.application import Profiles
-from guildhall_profile.convert import (
+from guildhall_profile.adapters.convert import (
     ORG_KINDS_BY_PROTO,
     ORG_STATES_BY_PROTO,
     card_message,
@@ -28,6 +26,10 @@ from guildhall_profile.convert import (
     org_message,
     person_message,
 )
+from guildhall_profile.application.access import Gate, PeopleAccess
+from guildhall_profile.application.directory import Directory
+from guildhall_profile.application.orgs import Orgs
+from guildhall_profile.application.people import People
 from guildhall_profile.domain.model import Person
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -43,19 +45,24 @@ def _authorization(context: Context) -> str | None:
 class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
     """Every RPC of ProfileService."""
 
-    def __init__(self, profiles: Profiles, people: PeopleAccess, gate: Gate) -> None:
-        self._profiles = profiles
-        self._people = people
-        self._gate = gate
+    def __init__(
+        self, orgs: Orgs, people: People, directory: Directory, access: PeopleAccess
+    ) -> None:
+        self._orgs = orgs
+        self._persons = people
+        self._directory = directory
+        self._people = access
+        self._gate = Gate
+        self._org_names = orgs.names
 
     # --- helpers ------------------------------------------------------------------------------
 
     async def _person_messages(self, people: list[Person]) -> list[profile_pb2.Person]:
-        names = await self._profiles.org_names([p.org_id for p in people])
+        names = await self._org_names([p.org_id for p in people])
         return [person_message(p, names[p.org_id]) for p in people]
 
     async def _card_messages(self, people: list[Person]) -> list[profile_pb2.PersonCard]:
-        names = await self._profiles.org_names([p.org_id for p in people])
+        names = await self._org_names([p.org_id for p in people])
         return [card_message(p, names[p.org_id]) for p in people]
 
     async def _visible(
@@ -71,7 +78,7 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
     async def _me(self, principal: Principal) -> Person:
         """The caller's own person record (NOT_FOUND when their token names nobody here)."""
         await self._people.check_partner_org(principal)
-        person = await self._profiles.repo.get_person(principal.subject)
+        person = await self._persons.find(principal.subject)
         if person is None or person.org_id != principal.org_id:
             raise NotFound("person", principal.subject)
         return person
@@ -82,7 +89,7 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
         self, request: profile_pb2.RegisterOrgRequest, context: Context
     ) -> profile_pb2.RegisterOrgResponse:
         actor = self._gate.home_admin()
-        org = await self._profiles.register_org(
+        org = await self._orgs.register(
             actor.subject,
             org_id=request.org_id,
             kind=ORG_KINDS_BY_PROTO[request.kind],
@@ -98,14 +105,14 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
             await self._people.check_partner_org(principal)
             if request.org_id != principal.org_id:
                 raise NotFound("org", request.org_id)
-        org = await self._profiles.get_org(request.org_id)
+        org = await self._orgs.get(request.org_id)
         return profile_pb2.GetOrgResponse(org=org_message(org))
 
     async def ListOrgs(
         self, request: profile_pb2.ListOrgsRequest, context: Context
     ) -> profile_pb2.ListOrgsResponse:
         self._gate.employee_or_service()
-        orgs, token = await self._profiles.list_orgs(
+        orgs, token = await self._orgs.list(
             kind=ORG_KINDS_BY_PROTO.get(request.kind),
             state=ORG_STATES_BY_PROTO.get(request.state),
             size=request.page_size,
@@ -119,14 +126,14 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
         self, request: profile_pb2.SuspendOrgRequest, context: Context
     ) -> profile_pb2.SuspendOrgResponse:
         actor = self._gate.home_admin()
-        org = await self._profiles.suspend_org(actor.subject, request.org_id, request.reason)
+        org = await self._orgs.suspend(actor.subject, request.org_id, request.reason)
         return profile_pb2.SuspendOrgResponse(org=org_message(org))
 
     async def ReinstateOrg(
         self, request: profile_pb2.ReinstateOrgRequest, context: Context
     ) -> profile_pb2.ReinstateOrgResponse:
         actor = self._gate.home_admin()
-        org = await self._profiles.reinstate_org(actor.subject, request.org_id)
+        org = await self._orgs.reinstate(actor.subject, request.org_id)
         return profile_pb2.ReinstateOrgResponse(org=org_message(org))
 
     # --- people -------------------------------------------------------------------------------
@@ -135,7 +142,7 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
         self, request: profile_pb2.CreatePersonRequest, context: Context
     ) -> profile_pb2.CreatePersonResponse:
         actor = self._gate.home_admin()
-        person = await self._profiles.create_person(
+        person = await self._persons.create(
             actor.subject,
             person_id=request.person_id,
             org_id=request.org_id,
@@ -154,7 +161,7 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
         self, request: profile_pb2.GetPersonRequest, context: Context
     ) -> profile_pb2.GetPersonResponse:
         self._gate.employee_or_service()
-        person = await self._profiles.get_person(request.person_id)
+        person = await self._persons.get(request.person_id)
         (message,) = await self._person_messages([person])
         return profile_pb2.GetPersonResponse(person=message)
 
@@ -176,7 +183,7 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
         self, request: profile_pb2.UpdateMyProfileRequest, context: Context
     ) -> profile_pb2.UpdateMyProfileResponse:
         me = await self._me(self._gate.person())
-        person = await self._profiles.update_my_profile(
+        person = await self._persons.update_mine(
             me.person_id,
             display_name=request.display_name if request.HasField("display_name") else None,
             bio=request.bio if request.HasField("bio") else None,
@@ -193,7 +200,7 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
         self, request: profile_pb2.UpdatePersonRequest, context: Context
     ) -> profile_pb2.UpdatePersonResponse:
         actor = self._gate.home_admin()
-        person = await self._profiles.update_person(
+        person = await self._persons.update(
             actor.subject,
             request.person_id,
             title=request.title if request.HasField("title") else None,
@@ -231,7 +238,7 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
         self, request: profile_pb2.ListPeopleByDepartmentRequest, context: Context
     ) -> profile_pb2.ListPeopleByDepartmentResponse:
         self._gate.employee_or_service()
-        people, token = await self._profiles.people_by_department(
+        people, token = await self._persons.by_department(
             request.department, request.page_size, request.page_token
         )
         return profile_pb2.ListPeopleByDepartmentResponse(
@@ -242,14 +249,14 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
         self, request: profile_pb2.GetManagerChainRequest, context: Context
     ) -> profile_pb2.GetManagerChainResponse:
         self._gate.employee_or_service()
-        managers = await self._profiles.manager_chain(request.person_id)
+        managers = await self._persons.manager_chain(request.person_id)
         return profile_pb2.GetManagerChainResponse(managers=await self._card_messages(managers))
 
     async def ListDirectReports(
         self, request: profile_pb2.ListDirectReportsRequest, context: Context
     ) -> profile_pb2.ListDirectReportsResponse:
         self._gate.employee_or_service()
-        reports, token = await self._profiles.direct_reports(
+        reports, token = await self._persons.direct_reports(
             request.person_id, request.page_size, request.page_token
         )
         return profile_pb2.ListDirectReportsResponse(
@@ -262,7 +269,7 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
         self, request: profile_pb2.SetDeclaredExpertiseRequest, context: Context
     ) -> profile_pb2.SetDeclaredExpertiseResponse:
         me = await self._me(self._gate.employee())
-        person = await self._profiles.set_declared(me.person_id, list(request.tags))
+        person = await self._directory.set_declared(me.person_id, list(request.tags))
         (message,) = await self._person_messages([person])
         return profile_pb2.SetDeclaredExpertiseResponse(person=message)
 
@@ -270,10 +277,10 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
         self, request: profile_pb2.FindExpertsRequest, context: Context
     ) -> profile_pb2.FindExpertsResponse:
         self._gate.employee_or_service()
-        page, token, found = await self._profiles.find_experts(
+        page, token, found = await self._directory.find_experts(
             list(request.tags), request.page_size, request.page_token
         )
-        names = await self._profiles.org_names([p.org_id for p in found.values()])
+        names = await self._org_names([p.org_id for p in found.values()])
         return profile_pb2.FindExpertsResponse(
             experts=[
                 expert_message(m, found[m.person_id], names[found[m.person_id].org_id])

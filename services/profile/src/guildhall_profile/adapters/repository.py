@@ -1,76 +1,73 @@
-"""The profile service's MongoDB adapter: documents, indexes, and single-document writes.
+"""The profile service's MongoDB adapter: documents, declared indexes, queries and writes.
 
 Collections of the service's own database:
 
-=================  ==========================================================
-``orgs``           one document per organisation; carries its outbox
-``people``         one document per person; carries its outbox
-``lists``,         ordered lists read by ``_id`` (:mod:`guildhall_profile.lists`):
-``list_buckets``   per tag its experts, per department its people, per
-                   manager their direct reports (:mod:`.domain.listing`)
+===================  ==========================================================
+``orgs``             one document per organisation; carries its outbox
+``people``           one document per person; carries its outbox
+``experts``          the expert directory: one row per (tag, person) with a
+                     signal, projected from ``people`` (see below)
 ``community_hosts``  read model: owners and moderators per community, from
-                   the community service's events
-``space_authors``  read model: who authored content in which space, from the
-                   post service's events
-``answer_credits`` one document per accepted answer credited (its author,
-                   tags, and whether the credit still stands)
-=================  ==========================================================
+                     the community service's events
+``space_authors``    read model: who authored content in which space, from the
+                     post service's events
+``answer_credits``   one document per accepted answer credited (its author,
+                     tags, and whether the credit still stands)
+===================  ==========================================================
 
-Every state change is one single-document write of the org or person
-document with compare-and-set on ``version`` and the change's event in the
-same write (the transactional outbox). Uniqueness that spans documents (org
-names, e-mail addresses) is a unique index.
+Every state change of an org or person is one single-document write with
+compare-and-set on ``version`` and the change's event in the same write (the
+transactional outbox). Uniqueness that spans documents (org names, e-mail
+addresses) is a unique index.
 
-The lists are a **superset** of what they stand for, checked on every read
-(docs/adr/0011). A person's entries follow from their state alone
-(:func:`~guildhall_profile.domain.listing.entries_of`). A write that gives a
-person a new entry adds it *before* the person write and again after it; an
-entry the write takes away is removed after it, then the person is re-read
-and the entry put back if a concurrent write made it current again. So a
-crash or a lost race leaves at most an extra entry, and a reader keeps an
-entry only if it is exactly the current entry of the person it names — a
-stale entry never shows and nobody is listed twice. Stale entries readers
-meet are noted and removed by :meth:`ProfileRepository.prune_stale`.
+Queries other than by ``_id``, each served by an index declared in
+:func:`indexes` (``QUERY_SHAPES`` lists them for a unit test):
 
-Queries other than by ``_id`` (each served by an index on MongoDB; scans on
-FerretDB, where these collections stay small):
+- ListOrgs: ``{kind?, state?, list_key: {$gt: k}}`` sorted by ``list_key``;
+- a department's people: ``{department: d, list_key: {$gt: k}}`` sorted by
+  ``list_key``, and a manager's reports likewise on ``manager_id``;
+- a tag's experts: ``{tag: t, key: {$gt: k}}`` sorted by ``key``;
+- a person's directory rows: ``{person_id: p}`` (to converge them).
 
-- orgs by name: ``{kind?, state?, list_key: {$gt: k}}`` sorted by ``list_key``
-  -> ``orgs(list_key)``; the home org: ``{kind: "home"}`` (a few hundred orgs);
-- the start-up back-fill of the lists reads every person once, only when the
-  lists were never built (:meth:`ProfileRepository.backfill_lists`).
+**Why a separate ``experts`` collection** rather than an index on the people:
+the directory is sorted by rank *within a tag*, and a multikey index over a
+person's tags cannot sort by a per-tag value (MongoDB sorts an array field by
+its smallest element, whatever the filter), so each (tag, person) signal is
+its own small row keyed for that sort.
 
-People, list heads and buckets, community hosts and space authors (pairs of
-``<group>/<person>``) are read by ``_id`` only, an index search on both servers.
+The rows follow the people: each row carries the person ``version`` it was
+written from and is only ever replaced by a row of a higher version, and a
+row the person no longer has becomes a *tombstone* (``tag`` and ``key``
+removed, ``version`` kept) instead of being deleted, so a late write of an
+older state can never bring it back. Every person write writes the rows it
+changed right after (:meth:`ProfileRepository.write_rows`); if the process
+dies in between, the service's own consumer of its expertise events brings
+the person's rows up to date from the stored person
+(:meth:`ProfileRepository.converge_rows`), so no change is lost.
+
+The participation read models key each document by its pair
+(``<community>/<person>``, ``<space>/<person>``): the pair is the natural key
+that makes each event's upsert idempotent, and reading a batch of pairs by
+``_id`` is the same point lookups an index on (community, person) would make.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, Final
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, Final, Literal
 
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from guildhall_kit.bus import Event
 from guildhall_kit.bus.idempotency import APPLIED_FIELD, apply_once_update
+from guildhall_kit.clock import aware
 from guildhall_kit.errors import AlreadyExists
-from guildhall_kit.logging import get_logger
 from guildhall_kit.mongo import Document, IndexSpec
 from guildhall_kit.outbox import Outbox
-from guildhall_profile.domain.expertise import ExpertRow, ListRead, directory_rows
-from guildhall_profile.domain.listing import (
-    changed_entries,
-    entries_of,
-    list_key,
-    person_of,
-    row_of,
-    stands,
-    tag_list,
-)
+from guildhall_profile.domain.expertise import AnswerCredit, ExpertRow, TagRead, directory_rows
 from guildhall_profile.domain.model import (
     EarnedTag,
     Org,
@@ -79,28 +76,18 @@ from guildhall_profile.domain.model import (
     Person,
     PersonKind,
 )
-from guildhall_profile.lists import BUCKETS, HEADS, ListStore
 
 ORGS: Final = "orgs"
 PEOPLE: Final = "people"
+EXPERTS: Final = "experts"
 HOSTS: Final = "community_hosts"
 AUTHORS: Final = "space_authors"
 CREDITS: Final = "answer_credits"
-LISTS: Final = HEADS
-LIST_BUCKETS: Final = BUCKETS
 
 OUTBOX_COLLECTIONS: Final = (ORGS, PEOPLE)
 
-LISTS_BUILT: Final = "!built"
-"""``_id`` of the document in ``lists`` that records the one-off back-fill as done (list ids
-start with ``tag:``, ``dept:`` or ``mgr:``, so it names no list)."""
-
-STALE_NOTES: Final = 10_000
-"""Most stale entries remembered for :meth:`ProfileRepository.prune_stale` at once."""
-
-__all__ = ["list_key"]
-
-_log = get_logger(__name__)
+PeopleList = Literal["department", "manager_id"]
+"""The person fields a list of people is filtered on."""
 
 
 def indexes() -> list[IndexSpec]:
@@ -109,18 +96,24 @@ def indexes() -> list[IndexSpec]:
         IndexSpec(ORGS, [("name_key", 1)], "orgs_name_unique", unique=True),
         IndexSpec(ORGS, [("list_key", 1)], "orgs_by_name"),
         IndexSpec(PEOPLE, [("email_key", 1)], "people_email_unique", unique=True),
+        IndexSpec(PEOPLE, [("department", 1), ("list_key", 1)], "people_by_department"),
+        IndexSpec(PEOPLE, [("manager_id", 1), ("list_key", 1)], "people_by_manager"),
+        IndexSpec(EXPERTS, [("tag", 1), ("key", 1)], "experts_by_tag"),
+        IndexSpec(EXPERTS, [("person_id", 1)], "experts_by_person"),
     ]
 
 
 QUERY_SHAPES: Final = (
-    # (collection, fields compared for equality or $in, field ranged and sorted on)
+    # (collection, fields compared for equality, field ranged and sorted on)
     (ORGS, (), "list_key"),
+    (PEOPLE, ("department",), "list_key"),
+    (PEOPLE, ("manager_id",), "list_key"),
+    (EXPERTS, ("tag",), "key"),
+    (EXPERTS, ("person_id",), None),
 )
-"""Every query this repository runs on a request path other than reads by ``_id``, as a
-shape a unit test matches against :func:`indexes`: each must be served by an index whose
-leading keys are the equality fields, then the range/sort field. People, lists and the
-read models are read by ``_id`` only (an index search on MongoDB and on the local
-FerretDB); the unique indexes are constraints, not read paths."""
+"""Every query this repository runs other than reads by ``_id``, as a shape a unit test
+matches against :func:`indexes`: each must be served by an index whose leading keys are
+the equality fields, then the range/sort field."""
 
 
 # --- documents <-> domain -----------------------------------------------------------------------
@@ -129,14 +122,16 @@ FerretDB); the unique indexes are constraints, not read paths."""
 _PAIRS_PER_READ: Final = 1000
 
 
-def _pair_ids(groups: Sequence[str], person_ids: Sequence[str]) -> list[list[str]]:
+def _pair_ids(groups: Iterable[str], person_ids: Iterable[str]) -> list[list[str]]:
     """The ``<group>/<person>`` ids of every pair, in reads of at most 1,000 ids each."""
     ids = [f"{g}/{p}" for g in sorted(set(groups)) for p in sorted(set(person_ids))]
     return [ids[i : i + _PAIRS_PER_READ] for i in range(0, len(ids), _PAIRS_PER_READ)]
 
 
 def _utc(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    stamp = aware(value)
+    assert stamp is not None
+    return stamp
 
 
 def org_document(org: Org) -> Document:
@@ -145,7 +140,7 @@ def org_document(org: Org) -> Document:
         "kind": org.kind.value,
         "display_name": org.display_name,
         "name_key": org.name_key,
-        "list_key": list_key(org.sort_name, org.org_id),
+        "list_key": org.list_key,
         "state": org.state.value,
         "suspension_reason": org.suspension_reason,
         "created_at": org.created_at,
@@ -173,7 +168,7 @@ def person_document(person: Person) -> Document:
         "kind": person.kind.value,
         "org_id": person.org_id,
         "display_name": person.display_name,
-        "list_key": list_key(person.sort_name, person.person_id),
+        "list_key": person.list_key,
         "email": person.email,
         "email_key": person.email_key,
         "title": person.title,
@@ -215,30 +210,26 @@ def person_from(doc: Mapping[str, Any]) -> Person:
     )
 
 
-def _person_or_none(list_id: str, entry: str) -> str | None:
-    """The person an entry names; None for a string no writer of this service makes."""
-    try:
-        return person_of(list_id, entry)
-    except ValueError:
-        _log.warning("not a list entry; skipped", list_id=list_id, entry=entry)
-        return None
+def expert_row_document(row: ExpertRow, version: int) -> Document:
+    """The ``experts`` document of one directory row, written from person version ``version``."""
+    return {
+        "_id": f"{row.tag}/{row.person_id}",
+        "tag": row.tag,
+        "person_id": row.person_id,
+        "earned": row.earned,
+        "declared": row.declared,
+        "key": row.key,
+        "version": version,
+    }
+
+
+def _row_from(doc: Mapping[str, Any]) -> ExpertRow:
+    return ExpertRow(doc["tag"], doc["person_id"], int(doc["earned"]), bool(doc["declared"]))
 
 
 _PERSON_PROJECTION: Final = {"_outbox": 0, APPLIED_FIELD: 0}
 _ORG_PROJECTION: Final = {"_outbox": 0}
-
-
-@dataclass(frozen=True, slots=True)
-class AnswerCredit:
-    """One accepted answer's credit: to whom, on which tags, and whether it still stands."""
-
-    answer_id: str
-    person_id: str
-    tags: tuple[str, ...]
-    credited: bool
-    """False once the question accepted another answer."""
-    event_id: str
-    """The AnswerAccepted event that last changed this credit."""
+_ROW_FIELDS: Final = ("tag", "key", "earned", "declared")
 
 
 class ProfileRepository:
@@ -258,30 +249,22 @@ class ProfileRepository:
         isolation, so two concurrent updates of one document (two requests, or a
         request and the outbox relay's clear) can lose one of them; there the
         service passes a handle on a single-connection client as ``writer``,
-        which FerretDB serves one operation at a time (see :mod:`guildhall_profile.app`).
+        which FerretDB serves one operation at a time (see ``guildhall_kit.mongo``).
         """
-        self._db = db
         self._outbox = outbox
         self._orgs = db[ORGS]
         self._people = db[PEOPLE]
+        self._experts = db[EXPERTS]
         self._hosts = db[HOSTS]
         self._authors = db[AUTHORS]
         self._credits = db[CREDITS]
         w = writer if writer is not None else db
         self._w_orgs = w[ORGS]
         self._w_people = w[PEOPLE]
-        self._lists = ListStore(db, writer=w)
-        self._lists_heads = db[LISTS]
-        self._w_lists_heads = w[LISTS]
-        self._stale: set[tuple[str, str]] = set()
+        self._w_experts = w[EXPERTS]
         self._w_hosts = w[HOSTS]
         self._w_authors = w[AUTHORS]
         self._w_credits = w[CREDITS]
-
-    @property
-    def lists(self) -> ListStore:
-        """The ordered lists (for tests and tools; the service goes through the methods here)."""
-        return self._lists
 
     # --- organisations ------------------------------------------------------------------------
 
@@ -297,7 +280,7 @@ class ProfileRepository:
         return {doc["_id"]: org_from(doc) async for doc in cursor}
 
     async def home_orgs(self) -> list[Org]:
-        """Every org of kind HOME (there must be exactly one)."""
+        """Every org of kind HOME (there must be exactly one). Read once at boot."""
         cursor = self._orgs.find({"kind": OrgKind.HOME.value}, projection=_ORG_PROJECTION)
         return [org_from(doc) async for doc in cursor]
 
@@ -327,8 +310,8 @@ class ProfileRepository:
 
     async def list_orgs(
         self, *, kind: OrgKind | None, state: OrgState | None, after: str | None, limit: int
-    ) -> list[tuple[Org, str]]:
-        """Orgs ordered by display name (then id) after list key ``after``: (org, its list key)."""
+    ) -> list[Org]:
+        """Orgs ordered by display name (then id), after list key ``after``."""
         query: Document = {}
         if kind is not None:
             query["kind"] = kind.value
@@ -337,7 +320,7 @@ class ProfileRepository:
         if after is not None:
             query["list_key"] = {"$gt": after}
         cursor = self._orgs.find(query, projection=_ORG_PROJECTION).sort("list_key", 1).limit(limit)
-        return [(org_from(doc), doc["list_key"]) async for doc in cursor]
+        return [org_from(doc) async for doc in cursor]
 
     # --- people -------------------------------------------------------------------------------
 
@@ -353,14 +336,11 @@ class ProfileRepository:
         return {doc["_id"]: person_from(doc) async for doc in cursor}
 
     async def insert_person(self, person: Person, events: Sequence[Event]) -> None:
-        """Insert a new person with their events, and their list entries.
+        """Insert a new person with their events.
 
         Raises:
             AlreadyExists: the person id or the e-mail address (ignoring case) is taken.
-            ListBusy: a list kept changing while the entries were added (nothing written).
         """
-        added, _ = changed_entries({}, entries_of(person))
-        await self._add_entries(added)  # before: the lists are a superset of the people
         document = {**person_document(person), **self._outbox.fields(*events)}
         try:
             await self._w_people.insert_one(document)
@@ -368,7 +348,6 @@ class ProfileRepository:
             if await self._people.find_one({"_id": person.person_id}, projection={"_id": 1}):
                 raise AlreadyExists(f"person_id {person.person_id!r} is taken") from None
             raise AlreadyExists(f"email {person.email!r} is taken") from None
-        await self._after_write(person.person_id, added, [])
 
     async def update_person(
         self,
@@ -379,7 +358,7 @@ class ProfileRepository:
         applied: str | None = None,
     ) -> bool:
         """Write ``person``'s new state if the stored person is still ``before`` (its version);
-        False if it moved on. Keeps the person's list entries in step (see the module).
+        False if it moved on.
 
         ``applied``: an idempotency mark (an event id); the write happens only if
         the person does not carry it yet, and adds it (``apply_once``'s rule),
@@ -389,10 +368,7 @@ class ProfileRepository:
         Raises:
             AlreadyExists: the new e-mail address is taken (not changed by any
                 operation today; kept for the unique index's sake).
-            ListBusy: a list kept changing while new entries were added (nothing written).
         """
-        added, removed = changed_entries(entries_of(before), entries_of(person))
-        await self._add_entries(added)
         state = person_document(person)
         del state["_id"]
         update = self._outbox.update({"$set": state}, *events) if events else {"$set": state}
@@ -404,38 +380,7 @@ class ProfileRepository:
             result = await self._w_people.update_one(query, update)
         except DuplicateKeyError:
             raise AlreadyExists(f"email {person.email!r} is taken") from None
-        if result.matched_count != 1:
-            return False  # what was added is extra; readers drop it
-        await self._after_write(person.person_id, added, removed)
-        return True
-
-    async def _add_entries(self, entries: Sequence[tuple[str, str]]) -> None:
-        for list_id, entry in entries:
-            await self._lists.add(list_id, entry)
-
-    async def _after_write(
-        self,
-        person_id: str,
-        added: Sequence[tuple[str, str]],
-        removed: Sequence[tuple[str, str]],
-    ) -> None:
-        """After a person write: add its new entries again (a concurrent removal of the same
-        entry may have read the person before this write), remove the ones it took away."""
-        try:
-            await self._add_entries(added)
-            await self._remove_checked(person_id, removed)
-        except Exception:  # noqa: BLE001 - the write stands; an extra entry is dropped on read
-            _log.exception("list upkeep after a person write failed", person=person_id)
-
-    async def _remove_checked(self, person_id: str, entries: Sequence[tuple[str, str]]) -> None:
-        """Remove ``entries`` of one person, then put back any that is current again."""
-        if not entries:
-            return
-        for list_id, entry in entries:
-            await self._lists.remove(list_id, entry)
-        # A write that raced this one may have made one of them current again.
-        now = await self.get_person(person_id)
-        await self._add_entries([(lid, e) for lid, e in entries if stands(now, lid, e)])
+        return result.matched_count == 1
 
     async def has_applied(self, person_id: str, mark: str) -> bool:
         """Whether the person carries the idempotency mark ``mark``."""
@@ -444,134 +389,103 @@ class ProfileRepository:
         )
         return found is not None
 
-    async def list_people(
-        self, list_id: str, *, after: str | None, limit: int
-    ) -> list[tuple[Person, str]]:
-        """The people of one list (:mod:`.domain.listing`: a department or a manager's reports),
-        by name then id, after list key ``after``: (person, their list key).
-
-        Reads the list's entries a batch at a time and keeps those that are
-        their person's current entry; one bucket read and one people read per
-        batch.
-        """
-        found: list[tuple[Person, str]] = []
-        position = after
-        batch = max(limit + 1, 50)
-        while len(found) < limit:
-            entries = await self._lists.read(list_id, position, limit=batch)
-            if not entries:
-                break
-            named = {e: _person_or_none(list_id, e) for e in entries}
-            people = await self.get_people(p for p in named.values() if p is not None)
-            for entry in entries:
-                person = people.get(named[entry] or "")
-                if stands(person, list_id, entry):
-                    assert person is not None
-                    found.append((person, entry))
-                elif named[entry] is not None:
-                    self.note_stale(list_id, entry)
-            if len(entries) < batch:
-                break
-            position = entries[-1]
-        return found[:limit]
+    async def people_page(
+        self, field: PeopleList, value: str, *, after: str | None, limit: int
+    ) -> list[Person]:
+        """The people whose ``field`` is ``value``, by name then id, after list key ``after``:
+        one range of the index on (``field``, ``list_key``)."""
+        query: Document = {field: value}
+        if after is not None:
+            query["list_key"] = {"$gt": after}
+        cursor = (
+            self._people.find(query, projection=_PERSON_PROJECTION).sort("list_key", 1).limit(limit)
+        )
+        return [person_from(doc) async for doc in cursor]
 
     # --- the expert directory -----------------------------------------------------------------
 
-    async def read_list(self, read: ListRead) -> list[ExpertRow]:
-        """The next rows of one tag's list, in list-key order, as stored: stale rows included
-        (the search resolves every person it meets from the person, see
-        :meth:`rows_of`). One bucket read per bucket crossed."""
-        position, inclusive = (
-            (read.after_key, False) if read.after_key is not None else (read.from_key, True)
-        )
+    async def tag_rows(self, read: TagRead) -> list[ExpertRow]:
+        """The next rows of one tag, in key order: one range of ``experts_by_tag``."""
+        query: Document = {"tag": read.tag}
+        if read.after_key is not None:
+            query["key"] = {"$gt": read.after_key}
+        elif read.from_key is not None:
+            query["key"] = {"$gte": read.from_key}
+        cursor = self._experts.find(query, projection={"_id": 0, "version": 0})
+        return [_row_from(doc) async for doc in cursor.sort("key", 1).limit(read.limit)]
+
+    async def rows_of(self, person_ids: Iterable[str], tags: Iterable[str]) -> list[ExpertRow]:
+        """Every row of these people on these tags (tombstones left out), by ``_id``."""
         rows: list[ExpertRow] = []
-        while len(rows) < read.limit:
-            wanted = read.limit - len(rows)
-            entries = await self._lists.read(
-                tag_list(read.tag), position, inclusive=inclusive, limit=wanted
-            )
-            for entry in entries:
-                try:
-                    rows.append(row_of(read.tag, entry))
-                except ValueError:
-                    _log.warning("not a directory row; skipped", tag=read.tag, entry=entry)
-            if len(entries) < wanted:
-                break
-            position, inclusive = entries[-1], False
+        for ids in _pair_ids(tags, person_ids):
+            cursor = self._experts.find({"_id": {"$in": ids}, "tag": {"$exists": True}})
+            rows += [_row_from(doc) async for doc in cursor]
         return rows
 
-    @staticmethod
-    def rows_of(people: Mapping[str, Person], tags: Sequence[str]) -> list[ExpertRow]:
-        """Every current directory row of these people on these tags (from their documents)."""
-        wanted = set(tags)
-        return [r for p in people.values() for r in directory_rows(p) if r.tag in wanted]
+    async def write_rows(self, before: Person | None, after: Person) -> None:
+        """Bring the directory rows from ``before``'s to ``after``'s, the state just written:
+        the rows that changed, at ``after``'s version (see the module). Idempotent."""
+        old = {r.tag: r for r in (directory_rows(before) if before is not None else ())}
+        new = {r.tag: r for r in directory_rows(after)}
+        for tag, row in sorted(new.items()):
+            if old.get(tag) != row:
+                await self._put_row(row, after.version)
+        for tag in sorted(old.keys() - new.keys()):
+            await self._bury_row(tag, after.person_id, after.version)
 
-    # --- list upkeep ----------------------------------------------------------------------------
+    async def converge_rows(self, person_id: str) -> int:
+        """Bring the person's rows to their stored state; how many rows were written."""
+        person = await self.get_person(person_id)
+        return 0 if person is None else await self.converge_person(person)
 
-    def note_stale(self, list_id: str, entry: str) -> None:
-        """Remember an entry a reader found stale, for :meth:`prune_stale` (bounded; a note
-        that does not fit is simply met again by a later read)."""
-        if len(self._stale) < STALE_NOTES:
-            self._stale.add((list_id, entry))
+    async def converge_person(self, person: Person) -> int:
+        """Bring ``person``'s rows to ``person``, a state read from the database; how many
+        rows were written.
 
-    def note_stale_rows(self, rows: Sequence[ExpertRow], people: Mapping[str, Person]) -> None:
-        """Note the rows read from tag lists that are not their person's current row."""
-        for row in rows:
-            list_id, entry = tag_list(row.tag), row.list_key
-            if not stands(people.get(row.person_id), list_id, entry):
-                self.note_stale(list_id, entry)
-
-    async def prune_stale(self, limit: int = 1000) -> int:
-        """Remove up to ``limit`` noted stale entries that are still stale; how many.
-
-        Each is removed with the same re-check as a write's removals, so an
-        entry that became current again meanwhile is put back.
+        Reads the person's rows (``experts_by_person``) and writes only what
+        differs, so after a completed :meth:`write_rows` it writes nothing.
         """
-        notes = sorted(self._stale)[:limit]
-        self._stale.difference_update(notes)
-        if not notes:
-            return 0
-        by_person: dict[str, list[tuple[str, str]]] = {}
-        for list_id, entry in notes:
-            by_person.setdefault(person_of(list_id, entry), []).append((list_id, entry))
-        people = await self.get_people(by_person)
-        pruned = 0
-        for person_id, entries in sorted(by_person.items()):
-            stale = [(lid, e) for lid, e in entries if not stands(people.get(person_id), lid, e)]
-            await self._remove_checked(person_id, stale)
-            pruned += len(stale)
-        return pruned
+        stored: dict[str, ExpertRow | None] = {}
+        async for doc in self._experts.find({"person_id": person.person_id}):
+            if int(doc.get("version", 0)) > person.version:
+                return 0  # a newer write owns the rows (and converges them itself)
+            stored[doc["_id"].split("/", 1)[0]] = _row_from(doc) if "tag" in doc else None
+        wanted = {r.tag: r for r in directory_rows(person)}
+        written = 0
+        for tag, row in sorted(wanted.items()):
+            if stored.get(tag) != row:
+                await self._put_row(row, person.version)
+                written += 1
+        for tag in sorted(t for t, row in stored.items() if row is not None and t not in wanted):
+            await self._bury_row(tag, person.person_id, person.version)
+            written += 1
+        return written
 
-    async def lists_built(self) -> bool:
-        """Whether the one-off back-fill of the lists has run on this database."""
-        return await self._lists_heads.find_one({"_id": LISTS_BUILT}) is not None
+    async def all_people(self) -> AsyncIterator[Person]:
+        """Every person, in ``_id`` order (a one-off migration's read; a full scan)."""
+        async for doc in self._people.find({}, projection=_PERSON_PROJECTION).sort("_id", 1):
+            yield person_from(doc)
 
-    async def backfill_lists(self) -> int:
-        """Build the lists from the people, once per database; how many people were read.
+    async def _put_row(self, row: ExpertRow, version: int) -> None:
+        fields = expert_row_document(row, version)
+        row_id = fields.pop("_id")
+        # A duplicate key: the row is already at this version or a newer one.
+        with contextlib.suppress(DuplicateKeyError):
+            await self._w_experts.update_one(
+                {"_id": row_id, "version": {"$lt": version}}, {"$set": fields}, upsert=True
+            )
 
-        For a database written before the lists existed (or restored without
-        them): reads every person once (a scan on FerretDB, a collection read
-        on MongoDB) and merges their entries into the lists — lists with no
-        head yet in bulk, the others bucket by bucket; idempotent, and safe
-        beside writes, which keep their own entries. Then records that it
-        ran; deleting that record (``lists`` document ``!built``) runs it again
-        at the next start.
-        """
-        if await self.lists_built():
-            return 0
-        lists: dict[str, list[str]] = {}
-        read = 0
-        async for doc in self._people.find({}, projection=_PERSON_PROJECTION):
-            read += 1
-            for list_id, entry in entries_of(person_from(doc)).items():
-                lists.setdefault(list_id, []).append(entry)
-        await self._lists.merge_all(lists)
-        await self._w_lists_heads.update_one(
-            {"_id": LISTS_BUILT},
-            {"$set": {"at": datetime.now(UTC), "people": read}},
-            upsert=True,
-        )
-        return read
+    async def _bury_row(self, tag: str, person_id: str, version: int) -> None:
+        """Make the row a tombstone at ``version``: out of every tag's range, version kept."""
+        with contextlib.suppress(DuplicateKeyError):
+            await self._w_experts.update_one(
+                {"_id": f"{tag}/{person_id}", "version": {"$lt": version}},
+                {
+                    "$set": {"person_id": person_id, "version": version},
+                    "$unset": dict.fromkeys(_ROW_FIELDS, ""),
+                },
+                upsert=True,
+            )
 
     # --- read models from other services' events -----------------------------------------------
 

@@ -1,8 +1,9 @@
 """The expert directory search against a brute-force ranking of the same rows.
 
-An in-memory "index" plays the repository: per-tag lists sorted by list key,
-and every row by person. Paging through every page must give exactly the
-brute-force ranking, for random data full of ties, with and without cursors.
+An in-memory "index" plays the repository: per-tag rows sorted by key (the
+``experts_by_tag`` range), and every row by person. Paging through every page
+must give exactly the brute-force ranking, for random data full of ties, with
+and without cursors.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from guildhall_profile.domain.expertise import (
     DirectorySearch,
     ExpertMatch,
     ExpertRow,
-    ListRead,
-    list_key_prefix,
+    TagRead,
+    key_prefix,
     match_of,
 )
 
@@ -28,16 +29,16 @@ class Index:
 
     def __init__(self, rows: Sequence[ExpertRow]) -> None:
         self.rows = list(rows)
-        self.list_rows_read = 0
+        self.rows_read = 0
 
-    def read(self, read: ListRead) -> list[ExpertRow]:
-        rows = sorted((r for r in self.rows if r.tag == read.tag), key=lambda r: r.list_key)
+    def read(self, read: TagRead) -> list[ExpertRow]:
+        rows = sorted((r for r in self.rows if r.tag == read.tag), key=lambda r: r.key)
         if read.after_key is not None:
-            rows = [r for r in rows if r.list_key > read.after_key]
+            rows = [r for r in rows if r.key > read.after_key]
         elif read.from_key is not None:
-            rows = [r for r in rows if r.list_key >= read.from_key]
+            rows = [r for r in rows if r.key >= read.from_key]
         out = rows[: read.limit]
-        self.list_rows_read += len(out)
+        self.rows_read += len(out)
         return out
 
     def of(self, person_ids: Sequence[str], tags: Sequence[str]) -> list[ExpertRow]:
@@ -46,8 +47,8 @@ class Index:
 
 
 class StaleIndex(Index):
-    """Lists that also hold stale rows (a superset, as the repository keeps them); people
-    are still resolved from their current rows only."""
+    """Ranges that return rows that changed before their people were resolved (a write
+    between the two reads); people are resolved from their current rows only."""
 
     def __init__(self, rows: Sequence[ExpertRow], stale: Sequence[ExpertRow]) -> None:
         super().__init__(rows)
@@ -160,10 +161,10 @@ def test_signals_are_summed_over_the_matched_tags_only() -> None:
     ]
 
 
-def test_a_search_reads_a_few_batches_not_the_whole_lists() -> None:
+def test_a_search_reads_a_few_batches_not_every_row_of_the_tags() -> None:
     # 5,000 experts on each of two tags, accepted answers falling off like real
-    # activity does (a few people answer most questions); nobody is in both lists,
-    # the case where the bound (sum of the lists' last counts) is loosest.
+    # activity does (a few people answer most questions); nobody is in both tags,
+    # the case where the bound (sum of the tags' last counts) is loosest.
     rows = []
     for n in range(5000):
         rows.append(ExpertRow("python", f"p{n:05d}", 2000 // (n + 1), False))
@@ -172,13 +173,13 @@ def test_a_search_reads_a_few_batches_not_the_whole_lists() -> None:
     got, cursor = run(index, ["python", "k8s"], 20)
     assert len(got) == 20
     assert cursor is not None
-    assert index.list_rows_read < 500
+    assert index.rows_read < 500
     # and a deep page starts near the cursor instead of at the top
-    index.list_rows_read = 0
+    index.rows_read = 0
     deep = DirectoryCursor(earned_score=40, declared_matches=0, person_id="p00049")
     page, _ = run(index, ["python", "k8s"], 20, deep)
     assert all(m.sort_key > deep.sort_key for m in page)
-    assert index.list_rows_read < 500
+    assert index.rows_read < 500
 
 
 def test_single_tag_page_ends_exactly() -> None:
@@ -208,7 +209,7 @@ def test_people_whose_rows_vanished_meanwhile_drop_out() -> None:
     assert search.page().experts == ()
 
 
-def test_list_keys_order_most_earned_then_declared_then_id() -> None:
+def test_row_keys_order_most_earned_then_declared_then_id() -> None:
     rows = [
         ExpertRow("t", "b", 1, False),
         ExpertRow("t", "a", 1, False),
@@ -216,15 +217,15 @@ def test_list_keys_order_most_earned_then_declared_then_id() -> None:
         ExpertRow("t", "z", 2, False),
         ExpertRow("t", "y", 0, True),
     ]
-    assert [r.person_id for r in sorted(rows, key=lambda r: r.list_key)] == [
+    assert [r.person_id for r in sorted(rows, key=lambda r: r.key)] == [
         "z",
         "c",
         "a",
         "b",
         "y",
     ]
-    assert ExpertRow("t", "a", 3, True).list_key >= list_key_prefix(3)
-    assert ExpertRow("t", "a", 4, True).list_key < list_key_prefix(3)
+    assert ExpertRow("t", "a", 3, True).key >= key_prefix(3)
+    assert ExpertRow("t", "a", 4, True).key < key_prefix(3)
 
 
 def test_misuse_is_refused() -> None:
@@ -239,7 +240,7 @@ def test_misuse_is_refused() -> None:
 
 
 @pytest.mark.parametrize("seed", range(30))
-def test_stale_rows_in_the_lists_change_no_page(seed: int) -> None:
+def test_rows_changed_between_range_and_resolve_change_no_page(seed: int) -> None:
     rng = random.Random(1000 + seed)  # noqa: S311 - reproducible test data, not security
     all_tags = ["python", "sap-fi", "k8s"]
     rows = random_rows(rng, rng.randint(0, 80), all_tags)
@@ -267,4 +268,4 @@ def test_a_deep_page_of_one_tag_starts_at_the_cursor() -> None:
     page, cursor = run(index, ["python"], 20, deep)
     assert [m.person_id for m in page] == [f"p{n:05d}" for n in range(12346, 12366)]
     assert cursor == DirectoryCursor(0, 1, "p12365")
-    assert index.list_rows_read <= 50
+    assert index.rows_read <= 50
