@@ -31,6 +31,7 @@ export GUILDHALL_MONGO_URI ?= mongodb://127.0.0.1:$(GUILDHALL_FERRETDB_PORT)/
 
 include mk/infra.mk
 include mk/protos.mk
+include mk/web.mk
 
 .PHONY: help
 help: ## list the targets
@@ -88,7 +89,7 @@ audit-verify: install ## check every hash chain of the gateway's audit trail (CH
 PYTEST_ARGS ?=
 
 .PHONY: test test-unit test-integration
-test: install protos-check lint infra-up ## everything CI runs: lint, unit and integration tests
+test: install protos-check lint web-check chromium infra-up ## everything CI runs: lint, web build and tests, unit and integration tests (browser tests included)
 	@echo "==> pytest (unit + integration against real Kafka and FerretDB)"
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
@@ -100,8 +101,9 @@ test-integration: install protos infra-up ## integration tests only
 
 # --- Running the platform ---------------------------------------------------
 .PHONY: run stop status
-run: install protos infra-up ## infra + every service with demo data; prints where they listen
-	@$(PY) -m guildhall_kit.devstack up
+run: install protos infra-up web ## infra + every service with demo data; prints where they listen
+	@GUILDHALL_STATIC_DIR=$(WEB_DIST) GUILDHALL_DEV_ISSUER_ENABLED=true $(PY) -m guildhall_kit.devstack up
+	@$(PY) web/devsignin.py $(WEB_DIST)/dev-signin.json
 
 stop: ## stop the services started by make run (infra keeps running)
 	@test -x $(PY) && $(PY) -m guildhall_kit.devstack down || true
