@@ -34,13 +34,16 @@ export async function launch() {
     locale: "en-GB",
     timezoneId: "Europe/Berlin",
   });
-  const browser = context.browser();
   return {
     context,
-    /** A new isolated window (its own storage: one signed-in person per window). */
+    /**
+     * A new window. The app keeps its sign-in in sessionStorage, which is per
+     * window, so each window can be a different person.
+     */
     async window({ width = 1280, height = 860 } = {}) {
-      const ctx = browser ? await browser.newContext({ viewport: { width, height }, locale: "en-GB", timezoneId: "Europe/Berlin" }) : context;
-      return ctx.newPage();
+      const page = await context.newPage();
+      await page.setViewportSize({ width, height });
+      return page;
     },
     async close() {
       await context.close();

@@ -8,6 +8,7 @@
 import { demoToken, loadAuthConfig, loadDemoPeople } from "../auth/config";
 import { mentionedIds } from "../lib/mentions";
 import { call, client } from "./client";
+import type { components } from "./generated/schema";
 import type {
   Answer,
   AuditRecord,
@@ -26,13 +27,16 @@ import type {
   PostView,
   Role,
   Space,
-  SubscriptionLevel,
-  DigestFrequency,
 } from "./model";
 import type { Api, PostDraft } from "./port";
 import { ApiError } from "./problem";
 
 const PAGE_SIZE = 20;
+
+/** What the gateway's contract does not offer yet (answered like its 501). */
+function notYet(): ApiError {
+  return new ApiError("not-implemented", 501, { type: "urn:guildhall:problem:not-implemented" }, undefined, undefined);
+}
 
 /** A value per key, fetched once and kept for `ttlMs`; failures are not kept. */
 class Cache<T> {
@@ -45,6 +49,9 @@ class Cache<T> {
     this.entries.set(key, { at: Date.now(), value });
     value.catch(() => this.entries.delete(key));
     return value;
+  }
+  drop(key: string): void {
+    this.entries.delete(key);
   }
   put(key: string, value: T): void {
     this.entries.set(key, { at: Date.now(), value: Promise.resolve(value) });
@@ -67,8 +74,6 @@ function etagOf(response: Response): string {
 function page<T>(items: readonly T[], next: string | null | undefined): Page<T> {
   return { items, next_page_token: next ?? "" };
 }
-
-const str = (v: string | null | undefined): string => v ?? "";
 
 async function cards(ids: readonly string[]): Promise<Map<string, PersonCard | null>> {
   const wanted = [...new Set(ids.filter((id) => id && !cardCache.has(id)))];
@@ -132,7 +137,13 @@ async function pinholeView(raw: Awaited<ReturnType<typeof getPinholeRaw>>): Prom
   return toPinhole(raw, names);
 }
 
-async function space(spaceId: string): Promise<Space | null> {
+/**
+ * A space and who it is shared with. Feed entries read it through a short
+ * cache; a page showing the space itself passes `fresh`, so a revoked or
+ * closed pinhole is never shown from memory.
+ */
+async function space(spaceId: string, fresh = false): Promise<Space | null> {
+  if (fresh) spaceCache.drop(spaceId);
   return spaceCache.get(spaceId, async () => {
     const data = await call(client.GET("/v1/spaces/{space_id}", { params: { path: { space_id: spaceId } } }));
     const s = data.space;
@@ -245,27 +256,20 @@ function toAnswer(a: {
   };
 }
 
-function toNotification(n: {
-  notification_id: string;
-  kind: string | null;
-  title: string;
-  excerpt: string;
-  space_id: string;
-  post_id: string;
-  community_id: string;
-  actor_display_name: string;
-  created_at: string | null;
-  read_at: string | null;
-}): Notification {
+type RawNotification = components["schemas"]["Notification"];
+
+function toNotification(n: RawNotification): Notification {
+  // Fields the contract adds later (excerpt, actor name) are read when present.
+  const extra = n as RawNotification & Partial<Record<"excerpt" | "community_id" | "actor_display_name", string>>;
   return {
     notification_id: n.notification_id,
     kind: n.kind,
     title: n.title,
-    excerpt: n.excerpt,
+    excerpt: extra.excerpt ?? "",
     space_id: n.space_id,
     post_id: n.post_id,
-    community_id: n.community_id,
-    actor_display_name: n.actor_display_name,
+    community_id: extra.community_id ?? "",
+    actor_display_name: extra.actor_display_name ?? "",
     created_at: n.created_at,
     read_at: n.read_at,
   };
@@ -451,7 +455,7 @@ export const httpApi: Api = {
     return [main, ...others].filter((s): s is Space => !!s);
   },
   async space(spaceId) {
-    const s = await space(spaceId);
+    const s = await space(spaceId, true);
     if (!s) throw new ApiError("not-found", 404, {}, undefined, undefined);
     return s;
   },
@@ -648,7 +652,7 @@ export const httpApi: Api = {
       client.GET("/v1/items/{item_id}/revisions", { params: { path: { item_id: postId }, query: { page_size: 50, page_token: pageToken } } }),
     );
     return page(
-      data.revisions.map((r) => ({
+      await withAuthors(data.revisions.map((r) => ({
         item_id: r.item_id,
         revision: r.revision,
         title: r.title,
@@ -657,7 +661,7 @@ export const httpApi: Api = {
         summary: r.summary,
         restored_from_revision: r.restored_from_revision,
         created_at: r.created_at,
-      })),
+      }))),
       data.next_page_token,
     );
   },
@@ -704,38 +708,37 @@ export const httpApi: Api = {
     return page(data.notifications.map(toNotification), data.next_page_token);
   },
   async unreadCount() {
-    const data = await call(client.GET("/v1/notifications/unread-count"));
-    return data.unread_count;
+    // The inbox's first page of unread items (the gateway has no count route
+    // yet): exact up to 100, shown as "99+" beyond.
+    const data = await call(client.GET("/v1/notifications", { params: { query: { unread_only: true, page_size: 100 } } }));
+    return data.notifications.length;
   },
   async markRead(notificationIds) {
     await call(client.POST("/v1/notifications/read", { body: { notification_ids: [...notificationIds] } }));
   },
   async markAllRead() {
-    await call(client.POST("/v1/notifications/read-all", { body: {} }));
-  },
-  async openNotificationStream(lastEventId, signal) {
-    const result = await client.GET("/v1/notifications/stream", {
-      parseAs: "stream",
-      signal,
-      headers: lastEventId ? { "Last-Event-ID": lastEventId } : {},
-    });
-    if (!result.response.ok || !result.response.body) {
-      throw new ApiError(result.response.status === 401 ? "unauthenticated" : "unavailable", result.response.status, {}, undefined, undefined);
+    for (let round = 0; round < 10; round++) {
+      const data = await call(client.GET("/v1/notifications", { params: { query: { unread_only: true, page_size: 100 } } }));
+      const ids = data.notifications.map((n) => n.notification_id);
+      if (ids.length === 0) return;
+      await call(client.POST("/v1/notifications/read", { body: { notification_ids: ids } }));
     }
-    return result.response.body;
   },
-  async subscription(target) {
-    const data = await call(client.GET("/v1/subscriptions", { params: { query: { space_id: target.spaceId, post_id: target.postId } } }));
-    return (data.subscription?.level ?? "normal") as SubscriptionLevel;
+  async openNotificationStream() {
+    // The gateway's OpenAPI has no live stream route yet: the live provider
+    // falls back to polling the unread count until it has one.
+    throw notYet();
   },
-  async setSubscription(target, level) {
-    await call(client.PUT("/v1/subscriptions", { body: { space_id: target.spaceId ?? "", post_id: target.postId ?? "", level } }));
+  async subscription() {
+    throw notYet();
+  },
+  async setSubscription() {
+    throw notYet();
   },
   async digestFrequency() {
-    const data = await call(client.GET("/v1/me/preferences"));
-    return (data.preferences?.digest_frequency ?? "daily") as DigestFrequency;
+    throw notYet();
   },
-  async setDigestFrequency(frequency) {
-    await call(client.PATCH("/v1/me/preferences", { body: { digest_frequency: frequency } }));
+  async setDigestFrequency() {
+    throw notYet();
   },
 };

@@ -164,6 +164,7 @@ export interface Revision {
   readonly summary: string;
   readonly restored_from_revision: number;
   readonly created_at: string | null;
+  readonly author: PersonCard | null;
 }
 
 export interface DiffLine {

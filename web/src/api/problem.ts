@@ -17,6 +17,7 @@ export type ErrorKind =
   | "too-large"
   | "rate-limited"
   | "unavailable"
+  | "not-implemented"
   | "server";
 
 export interface Problem {
@@ -53,6 +54,7 @@ function kindOf(status: number): ErrorKind {
   if (status === 412 || status === 428) return "stale";
   if (status === 413) return "too-large";
   if (status === 429) return "rate-limited";
+  if (status === 501) return "not-implemented";
   if (status === 502 || status === 503 || status === 504) return "unavailable";
   return "server";
 }
@@ -116,6 +118,7 @@ const KIND_MESSAGES: Record<ErrorKind, MessageKey> = {
   "too-large": "error.tooLarge",
   "rate-limited": "error.rateLimited",
   unavailable: "error.unavailable",
+  "not-implemented": "error.notImplemented",
   server: "error.server",
 };
 

@@ -5,7 +5,9 @@
  * internal directory.
  */
 import { type ReactNode, useEffect, useState } from "react";
+import { useApi } from "../api/port";
 import { sessionStore } from "../auth/session";
+import { useResource } from "../lib/hooks";
 import { LanguagePicker } from "../components/LanguagePicker";
 import { useI18n } from "../i18n";
 import { CommunitiesPage } from "../pages/Communities";
@@ -81,6 +83,8 @@ export function Shell(): ReactNode {
   const me = useMe();
   const location = useLocation();
   const [menuOpen, setMenuOpen] = useState(false);
+  const api = useApi();
+  const myCard = useResource(async () => (await api.cards([me.person_id]))[0] ?? null, [api, me.person_id]);
   const partner = me.kind === "partner";
   const routes = partner ? PARTNER_ROUTES : EMPLOYEE_ROUTES;
   const match = resolve(routes, location);
@@ -138,7 +142,7 @@ export function Shell(): ReactNode {
             </NavItem>
           </ul>
           <div className="nav-end">
-            <span className="muted signed-in-as">{t("nav.signedInAs", { name: me.person_id })}</span>
+            <span className="muted signed-in-as">{t("nav.signedInAs", { name: myCard.data?.display_name || me.person_id })}</span>
             <LanguagePicker compact />
             <button type="button" className="link-button" onClick={() => sessionStore.signOut()}>
               {t("nav.signOut")}

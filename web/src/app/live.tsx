@@ -18,6 +18,9 @@ export interface Live {
   readonly setUnread: (n: number) => void;
 }
 
+/** How often the unread count is re-read when there is no live stream. */
+const POLL_MS = 4000;
+
 const LiveContext = createContext<Live>({
   unread: 0,
   status: "stopped",
@@ -55,12 +58,16 @@ export function LiveProvider({ token, children }: { token: string; children: Rea
 
   useEffect(() => {
     refreshUnread();
-    return startLive({
+    let disposed = false;
+    let poll: ReturnType<typeof setInterval> | undefined;
+    const stop = startLive({
       open: (lastEventId, signal) => api.openNotificationStream(lastEventId, signal),
       onStatus: (next) => {
         setStatus(next);
         // After a reconnect the stream resumes from the last id; the count is re-read once.
         if (next === "open") refreshUnread();
+        // A gateway without the live stream: the count is polled instead.
+        if (next === "stopped" && !disposed) poll = setInterval(refreshUnread, POLL_MS);
       },
       onEvent: (event) => {
         const notification = parseNotification(event.data);
@@ -68,8 +75,14 @@ export function LiveProvider({ token, children }: { token: string; children: Rea
         setArrived((old) => (old.some((n) => n.notification_id === notification.notification_id) ? old : [notification, ...old].slice(0, 50)));
         if (!notification.read_at) setUnread((n) => n + 1);
       },
-      isFatal: (error) => error instanceof ApiError && (error.kind === "unauthenticated" || error.kind === "forbidden"),
+      isFatal: (error) =>
+        error instanceof ApiError && (error.kind === "unauthenticated" || error.kind === "forbidden" || error.kind === "not-implemented"),
     });
+    return () => {
+      disposed = true;
+      stop();
+      if (poll !== undefined) clearInterval(poll);
+    };
   }, [api, refreshUnread, token]);
 
   const value = useMemo(() => ({ unread, status, arrived, refreshUnread, setUnread }), [unread, status, arrived, refreshUnread]);

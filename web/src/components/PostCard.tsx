@@ -44,7 +44,7 @@ export function PostCard({ view }: { view: PostView }): ReactNode {
       <p className="post-card-counts muted">
         {post.type === "question" ? <span>{t("question.answers", { count: post.answer_count })}</span> : null}
         {post.type === "idea" ? <span>{t("idea.votes", { count: post.vote_count })}</span> : null}
-        <span>{t("comment.title", { count: post.comment_count })}</span>
+        <span>{t("comment.count", { count: post.comment_count })}</span>
       </p>
     </article>
   );

@@ -1,7 +1,7 @@
 /** Small building blocks every screen uses. */
 import { micromark } from "micromark";
 import { type ReactNode, useMemo } from "react";
-import { errorMessage } from "../api/problem";
+import { ApiError, errorMessage } from "../api/problem";
 import type { PersonCard, Space } from "../api/model";
 import { Link } from "../app/router";
 import { useI18n } from "../i18n";
@@ -29,6 +29,32 @@ export function ErrorNotice({ error, onRetry }: { error: unknown; onRetry?: () =
         </button>
       ) : null}
     </div>
+  );
+}
+
+/**
+ * A page whose main object could not be loaded. "Not found" looks exactly like
+ * a page that does not exist (a partner learns nothing about what is outside
+ * their pinholes); anything else offers a retry.
+ */
+export function PageError({ error, onRetry }: { error: unknown; onRetry: () => void }): ReactNode {
+  const { t } = useI18n();
+  if (error instanceof ApiError && (error.kind === "not-found" || error.kind === "forbidden")) {
+    return (
+      <section>
+        <h1>{t("app.notFoundTitle")}</h1>
+        <p>{t("app.notFoundBody")}</p>
+        <p>
+          <Link to="/">{t("nav.home")}</Link>
+        </p>
+      </section>
+    );
+  }
+  return (
+    <section>
+      <h1>{t("error.title")}</h1>
+      <ErrorNotice error={error} onRetry={onRetry} />
+    </section>
   );
 }
 

@@ -138,6 +138,7 @@ export const de: Catalog = {
   "post.posted": "Veröffentlicht {time}",
   "post.staleEdit": "Jemand hat dies geändert, seit Sie es geöffnet haben. Ihr Text bleibt hier erhalten: Übernehmen Sie, was Sie brauchen, laden Sie die neue Fassung und bearbeiten Sie erneut.",
   "post.reloadLatest": "Neue Fassung laden (Ihr Text bleibt im Entwurf)",
+  "post.theirVersion": "Die aktuelle Fassung zum Vergleich",
   "post.deleted": "Dieser Beitrag wurde gelöscht.",
 
   "question.answers": { zero: "Noch keine Antworten", one: "{count} Antwort", other: "{count} Antworten" },
@@ -179,6 +180,7 @@ export const de: Catalog = {
   "wiki.edit": "Seite bearbeiten",
 
   "comment.title": { zero: "Kommentare", one: "{count} Kommentar", other: "{count} Kommentare" },
+  "comment.count": { zero: "Keine Kommentare", one: "{count} Kommentar", other: "{count} Kommentare" },
   "comment.add": "Kommentar hinzufügen",
   "comment.submit": "Kommentieren",
   "comment.empty": "Noch keine Kommentare.",
@@ -282,5 +284,7 @@ export const de: Catalog = {
   "error.rateLimitedRetry": { one: "Zu viele Anfragen. In {count} Sekunde erneut versuchen.", other: "Zu viele Anfragen. In {count} Sekunden erneut versuchen." },
   "error.unavailable": "Guildhall ist ausgelastet oder startet neu. Gleich erneut versuchen.",
   "error.server": "Bei uns ist etwas schiefgelaufen. Erneut versuchen; wenn es bleibt, den Support informieren.",
+  "error.notImplemented": "Das ist noch nicht verfügbar.",
+  "error.title": "Diese Seite konnte nicht geladen werden",
   "error.unexpected": "Etwas Unerwartetes ist passiert.",
 };

@@ -140,6 +140,7 @@ export const en = {
   "post.posted": "Posted {time}",
   "post.staleEdit": "Someone changed this since you opened it. Your text is kept here: copy what you need, reload to see their version, and edit again.",
   "post.reloadLatest": "Load their version (your text stays in the draft)",
+  "post.theirVersion": "The current version, for comparison",
   "post.deleted": "This post was deleted.",
 
   "question.answers": { zero: "No answers yet", one: "{count} answer", other: "{count} answers" },
@@ -181,6 +182,7 @@ export const en = {
   "wiki.edit": "Edit page",
 
   "comment.title": { zero: "Comments", one: "{count} comment", other: "{count} comments" },
+  "comment.count": { zero: "No comments", one: "{count} comment", other: "{count} comments" },
   "comment.add": "Add a comment",
   "comment.submit": "Comment",
   "comment.empty": "No comments yet.",
@@ -284,5 +286,7 @@ export const en = {
   "error.rateLimitedRetry": { one: "Too many requests. Try again in {count} second.", other: "Too many requests. Try again in {count} seconds." },
   "error.unavailable": "Guildhall is busy or restarting. Try again in a moment.",
   "error.server": "Something went wrong on our side. Try again; if it keeps happening, tell support.",
+  "error.notImplemented": "This is not available yet.",
+  "error.title": "This page could not be loaded",
   "error.unexpected": "Something unexpected happened.",
 } as const;

@@ -3,7 +3,7 @@ import { Link, navigate } from "../app/router";
 import type { CommunityView, Role, Space } from "../api/model";
 import { useApi } from "../api/port";
 import { Composer } from "../components/Composer";
-import { ErrorNotice, isShared, LoadMore, Loading, PersonName, SharedBadge, Time } from "../components/common";
+import { ErrorNotice, PageError, isShared, LoadMore, Loading, PersonName, SharedBadge, Time } from "../components/common";
 import { PostList } from "../components/PostCard";
 import { type MessageKey, useI18n } from "../i18n";
 import { useAction, usePaged, useResource } from "../lib/hooks";
@@ -224,7 +224,7 @@ export function CommunityPage({ communityId, tab }: { communityId: string; tab: 
   const api = useApi();
   const view = useResource(() => api.community(communityId), [api, communityId]);
   if (view.loading && !view.data) return <Loading />;
-  if (!view.data) return <ErrorNotice error={view.error} onRetry={view.reload} />;
+  if (!view.data) return <PageError error={view.error} onRetry={view.reload} />;
   const data = view.data;
   const { community } = data;
   const staff = data.my_role === "owner" || data.my_role === "moderator";

@@ -3,7 +3,7 @@ import { useMe } from "../app/me";
 import { Link } from "../app/router";
 import type { PersonCard } from "../api/model";
 import { useApi } from "../api/port";
-import { ErrorNotice, Loading, PersonName } from "../components/common";
+import { ErrorNotice, PageError, Loading, PersonName } from "../components/common";
 import { useI18n } from "../i18n";
 import { useAction, useResource } from "../lib/hooks";
 import { parseTags } from "../lib/mentions";
@@ -57,7 +57,7 @@ export function PersonPage({ personId }: { personId: string }): ReactNode {
   const chain = useResource(() => (employee ? api.managerChain(personId) : Promise.resolve([])), [api, personId, employee]);
   const reports = useResource(() => (employee ? api.directReports(personId) : Promise.resolve([])), [api, personId, employee]);
   if (person.loading && !person.data) return <Loading />;
-  if (!person.data) return <ErrorNotice error={person.error} onRetry={person.reload} />;
+  if (!person.data) return <PageError error={person.error} onRetry={person.reload} />;
   const p = person.data;
   const external = p.card?.kind === "partner_user";
   return (

@@ -7,7 +7,7 @@ import { type FormEvent, type ReactNode, useId, useState } from "react";
 import { Link } from "../app/router";
 import type { GrantLevel, Pinhole, PinholeState } from "../api/model";
 import { useApi } from "../api/port";
-import { ErrorNotice, LoadMore, Loading, Markdown, PersonName, SharedBadge } from "../components/common";
+import { ErrorNotice, PageError, LoadMore, Loading, Markdown, PersonName, SharedBadge } from "../components/common";
 import { type MessageKey, useI18n } from "../i18n";
 import { useAction, usePaged, useResource } from "../lib/hooks";
 
@@ -117,7 +117,7 @@ export function PinholePage({ pinholeId }: { pinholeId: string }): ReactNode {
   const participants = useResource(() => api.pinholeParticipants(pinholeId), [api, pinholeId]);
   const action = useAction();
   if (pinhole.loading && !pinhole.data) return <Loading />;
-  if (!pinhole.data) return <ErrorNotice error={pinhole.error} onRetry={pinhole.reload} />;
+  if (!pinhole.data) return <PageError error={pinhole.error} onRetry={pinhole.reload} />;
   const p = pinhole.data;
   const open = p.state === "open";
   return (

@@ -11,7 +11,7 @@ import type { Answer, IdeaStatus, PostView, ReactionKind, SubscriptionLevel } fr
 import { useApi } from "../api/port";
 import { ApiError } from "../api/problem";
 import { SharedWarning } from "../components/Composer";
-import { ErrorNotice, isShared, LoadMore, Loading, Markdown, PersonName, SharedBadge, TagList, Time } from "../components/common";
+import { ErrorNotice, PageError, isShared, LoadMore, Loading, Markdown, PersonName, SharedBadge, TagList, Time } from "../components/common";
 import { MarkdownEditor } from "../components/MarkdownEditor";
 import { TYPE_KEYS } from "../components/PostCard";
 import { useDraft } from "../components/useDraft";
@@ -303,6 +303,7 @@ function EditForm({ view, onSaved, onCancel, onReload }: {
   const action = useAction();
   const value = draft.value;
   const [rebasing, setRebasing] = useState(false);
+  const [showTheirs, setShowTheirs] = useState(false);
   // Once their version has loaded, the text typed here is based on it.
   useEffect(() => {
     if (rebasing && view.etag !== value.etag) {
@@ -334,6 +335,7 @@ function EditForm({ view, onSaved, onCancel, onReload }: {
             onClick={() => {
               // Load their version; the text typed here stays (see the effect above).
               setRebasing(true);
+              setShowTheirs(true);
               action.clear();
               onReload();
             }}
@@ -344,6 +346,13 @@ function EditForm({ view, onSaved, onCancel, onReload }: {
       ) : (
         <ErrorNotice error={action.error} />
       )}
+      {showTheirs ? (
+        <details open className="panel">
+          <summary>{t("post.theirVersion")}</summary>
+          <h3>{view.post.title}</h3>
+          <Markdown source={view.post.body} />
+        </details>
+      ) : null}
       <div className="field">
         <label htmlFor={`${id}-t`}>{t("post.title")}</label>
         <input id={`${id}-t`} value={value.title} required maxLength={200} onChange={(e) => draft.setValue({ ...value, title: e.target.value })} />
@@ -418,7 +427,7 @@ export function PostPage({ postId }: { postId: string }): ReactNode {
   const view = useResource(() => api.post(postId), [api, postId]);
   const [editing, setEditing] = useState(false);
   if (view.loading && !view.data) return <Loading />;
-  if (!view.data) return <ErrorNotice error={view.error} onRetry={view.reload} />;
+  if (!view.data) return <PageError error={view.error} onRetry={view.reload} />;
   const data = view.data;
   const { post } = data;
   const shared = isShared(data.space);

@@ -1,7 +1,7 @@
 import type { ReactNode } from "react";
 import { Link } from "../app/router";
 import { useApi } from "../api/port";
-import { ErrorNotice, isShared, Loading, Markdown, SharedBadge } from "../components/common";
+import { PageError, isShared, Loading, Markdown, SharedBadge } from "../components/common";
 import { useI18n } from "../i18n";
 import { useResource } from "../lib/hooks";
 import { SpaceFeed } from "./Community";
@@ -17,7 +17,7 @@ export function SpacePage({ spaceId }: { spaceId: string }): ReactNode {
     [api, spaceId, space.data?.kind],
   );
   if (space.loading && !space.data) return <Loading />;
-  if (!space.data) return <ErrorNotice error={space.error} onRetry={space.reload} />;
+  if (!space.data) return <PageError error={space.error} onRetry={space.reload} />;
   const data = space.data;
   return (
     <>

@@ -102,7 +102,7 @@ export function WikiHistoryPage({ postId, query }: { postId: string; query: URLS
                   />
                 </td>
                 <td>
-                  <strong>{t("wiki.revision", { number: r.revision })}</strong> · <PersonName card={null} id={r.author_id} /> · <Time iso={r.created_at} />
+                  <strong>{t("wiki.revision", { number: r.revision })}</strong> · <PersonName card={r.author} id={r.author_id} /> · <Time iso={r.created_at} />
                   {r.summary ? <span className="muted"> — {r.summary}</span> : null}
                 </td>
                 <td>
