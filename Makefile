@@ -102,7 +102,7 @@ test-integration: install protos infra-up ## integration tests only
 # --- Running the platform ---------------------------------------------------
 .PHONY: run stop status
 run: install protos infra-up web ## infra + every service with demo data; prints where they listen
-	@GUILDHALL_STATIC_DIR=$(WEB_DIST) GUILDHALL_DEV_ISSUER_ENABLED=true $(PY) -m guildhall_kit.devstack up
+	@GUILDHALL_STATIC_DIR=$(WEB_DIST) $(PY) -m guildhall_kit.devstack up
 	@$(PY) web/devsignin.py $(WEB_DIST)/dev-signin.json
 
 stop: ## stop the services started by make run (infra keeps running)

@@ -60,6 +60,12 @@ async function shot(page, name) {
   await page.screenshot({ path: join(OUT, `${name}.png`), fullPage: false });
 }
 
+/** axe-core on the page as it is now: no serious or critical violations. */
+async function accessible(page, label) {
+  const found = await axe(page);
+  check(found.length === 0, `axe on ${label}: ${found.map((v) => `${v.impact} ${v.id} (${v.help}) at ${v.nodes.join(", ")}`).join("; ")}`);
+}
+
 async function unread(page) {
   const badge = page.getByTestId("unread-badge");
   return (await badge.count()) ? Number((await badge.textContent()).replace(/\D/g, "")) : 0;
@@ -162,6 +168,7 @@ const flows = {
     await compose(vera, { title, body: "Our trucks arrive Mondays 6:00." });
     await vera.getByTestId("space-feed").getByRole("link", { name: title }).waitFor();
     await shot(vera, "partner-space");
+    await accessible(vera, "the partner's shared space");
     // Internal content answers like a missing page.
     await go(vera, community);
     check((await vera.getByRole("heading", { level: 1 }).textContent()) === "Nothing here", "internal community hidden from the partner");
@@ -174,6 +181,7 @@ const flows = {
     await eventually(alice, `/pinholes/${pinholeId}`, () => alice.getByTestId("audit").getByText(config.people.partner.id), "the partner's requests in the audit trail");
     check(await alice.getByTestId("participants").getByRole("link", { name: config.people.partner.name }).count(), "the partner listed among who took part");
     await shot(alice, "pinhole");
+    await accessible(alice, "the pinhole's management page");
 
     alice.once("dialog", (dialog) => dialog.accept());
     await alice.getByRole("button", { name: new RegExp(`^Revoke`) }).first().click();
@@ -214,6 +222,7 @@ const flows = {
     check(await diff.locator(".diff-insert", { hasText: "3. Refund" }).count(), "diff shows the added line");
     check(await diff.locator(".diff-delete", { hasText: "1. Receive" }).count(), "diff shows the removed line");
     await shot(alice, "wiki-diff");
+    await accessible(alice, "wiki history and diff");
     await alice.locator("tr[data-revision='1']").getByRole("button", { name: /Restore this revision/ }).click();
     await alice.getByText("Revision 1 restored as a new revision.").waitFor();
     await alice.locator("tr[data-revision='4']").waitFor();
@@ -229,13 +238,15 @@ const flows = {
     for (const route of ["/", "/communities", community, `${community}?tab=members`, `/s/${config.main_space_id}`, "/search?q=kafka", `/people/${config.people.expert.id}`, `/experts?tag=${config.tag}`, "/notifications", "/settings"]) {
       pages.push([route, bob, route]);
     }
+    const alice = await signIn(browser, config.people.owner.name);
+    pages.push(["owner moderation", alice, `${community}?tab=moderation`], ["owner pinholes", alice, `${community}?tab=pinholes`]);
     const vera = await signIn(browser, config.people.partner.name);
-    pages.push(["partner /", vera, "/"], ["partner /settings", vera, "/settings"]);
+    pages.push(["partner /", vera, "/"], ["partner /notifications", vera, "/notifications"], ["partner /settings", vera, "/settings"]);
     const problems = [];
     for (const [label, page, route] of pages) {
       if (route !== null) await go(page, route);
-      await page.waitForLoadState("networkidle").catch(() => undefined);
-      await page.waitForTimeout(300);
+      // Not "networkidle": the live notification stream keeps a request open for good.
+      await page.waitForTimeout(800);
       for (const v of await axe(page)) problems.push(`${label}: ${v.impact} ${v.id} (${v.help}) at ${v.nodes.join(", ")}`);
     }
     await shot(anonymous, "sign-in");

@@ -29,14 +29,10 @@ import type {
   Space,
 } from "./model";
 import type { Api, PostDraft } from "./port";
-import { ApiError } from "./problem";
+import { ApiError, toApiError } from "./problem";
 
 const PAGE_SIZE = 20;
 
-/** What the gateway's contract does not offer yet (answered like its 501). */
-function notYet(): ApiError {
-  return new ApiError("not-implemented", 501, { type: "urn:guildhall:problem:not-implemented" }, undefined, undefined);
-}
 
 /** A value per key, fetched once and kept for `ttlMs`; failures are not kept. */
 class Cache<T> {
@@ -69,6 +65,12 @@ const peopleByPlace = new Cache<readonly PersonCard[]>(60_000);
 
 function etagOf(response: Response): string {
   return response.headers.get("etag") ?? "";
+}
+
+/** The revision an ETag names (`"3"` → 3); the wiki routes take it as base_revision too. */
+function revisionOf(etag: string): number {
+  const n = Number(etag.replace(/^W\//, "").replace(/"/g, ""));
+  return Number.isInteger(n) && n > 0 ? n : 1;
 }
 
 function page<T>(items: readonly T[], next: string | null | undefined): Page<T> {
@@ -577,7 +579,10 @@ export const httpApi: Api = {
   async editPost(postId, etag, draft, summary) {
     const fields = { title: draft.title, body: draft.body, tags: [...draft.tags], summary, mentioned_person_ids: mentionedIds(draft.body) };
     if (draft.type === "wiki_page") {
-      await call(client.PUT("/v1/wiki/{page_id}", { params: { path: { page_id: postId }, header: { "If-Match": etag } }, body: fields }));
+      const base = revisionOf(etag);
+      await call(
+        client.PUT("/v1/wiki/{page_id}", { params: { path: { page_id: postId }, header: { "If-Match": etag } }, body: { ...fields, base_revision: base } }),
+      );
     } else {
       await call(client.PUT("/v1/posts/{post_id}", { params: { path: { post_id: postId }, header: { "If-Match": etag } }, body: fields }));
     }
@@ -675,7 +680,7 @@ export const httpApi: Api = {
     await call(
       client.POST("/v1/wiki/{page_id}/restore", {
         params: { path: { page_id: postId }, header: { "If-Match": etag } },
-        body: { revision, summary: "" },
+        body: { revision, base_revision: revisionOf(etag), summary: "" },
       }),
     );
     return httpApi.post(postId);
@@ -687,7 +692,8 @@ export const httpApi: Api = {
       client.GET("/v1/search", {
         params: {
           query: {
-            query: query.query || undefined,
+            // The search needs words; a tag-only search looks for the tag itself within that tag.
+            query: query.query || query.tag || "",
             type: query.type,
             space_id: spaceId,
             tag: query.tag || undefined,
@@ -708,37 +714,60 @@ export const httpApi: Api = {
     return page(data.notifications.map(toNotification), data.next_page_token);
   },
   async unreadCount() {
-    // The inbox's first page of unread items (the gateway has no count route
-    // yet): exact up to 100, shown as "99+" beyond.
-    const data = await call(client.GET("/v1/notifications", { params: { query: { unread_only: true, page_size: 100 } } }));
-    return data.notifications.length;
+    const data = await call(client.GET("/v1/notifications/unread-count"));
+    return data.unread_count;
   },
   async markRead(notificationIds) {
     await call(client.POST("/v1/notifications/read", { body: { notification_ids: [...notificationIds] } }));
   },
   async markAllRead() {
-    for (let round = 0; round < 10; round++) {
-      const data = await call(client.GET("/v1/notifications", { params: { query: { unread_only: true, page_size: 100 } } }));
-      const ids = data.notifications.map((n) => n.notification_id);
-      if (ids.length === 0) return;
-      await call(client.POST("/v1/notifications/read", { body: { notification_ids: ids } }));
+    await call(client.POST("/v1/notifications/read-all", { body: {} }));
+  },
+  async openNotificationStream(lastEventId, signal) {
+    const result = await client.GET("/v1/events", {
+      parseAs: "stream",
+      signal,
+      params: { header: lastEventId ? { "Last-Event-ID": lastEventId } : {} },
+      headers: { Accept: "text/event-stream" },
+    });
+    if (!result.response.ok || !result.response.body) {
+      const body: unknown = await result.response.json().catch(() => undefined);
+      throw toApiError(result.response.status, body, result.response.headers);
+    }
+    return result.response.body;
+  },
+  async subscription(target) {
+    const data = target.postId
+      ? await call(client.GET("/v1/posts/{post_id}/subscription", { params: { path: { post_id: target.postId } } }))
+      : await call(client.GET("/v1/spaces/{space_id}/subscription", { params: { path: { space_id: target.spaceId ?? "" } } }));
+    return data.subscription?.level ?? "normal";
+  },
+  async setSubscription(target, level) {
+    if (target.postId) {
+      await call(client.PUT("/v1/posts/{post_id}/subscription", { params: { path: { post_id: target.postId } }, body: { level } }));
+    } else {
+      await call(client.PUT("/v1/spaces/{space_id}/subscription", { params: { path: { space_id: target.spaceId ?? "" } }, body: { level } }));
     }
   },
-  async openNotificationStream() {
-    // The gateway's OpenAPI has no live stream route yet: the live provider
-    // falls back to polling the unread count until it has one.
-    throw notYet();
+  async communityDefault(communityId) {
+    const data = await call(
+      client.GET("/v1/communities/{community_id}/default-subscription", { params: { path: { community_id: communityId } } }),
+    );
+    return data.community_default?.level ?? "normal";
   },
-  async subscription() {
-    throw notYet();
-  },
-  async setSubscription() {
-    throw notYet();
+  async setCommunityDefault(communityId, level) {
+    await call(
+      client.PUT("/v1/communities/{community_id}/default-subscription", {
+        params: { path: { community_id: communityId } },
+        body: { level },
+      }),
+    );
   },
   async digestFrequency() {
-    throw notYet();
+    const data = await call(client.GET("/v1/me/preferences"));
+    return data.preferences?.digest_frequency ?? "daily";
   },
-  async setDigestFrequency() {
-    throw notYet();
+  async setDigestFrequency(frequency) {
+    await call(client.PATCH("/v1/me/preferences", { body: { digest_frequency: frequency } }));
   },
 };

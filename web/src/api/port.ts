@@ -136,6 +136,8 @@ export interface Api {
   openNotificationStream(lastEventId: string | undefined, signal: AbortSignal): Promise<ReadableStream<Uint8Array>>;
   subscription(target: { spaceId?: string; postId?: string }): Promise<SubscriptionLevel>;
   setSubscription(target: { spaceId?: string; postId?: string }, level: SubscriptionLevel): Promise<void>;
+  communityDefault(communityId: string): Promise<SubscriptionLevel>;
+  setCommunityDefault(communityId: string, level: SubscriptionLevel): Promise<void>;
   digestFrequency(): Promise<DigestFrequency>;
   setDigestFrequency(frequency: DigestFrequency): Promise<void>;
 }

@@ -1,6 +1,6 @@
 import { type FormEvent, type ReactNode, useId, useState } from "react";
 import { Link, navigate } from "../app/router";
-import type { CommunityView, Role, Space } from "../api/model";
+import type { CommunityView, Role, Space, SubscriptionLevel } from "../api/model";
 import { useApi } from "../api/port";
 import { Composer } from "../components/Composer";
 import { ErrorNotice, PageError, isShared, LoadMore, Loading, PersonName, SharedBadge, Time } from "../components/common";
@@ -9,6 +9,7 @@ import { type MessageKey, useI18n } from "../i18n";
 import { useAction, usePaged, useResource } from "../lib/hooks";
 import { MembershipButton, ROLE_KEYS, VISIBILITY_KEYS } from "./Communities";
 import { PINHOLE_STATE_KEYS } from "./Pinhole";
+import { LEVEL_KEYS } from "./Settings";
 
 export function SpaceFeed({ space, canPost }: { space: Space; canPost: boolean }): ReactNode {
   const { t } = useI18n();
@@ -102,12 +103,49 @@ function Members({ view }: { view: CommunityView }): ReactNode {
   );
 }
 
+function DefaultLevel({ communityId }: { communityId: string }): ReactNode {
+  const { t } = useI18n();
+  const api = useApi();
+  const id = useId();
+  const level = useResource(() => api.communityDefault(communityId), [api, communityId]);
+  const action = useAction();
+  return (
+    <section>
+      <h2>{t("community.settings")}</h2>
+      <div className="field">
+        <label htmlFor={id}>{t("community.defaultLevel")}</label>
+        <select
+          id={id}
+          value={level.data ?? "normal"}
+          disabled={!level.data || action.busy}
+          onChange={(e) => {
+            const next = e.target.value as SubscriptionLevel;
+            void action.run(async () => {
+              await api.setCommunityDefault(communityId, next);
+              level.set(next);
+            });
+          }}
+        >
+          {(Object.keys(LEVEL_KEYS) as SubscriptionLevel[]).map((l) => (
+            <option key={l} value={l}>
+              {t(LEVEL_KEYS[l])}
+            </option>
+          ))}
+        </select>
+        <ErrorNotice error={action.error ?? level.error} />
+      </div>
+    </section>
+  );
+}
+
 function Moderation({ view }: { view: CommunityView }): ReactNode {
   const { t } = useI18n();
   const api = useApi();
   const requests = useResource(() => api.joinRequests(view.community.community_id), [api, view.community.community_id]);
   const action = useAction();
   return (
+    <>
+    <DefaultLevel communityId={view.community.community_id} />
     <section>
       <h2>{t("community.joinRequests")}</h2>
       {requests.loading && !requests.data ? <Loading /> : null}
@@ -139,6 +177,7 @@ function Moderation({ view }: { view: CommunityView }): ReactNode {
         ))}
       </ul>
     </section>
+    </>
   );
 }
 
