@@ -1,6 +1,6 @@
 # The web client (web/): a React + TypeScript app built by Vite into web/dist,
 # which the gateway serves at / (GUILDHALL_STATIC_DIR). Included by the root
-# Makefile (ROOT, LOCAL, PY, SHELL). See docs/adr/0016-web-client.md.
+# Makefile (ROOT, LOCAL, PY, SHELL). See docs/adr/0017-web-client.md.
 #
 #   make web          npm ci, API types from services/gateway/openapi.json, type check, build, budget
 #   make web-check    the same plus the unit/component tests (vitest); run by make test

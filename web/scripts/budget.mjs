@@ -1,7 +1,7 @@
 // The first-load budget, checked by every build: the JavaScript that
 // index.html loads before the app can show anything (its module script and
 // the modules it preloads), gzip-compressed as the gateway could serve it.
-// Fails the build above the budget (ADR 0016).
+// Fails the build above the budget (ADR 0017).
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";

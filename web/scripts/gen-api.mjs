@@ -1,7 +1,7 @@
 // Generates src/api/generated/schema.d.ts from the gateway's checked-in
 // OpenAPI document. Run by every build and by `make test` before the type
 // check, so a route or field that the gateway renamed or removed fails the
-// client's build where the client uses it (ADR 0016).
+// client's build where the client uses it (ADR 0017).
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";

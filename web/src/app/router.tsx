@@ -2,7 +2,7 @@
  * Hash routes (`#/communities/c1`). The gateway serves the app as plain static
  * files at `/`; with the route in the fragment it needs no "serve index.html
  * for any unknown path" rule, which would otherwise answer an unknown API path
- * with HTML instead of a problem+json 404 (ADR 0016).
+ * with HTML instead of a problem+json 404 (ADR 0017).
  */
 import { type AnchorHTMLAttributes, type ReactNode, useEffect, useSyncExternalStore } from "react";
 
