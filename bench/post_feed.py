@@ -30,6 +30,8 @@ import asyncio
 import random
 import time
 
+import pymongo
+
 from bench.post_common import (
     TAGS,
     create_post,
@@ -93,7 +95,8 @@ async def _seed(h: PostHarness, full: bool) -> None:
         f"  seeded {home_posts:,} items across the home readers' {many} communities"
         f" over 90 days ({took:.1f}s)"
     )
-    count = await h.db["posts"].estimated_document_count()
+    with pymongo.timeout(600):  # a count reads the collection on FerretDB
+        count = await h.db["posts"].estimated_document_count()
     print(f"  posts: {count:,} documents")
 
 

@@ -148,8 +148,8 @@ class AccessFunnel:
             listed = await self._listed(caller)
             return sorted(listed)[:limit]
         now = self._now()
-        spaces = await self._rm.member_spaces(caller.person_id, limit)
         roles = await self._rm.roles(caller.person_id)
+        spaces = await self._rm.member_spaces(roles, limit)
         out = []
         for space in spaces:
             role = roles.get(space.community.community_id)
@@ -205,16 +205,22 @@ class AccessFunnel:
         post = await self._content.post(post_id)
         if post is None:
             raise await self._missing(caller)
-        view = await self._visible(caller, post.space_id, [post], action, *more)
-        return post, view
+        return post, await self._visible(caller, post.space_id, [post], action, *more)
 
     async def access_answer(
         self, caller: Caller, answer_id: str, action: Action = Action.READ
     ) -> tuple[Answer, Post, View]:
         """The answer, its question and the caller's view, checked like :meth:`access_post`."""
         answer = await self._content.answer(answer_id)
-        question = await self._content.post(answer.question_id) if answer else None
-        if answer is None or question is None:
+        if answer is None:
+            raise await self._missing(caller)
+        return await self._answer_visible(caller, answer, action)
+
+    async def _answer_visible(
+        self, caller: Caller, answer: Answer, action: Action
+    ) -> tuple[Answer, Post, View]:
+        question = await self._content.post(answer.question_id)
+        if question is None:
             raise await self._missing(caller)
         view = await self._visible(caller, answer.space_id, [question, answer], action)
         return answer, question, view
@@ -224,11 +230,17 @@ class AccessFunnel:
     ) -> tuple[Comment, View]:
         """The comment and the caller's view, checked like :meth:`access_post`."""
         comment = await self._content.comment(comment_id)
-        post = await self._content.post(comment.post_id) if comment else None
-        if comment is None or post is None:
+        if comment is None:
             raise await self._missing(caller)
-        view = await self._visible(caller, comment.space_id, [post, comment], action)
-        return comment, view
+        return await self._comment_visible(caller, comment, action)
+
+    async def _comment_visible(
+        self, caller: Caller, comment: Comment, action: Action
+    ) -> tuple[Comment, View]:
+        post = await self._content.post(comment.post_id)
+        if post is None:
+            raise await self._missing(caller)
+        return comment, await self._visible(caller, comment.space_id, [post, comment], action)
 
     async def access_history(self, caller: Caller, item_id: str) -> Item:
         """The item (post, answer or comment) whose history the caller may see.
@@ -238,12 +250,14 @@ class AccessFunnel:
             PermissionDenied: readable, but its history is the author's and moderators'.
         """
         item: Item
-        if await self._content.post(item_id) is not None:
-            item, view = await self.access_post(caller, item_id)
-        elif await self._content.answer(item_id) is not None:
-            item, _, view = await self.access_answer(caller, item_id)
+        if (post := await self._content.post(item_id)) is not None:
+            item, view = post, await self._visible(caller, post.space_id, [post], Action.READ)
+        elif (answer := await self._content.answer(item_id)) is not None:
+            item, _, view = await self._answer_visible(caller, answer, Action.READ)
+        elif (comment := await self._content.comment(item_id)) is not None:
+            item, view = await self._comment_visible(caller, comment, Action.READ)
         else:
-            item, view = await self.access_comment(caller, item_id)
+            raise await self._missing(caller)
         wiki = isinstance(item, Post) and item.is_wiki
         if not may_see_history(caller.person_id, item.author_id, view, wiki=wiki):
             raise PermissionDenied("the history is visible to the author and moderators")

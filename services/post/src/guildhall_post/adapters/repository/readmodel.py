@@ -79,9 +79,19 @@ def read_model_indexes() -> list[IndexSpec]:
     ]
 
 
-async def _each(collection: AsyncCollection[Document], ids: Sequence[str]) -> list[Document | None]:
-    """One point read per id, concurrently, in the order of ``ids``."""
-    return list(await asyncio.gather(*(collection.find_one({"_id": i}) for i in ids)))
+ID_BATCH: Final = 500
+"""Most ids in one ``{_id: {$in: ...}}`` read."""
+
+
+async def _by_ids(collection: AsyncCollection[Document], ids: Sequence[str]) -> dict[str, Document]:
+    """The documents of ``ids`` that exist, by id: one ``_id $in`` read per :data:`ID_BATCH`
+    ids (a member of 500 communities costs one read, not 500)."""
+    wanted = sorted(set(ids))
+    batches = [wanted[i : i + ID_BATCH] for i in range(0, len(wanted), ID_BATCH)]
+    found = await asyncio.gather(
+        *(collection.find({"_id": {"$in": b}}).to_list(length=None) for b in batches)
+    )
+    return {str(d["_id"]): d for docs in found for d in docs}
 
 
 def _community_facts(doc: Mapping[str, Any]) -> CommunityFacts:
@@ -117,21 +127,23 @@ class ReadModelRepository:
     # ------------------------------------------------------------------ queries
 
     async def spaces(self, space_ids: Iterable[str]) -> dict[str, SpaceFacts]:
-        """The known spaces among ``space_ids`` (main spaces and pinholes), by id: point
-        reads by ``_id``, concurrently."""
+        """The known spaces among ``space_ids`` (main spaces and pinholes), by id: reads by
+        ``_id`` (communities, then the rest as pinholes, then their communities)."""
         ids = sorted(set(space_ids))
         if not ids:
             return {}
-        communities = dict(zip(ids, await _each(self._db[COMMUNITIES], ids), strict=True))
+        communities = await _by_ids(self._db[COMMUNITIES], ids)
         found: dict[str, SpaceFacts] = {
-            i: SpaceFacts(_community_facts(d)) for i, d in communities.items() if d is not None
+            i: SpaceFacts(_community_facts(d)) for i, d in communities.items()
         }
         rest = [i for i in ids if i not in found]
-        pinholes = [
-            _pinhole_facts(d) for d in await _each(self._db[PINHOLES], rest) if d is not None
-        ]
-        parents = sorted({p.community_id for p in pinholes})
-        parent_docs = dict(zip(parents, await _each(self._db[COMMUNITIES], parents), strict=True))
+        pinholes = (
+            [_pinhole_facts(d) for d in (await _by_ids(self._db[PINHOLES], rest)).values()]
+            if rest
+            else []
+        )
+        parents = sorted({p.community_id for p in pinholes} - set(communities))
+        parent_docs = {**communities, **(await _by_ids(self._db[COMMUNITIES], parents))}
         for pinhole in pinholes:
             parent = parent_docs.get(pinhole.community_id)
             if parent is not None:
@@ -146,7 +158,7 @@ class ReadModelRepository:
     ) -> dict[str, Role]:
         """The person's role in each community they belong to (or only in ``community_ids``).
 
-        With ``community_ids``: one point read per community. Without: one query of the
+        With ``community_ids``: one ``_id $in`` read. Without: one query of the
         person's memberships (index ``by_person``; left ones are skipped).
         """
         if community_ids is None:
@@ -154,20 +166,17 @@ class ReadModelRepository:
                 {"person_id": person_id}, projection={"community_id": 1, "role": 1}
             )
             return {str(d["community_id"]): Role(d["role"]) async for d in cursor if d.get("role")}
-        ids = sorted(set(community_ids))
-        docs = await _each(self._db[MEMBERSHIPS], [f"{c}:{person_id}" for c in ids])
-        return {c: Role(d["role"]) for c, d in zip(ids, docs, strict=True) if d and d.get("role")}
+        docs = await _by_ids(self._db[MEMBERSHIPS], [f"{c}:{person_id}" for c in community_ids])
+        return {str(d["community_id"]): Role(d["role"]) for d in docs.values() if d.get("role")}
 
     async def roles_in(self, community_id: str, person_ids: Iterable[str]) -> dict[str, Role]:
         """The role of each of ``person_ids`` who belongs to the community."""
-        ids = sorted(set(person_ids))
-        docs = await _each(self._db[MEMBERSHIPS], [f"{community_id}:{p}" for p in ids])
-        return {p: Role(d["role"]) for p, d in zip(ids, docs, strict=True) if d and d.get("role")}
+        docs = await _by_ids(self._db[MEMBERSHIPS], [f"{community_id}:{p}" for p in person_ids])
+        return {str(d["person_id"]): Role(d["role"]) for d in docs.values() if d.get("role")}
 
-    async def member_spaces(self, person_id: str, limit: int) -> list[SpaceFacts]:
-        """Main spaces of the person's communities and those communities' pinholes (at most
-        ``limit`` spaces; main spaces first)."""
-        roles = await self.roles(person_id)
+    async def member_spaces(self, roles: Mapping[str, Role], limit: int) -> list[SpaceFacts]:
+        """Main spaces of the communities of ``roles`` (a person's, from :meth:`roles`) and
+        those communities' pinholes (at most ``limit`` spaces; main spaces first)."""
         spaces = list((await self.spaces(sorted(roles))).values())
         if roles and len(spaces) < limit:
             spaces.extend(await self.pinholes_of(roles))
@@ -199,13 +208,8 @@ class ReadModelRepository:
         return list((await self.spaces([str(d["_id"]) async for d in cursor])).values())
 
     async def people(self, person_ids: Iterable[str]) -> dict[str, Person]:
-        ids = sorted(set(person_ids))
-        docs = await _each(self._db[PEOPLE], ids)
-        return {
-            i: Person(i, d.get("kind") == "partner", str(d["org_id"]))
-            for i, d in zip(ids, docs, strict=True)
-            if d is not None
-        }
+        docs = await _by_ids(self._db[PEOPLE], list(person_ids))
+        return {i: Person(i, d.get("kind") == "partner", str(d["org_id"])) for i, d in docs.items()}
 
     async def expertise(self, person_id: str) -> list[str]:
         """The person's expertise tags, declared and earned, sorted."""
