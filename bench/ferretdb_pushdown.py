@@ -176,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     docs = documents(args.docs)
     print(f"{args.docs:,} documents; indexes: {', '.join(str(dict(k)) for k in INDEXES)}")
     results: dict[str, dict[str, float]] = {}
+    cpu_ms: dict[str, dict[str, float]] = {}
     answers: dict[str, dict[str, list[Doc]]] = {}
     pushdown: dict[str, str] = {}
 
@@ -183,19 +184,26 @@ def main(argv: list[str] | None = None) -> int:
         builds: tuple[Build, ...] = ("upstream", "patched")
         for build in builds:
             data = Path(scratch) / build
-            with scratch_ferretdb(build, data=data) as uri:
-                client: MongoClient[Doc] = MongoClient(uri)
+            with scratch_ferretdb(build, data=data) as server:
+                client: MongoClient[Doc] = MongoClient(server.uri)
                 coll = client["bench"]["members"]
+                cpu = server.cpu_seconds()
                 seconds = load(coll, docs)
+                cpu = server.cpu_seconds() - cpu
                 print(
-                    f"  {build:>8}: loaded in {seconds:6.1f} s "
-                    f"({args.docs / seconds:,.0f} docs/s), database {dir_size(data) / 1e6:,.0f} MB"
+                    f"  {build:>8}: loaded in {seconds:6.1f} s ({args.docs / seconds:,.0f} docs/s, "
+                    f"server CPU {cpu:.1f} s = {cpu / args.docs * 1e6:.0f} us/doc), "
+                    f"database {dir_size(data) / 1e6:,.0f} MB"
                 )
                 reps = args.reps if build == "patched" else args.upstream_reps
                 for shape in shapes(docs):
                     answers.setdefault(shape.name, {})[build] = run(coll, shape)
+                    cpu = server.cpu_seconds()
                     results.setdefault(shape.name, {})[build] = median_ms(
                         functools.partial(run, coll, shape), reps
+                    )
+                    cpu_ms.setdefault(shape.name, {})[build] = (
+                        (server.cpu_seconds() - cpu) / reps * 1000
                     )
                     if build == "patched":
                         cmd: Doc = {"find": "members", "filter": shape.filter}
@@ -209,11 +217,19 @@ def main(argv: list[str] | None = None) -> int:
                 client.close()
 
     print()
-    print(f"{'query':<68} {'unpatched':>10} {'patched':>9} {'ratio':>7}  pushdown")
+    print("median latency (ms), and the server's CPU time per query (ms), each build:")
+    print(
+        f"{'query':<68} {'unpatched':>10} {'patched':>9} {'ratio':>7}"
+        f" {'cpu unp.':>9} {'cpu pat.':>9}  pushdown"
+    )
     mismatched = []
     for name, by_build in results.items():
         up, pa = by_build["upstream"], by_build["patched"]
-        print(f"{name:<68} {up:8.1f}ms {pa:7.1f}ms {up / pa:6.0f}x  {pushdown[name]}")
+        cup, cpa = cpu_ms[name]["upstream"], cpu_ms[name]["patched"]
+        print(
+            f"{name:<68} {up:10.1f} {pa:9.1f} {up / pa:6.0f}x {cup:9.1f} {cpa:9.1f}"
+            f"  {pushdown[name]}"
+        )
         a = answers[name]
         if len(a["upstream"]) != len(a["patched"]):
             mismatched.append(name)

@@ -154,6 +154,10 @@ def make_docs(rng: random.Random, count: int, mix: float, mixed_ids: bool) -> li
             v = value(rng, mix)
             if v is not MISSING:
                 doc[field] = v
+        if rng.random() < mix / 3:
+            # An array in the second field of a compound index, beside a common first value.
+            doc["a"] = rng.choice(STRINGS[:3])
+            doc["b"] = [rng.choice(STRINGS[:3]), "zz"]
         if rng.random() < 0.8:
             doc["tags"] = rng.sample(STRINGS[:8], rng.randint(0, 3)) + (
                 [rng.choice(OTHERS)] if rng.random() < 0.2 else []
@@ -191,11 +195,11 @@ def collections() -> list[Collection]:
     rng = seeded("collections")
     return [
         # Mostly strings: the probes allow sorted plans for most values.
-        Collection("mostly", make_docs(rng, 300, 0.08, False), True, True),
+        Collection("mostly", make_docs(rng, 200, 0.08, False), True, True),
         # Every type everywhere; indexes built over existing documents.
-        Collection("mixed", make_docs(rng, 300, 0.45, False), True, False),
-        Collection("mixedid", make_docs(rng, 200, 0.3, True), True, True),
-        Collection("noindex", make_docs(rng, 200, 0.3, False), False, True),
+        Collection("mixed", make_docs(rng, 200, 0.45, False), True, False),
+        Collection("mixedid", make_docs(rng, 150, 0.3, True), True, True),
+        Collection("noindex", make_docs(rng, 150, 0.3, False), False, True),
     ]
 
 
@@ -219,11 +223,12 @@ class Servers:
 @pytest.fixture(scope="module")
 def servers() -> Iterator[Servers]:
     with (
-        scratch_ferretdb("patched") as patched_uri,
-        scratch_ferretdb("upstream") as upstream_uri,
+        scratch_ferretdb("patched") as patched,
+        scratch_ferretdb("upstream") as upstream,
     ):
         clients: list[MongoClient[Doc]] = [
-            MongoClient(uri, serverSelectionTimeoutMS=10_000) for uri in (patched_uri, upstream_uri)
+            MongoClient(server.uri, serverSelectionTimeoutMS=10_000)
+            for server in (patched, upstream)
         ]
         try:
             dbs = [client["pushdown"] for client in clients]
@@ -422,6 +427,13 @@ def service_shape(rng: random.Random, ids: list[str]) -> Query:
         lambda: Query({"a": {"$in": rng.sample(STRINGS, 3)}}, [("a", 1)], rng.choice([0, 2]), 10),
         lambda: Query({}, [("c", rng.choice([1, -1]))], 0, 10),
         lambda: Query({"u": rng.choice(["u3", "u10", "nope"])}, [], 0, 0),
+        lambda: Query(
+            {"a": rng.choice(STRINGS[:3]), "b": {"$in": rng.sample(STRINGS[:3], 2)}},
+            rng.choice([[], [("_id", 1)]]),
+            0,
+            rng.choice([0, 4]),
+        ),
+        lambda: Query({"c": rng.choice(STRINGS[:3]), "a": rng.choice(STRINGS[:3])}, [], 0, 0),
     ]
     return rng.choice(shapes)()
 
@@ -466,9 +478,12 @@ def test_generated_queries_answer_as_upstream(servers: Servers, coll: Collection
     # The answers above went through the pushdown, not around it.
     if coll.indexed:
         assert pushed["filter"] >= QUERIES_PER_COLLECTION // 4, pushed
-        assert pushed["sort"] >= QUERIES_PER_COLLECTION // 20, pushed
+        assert pushed["sort"] >= 2, pushed
     else:
         assert pushed["sort"] == 0, pushed
+
+
+WRITES = 24
 
 
 def test_writes_through_pushed_filters_touch_the_same_documents(servers: Servers) -> None:
@@ -479,7 +494,7 @@ def test_writes_through_pushed_filters_touch_the_same_documents(servers: Servers
         load(db, coll)
     ids = [d["_id"] for d in coll.docs]
     probe = Query({"a": "a"}, [("_id", 1)], 0, 0)
-    for step in range(40):
+    for step in range(WRITES):
         flt = random_query(rng, ids).filter
         new_a = rng.choice(STRINGS + ARRAYS)
         kind = step % 4
@@ -673,22 +688,22 @@ def test_indexes_built_by_either_build_serve_the_other(tmp_path: Path) -> None:
         finally:
             client.close()
 
-    with scratch_ferretdb("upstream", data=tmp_path) as uri:
-        write(uri, docs[:50], indexes=True)
-        expected = answers(uri)
-    with scratch_ferretdb("patched", data=tmp_path) as uri:
-        client: MongoClient[Doc] = MongoClient(uri)
+    with scratch_ferretdb("upstream", data=tmp_path) as server:
+        write(server.uri, docs[:50], indexes=True)
+        expected = answers(server.uri)
+    with scratch_ferretdb("patched", data=tmp_path) as server:
+        client: MongoClient[Doc] = MongoClient(server.uri)
         plan = client["up"].command("explain", {"find": "c", "filter": {"a": "a"}})
         client.close()
         assert not [line for line in plan["queryPlanner"]["Plan"] if "SCAN" in line], plan
-        got = answers(uri)
-        write(uri, docs[50:100], indexes=False)
+        got = answers(server.uri)
+        write(server.uri, docs[50:100], indexes=False)
     for q, want, have in zip(queries, expected, got, strict=True):
         check_answer(q, want, have, "patched on upstream's database")
-    with scratch_ferretdb("upstream", data=tmp_path) as uri:
-        write(uri, docs[100:], indexes=False)
-        expected = answers(uri)
-    with scratch_ferretdb("patched", data=tmp_path) as uri:
-        got = answers(uri)
+    with scratch_ferretdb("upstream", data=tmp_path) as server:
+        write(server.uri, docs[100:], indexes=False)
+        expected = answers(server.uri)
+    with scratch_ferretdb("patched", data=tmp_path) as server:
+        got = answers(server.uri)
     for q, want, have in zip(queries, expected, got, strict=True):
         check_answer(q, want, have, "patched after upstream wrote")

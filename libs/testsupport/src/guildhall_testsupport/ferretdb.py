@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Literal
@@ -90,9 +91,26 @@ def _answers(uri: str) -> bool:
         client.close()
 
 
+@dataclass(frozen=True)
+class ScratchServer:
+    """A running scratch FerretDB."""
+
+    uri: str
+    """Its MongoDB connection string."""
+
+    pid: int
+    """Its process id (its CPU time is in /proc/<pid>/stat)."""
+
+    def cpu_seconds(self) -> float:
+        """User plus system CPU time the server has used so far."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks = os.sysconf("SC_CLK_TCK")
+        return (int(fields[11]) + int(fields[12])) / ticks
+
+
 @contextlib.contextmanager
-def scratch_ferretdb(build: Build, data: Path | None = None) -> Iterator[str]:
-    """Run ``build`` until the block exits; yields its MongoDB URI.
+def scratch_ferretdb(build: Build, data: Path | None = None) -> Iterator[ScratchServer]:
+    """Run ``build`` until the block exits; yields its address and process.
 
     Its SQLite files live in ``data`` (kept, so a later server can open them) or
     in a temporary directory removed afterwards. Blocks until the server answers
@@ -129,7 +147,7 @@ def scratch_ferretdb(build: Build, data: Path | None = None) -> Iterator[str]:
                         f"FerretDB ({build}) did not start on {uri}:\n" + "\n".join(tail)
                     )
                 time.sleep(0.1)
-            yield uri
+            yield ScratchServer(uri=uri, pid=proc.pid)
         finally:
             proc.terminate()
             try:
