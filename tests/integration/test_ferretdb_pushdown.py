@@ -434,6 +434,14 @@ def service_shape(rng: random.Random, ids: list[str]) -> Query:
             rng.choice([0, 4]),
         ),
         lambda: Query({"c": rng.choice(STRINGS[:3]), "a": rng.choice(STRINGS[:3])}, [], 0, 0),
+        # A directory page: a range on the first key of a two-key sort.
+        lambda: Query(
+            {"b": {"$gt": rng.choice(STRINGS)}, "n": {"$lt": 15}},
+            [("b", 1), ("_id", -1)],
+            0,
+            rng.choice([3, 10]),
+        ),
+        lambda: Query({"a": rng.choice(STRINGS[:3])}, [("a", 1), ("b", -1), ("n", 1)], 1, 6),
     ]
     return rng.choice(shapes)()
 
@@ -475,10 +483,12 @@ def test_generated_queries_answer_as_upstream(servers: Servers, coll: Collection
         explained = query.explain(servers.patched, coll.name)
         pushed["filter"] += bool(explained["filterPushdown"])
         pushed["sort"] += bool(explained["sortPushdown"])
+        pushed["sort prefix"] += explained["queryPlanner"].get("OrderedKeys", 0) > 0
     # The answers above went through the pushdown, not around it.
     if coll.indexed:
         assert pushed["filter"] >= QUERIES_PER_COLLECTION // 4, pushed
         assert pushed["sort"] >= 2, pushed
+        assert pushed["sort prefix"] > pushed["sort"], pushed
     else:
         assert pushed["sort"] == 0, pushed
 
@@ -655,6 +665,17 @@ def test_sort_on_an_indexed_field_reads_in_index_order(plans: Database[Doc]) -> 
     explained = explain(plans, {}, {"person_id": -1})
     assert explained["sortPushdown"] is True, lines(explained)
     assert not scans(explained), lines(explained)
+
+
+def test_a_two_key_sort_is_read_in_order_of_its_first_key(plans: Database[Doc]) -> None:
+    """The directory page: ties on the first key are sorted by the handler, run by run."""
+    explained = explain(
+        plans, {"person_id": {"$gt": "p2"}, "n": {"$gt": 5}}, {"person_id": 1, "_id": 1}
+    )
+    assert explained["sortPushdown"] is False, lines(explained)
+    assert explained["queryPlanner"]["OrderedKeys"] == 1, lines(explained)
+    assert not scans(explained), lines(explained)
+    assert not any("TEMP B-TREE" in line for line in lines(explained)), lines(explained)
 
 
 # --- databases built by another build ---------------------------------------------
