@@ -164,6 +164,10 @@ def make_docs(rng: random.Random, count: int, mix: float, mixed_ids: bool) -> li
             )
         elif rng.random() < 0.5:
             doc["tags"] = rng.choice(STRINGS)
+        if rng.random() < 0.95:
+            # Strings only: sorted plans on these are probed clean.
+            doc["g"] = f"g{rng.randrange(10)}"
+        doc["h"] = rng.choice(STRINGS)
         doc["n"] = rng.randint(0, 20)
         if rng.random() < 0.3:
             doc["u"] = f"u{n}"
@@ -178,6 +182,7 @@ INDEXES: list[tuple[list[tuple[str, int]], bool]] = [
     ([("b", 1), ("_id", -1)], False),
     ([("c", -1), ("a", 1)], False),
     ([("tags", 1)], False),
+    ([("g", 1), ("h", 1)], False),
     ([("u", 1)], True),
     ([("sub.x", 1)], False),
 ]
@@ -338,7 +343,7 @@ def check_answer(query: Query, whole: list[Doc], answer: list[Doc], label: str) 
 
 # --- generated queries -------------------------------------------------------------
 
-FIELDS = ["a", "b", "c", "tags", "_id", "u"]
+FIELDS = ["a", "b", "c", "tags", "_id", "u", "g", "h"]
 SORTS: list[list[tuple[str, int]]] = [
     [("_id", 1)],
     [("_id", -1)],
@@ -442,6 +447,14 @@ def service_shape(rng: random.Random, ids: list[str]) -> Query:
             rng.choice([3, 10]),
         ),
         lambda: Query({"a": rng.choice(STRINGS[:3])}, [("a", 1), ("b", -1), ("n", 1)], 1, 6),
+        lambda: Query({"g": {"$gte": "g3"}}, [("g", 1), ("_id", -1)], 0, rng.choice([5, 30])),
+        lambda: Query({"g": f"g{rng.randrange(10)}"}, [("h", -1), ("_id", 1)], 0, 5),
+        lambda: Query(
+            {"g": {"$in": ["g1", "g4", "g7"]}},
+            [("g", 1), ("h", 1), ("n", 1)],
+            2,
+            rng.choice([0, 8]),
+        ),
     ]
     return rng.choice(shapes)()
 
@@ -487,8 +500,8 @@ def test_generated_queries_answer_as_upstream(servers: Servers, coll: Collection
     # The answers above went through the pushdown, not around it.
     if coll.indexed:
         assert pushed["filter"] >= QUERIES_PER_COLLECTION // 4, pushed
-        assert pushed["sort"] >= 2, pushed
-        assert pushed["sort prefix"] > pushed["sort"], pushed
+        assert pushed["sort"] >= 1, pushed
+        assert pushed["sort prefix"] >= pushed["sort"] + 3, pushed
     else:
         assert pushed["sort"] == 0, pushed
 
