@@ -14,10 +14,13 @@ FerretDB a client with a single connection, which FerretDB serves one
 operation at a time (see :func:`guildhall_kit.service.start_service`). Other
 FerretDB 1.x limits seen: ``$pull`` with a condition removes nothing (use
 ``$pullAll`` of exact values), ``$elemMatch`` in a filter matches nothing, no
-TTL indexes, only ``_id`` conditions use an index (docs/adr/0010; other filters
-scan), and one ``update`` command of 100 or more updates that match existing
-documents never returns (each keeps one of the database's 100 SQLite
-connections until the command ends; send bulk updates in batches of 50).
+TTL indexes, an index serves only ``_id`` conditions and, on the fields of a
+declared index, equality and ``$in`` on strings and ObjectIDs, string ranges
+and sorts on string keys (the patched local build, docs/adr/0010 and 0014;
+other filters, dates and numbers included, scan), and one ``update`` command of
+100 or more updates that match existing documents never returns (each keeps
+one of the database's 100 SQLite connections until the command ends; send bulk
+updates in batches of 50).
 """
 
 from __future__ import annotations
