@@ -109,14 +109,17 @@ class ScratchServer:
 
 
 @contextlib.contextmanager
-def scratch_ferretdb(build: Build, data: Path | None = None) -> Iterator[ScratchServer]:
+def scratch_ferretdb(
+    build: Build, data: Path | None = None, *, start_seconds: float = START_SECONDS
+) -> Iterator[ScratchServer]:
     """Run ``build`` until the block exits; yields its address and process.
 
     Its SQLite files live in ``data`` (kept, so a later server can open them) or
     in a temporary directory removed afterwards. Blocks until the server answers
     a ping; raises RuntimeError with its log's tail if it exits or does not
-    answer within START_SECONDS. The server is stopped (SIGTERM, then SIGKILL)
-    on exit.
+    answer within ``start_seconds`` (the patched build's first start on a
+    database built without it rebuilds its indexes first). The server is
+    stopped (SIGTERM, then SIGKILL) on exit.
     """
     path = binary(build)
     infra = _infra()
@@ -139,7 +142,7 @@ def scratch_ferretdb(build: Build, data: Path | None = None) -> Iterator[Scratch
                 env={**os.environ, "DO_NOT_TRACK": "1"},
             )
         try:
-            deadline = time.monotonic() + START_SECONDS
+            deadline = time.monotonic() + start_seconds
             while not _answers(uri):
                 if proc.poll() is not None or time.monotonic() > deadline:
                     tail = log_path.read_text(errors="replace").splitlines()[-15:]
