@@ -782,7 +782,7 @@ def _build_ferretdb(
 def apply_ferretdb_patches(source: Path, log: Path, patches: list[Path]) -> None:
     """Apply ``patches`` (deploy/local/ferretdb/*.patch) to the copied module source, in order.
 
-    docs/adr/0010-ferretdb-id-index.md and 0017-ferretdb-secondary-index-pushdown.md
+    docs/adr/0010-ferretdb-id-index.md and 0018-ferretdb-secondary-index-pushdown.md
     say what they change and why. ``git apply`` runs with the source's parent as the
     ceiling, so it patches the copy as plain files instead of looking for the
     checkout's repository.

@@ -1,4 +1,4 @@
-"""The patched FerretDB answers exactly as the unpatched one (docs/adr/0017).
+"""The patched FerretDB answers exactly as the unpatched one (docs/adr/0018).
 
 deploy/local/ferretdb/0002-*.patch pushes filters and sorts on secondary index
 fields down to SQLite. These tests start both builds of the same version

@@ -16,7 +16,7 @@ FerretDB 1.x limits seen: ``$pull`` with a condition removes nothing (use
 ``$pullAll`` of exact values), ``$elemMatch`` in a filter matches nothing, no
 TTL indexes, an index serves only ``_id`` conditions and, on the fields of a
 declared index, equality and ``$in`` on strings and ObjectIDs, string ranges
-and sorts on string keys (the patched local build, docs/adr/0010 and 0017;
+and sorts on string keys (the patched local build, docs/adr/0010 and 0018;
 other filters, dates and numbers included, scan), and one ``update`` command of
 100 or more updates that match existing documents never returns (each keeps
 one of the database's 100 SQLite connections until the command ends; send bulk
