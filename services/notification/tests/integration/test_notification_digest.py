@@ -2,8 +2,8 @@
 
 The SMTP server is started before the service (its port is in the settings);
 people with an address who are away get one digest of their unread
-notifications; someone active gets none; a dead SMTP server never holds up
-the inbox.
+notifications; someone active gets none. A silent relay holding up nothing is
+test_notification_smtp_faults.py.
 """
 
 from __future__ import annotations
