@@ -20,14 +20,24 @@ from guildhall_gateway.auth.wiring import AuthParts
 from guildhall_kit.clients import CommunityAccessClient
 
 
-def auth_app(auth: AuthParts, *, max_body_bytes: int = 64 * 1024) -> FastAPI:
-    """The HTTP API over ``auth``, with generous rate limits and no audit trail."""
+def auth_app(
+    auth: AuthParts, *, max_body_bytes: int = 64 * 1024, limits: Limits | None = None
+) -> FastAPI:
+    """The HTTP API over ``auth``, with no audit trail and ``limits`` (default: generous
+    enough never to limit a test)."""
     generous = Bucket(1000.0, 10_000)
+    limits = limits or Limits(
+        partner_org=generous,
+        client=generous,
+        employee=generous,
+        token_client=generous,
+        token_address=generous,
+    )
     runtime = Runtime(
         services=Services({}, deadline_s=1.0),
         access=cast(CommunityAccessClient, None),
         authenticator=auth.authenticator,
-        limits=RateLimits(Limits(partner_org=generous, client=generous, employee=generous)),
+        limits=RateLimits(limits),
         trail=None,
         audit_store=None,
         max_body_bytes=max_body_bytes,

@@ -62,6 +62,12 @@ def rate_limits(settings: GatewaySettings) -> RateLimits:
             ),
             client=Bucket(settings.rate_client_per_second, settings.rate_client_burst),
             employee=Bucket(settings.rate_employee_per_second, settings.rate_employee_burst),
+            token_client=Bucket(
+                settings.rate_token_client_per_second, settings.rate_token_client_burst
+            ),
+            token_address=Bucket(
+                settings.rate_token_address_per_second, settings.rate_token_address_burst
+            ),
         )
     )
 

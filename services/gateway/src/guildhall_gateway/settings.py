@@ -72,6 +72,20 @@ class GatewaySettings(ServiceSettings):
     rate_employee_burst: Annotated[int, Field(ge=1, le=1_000_000)] = 200
     """Bucket size of one employee."""
 
+    rate_token_client_per_second: Annotated[float, Field(gt=0, le=100_000)] = 1.0
+    """Sustained ``POST /oauth/token`` requests per second for one client id, checked
+    before its secret is (a partner system needs a token every few minutes)."""
+
+    rate_token_client_burst: Annotated[int, Field(ge=1, le=1_000_000)] = 10
+    """Bucket size of one client id at the token endpoint."""
+
+    rate_token_address_per_second: Annotated[float, Field(gt=0, le=100_000)] = 5.0
+    """Sustained ``POST /oauth/token`` requests per second from one source address
+    (the TCP peer, or the forwarded address when the server trusts the proxy)."""
+
+    rate_token_address_burst: Annotated[int, Field(ge=1, le=1_000_000)] = 30
+    """Bucket size of one source address at the token endpoint."""
+
     sse_heartbeat_seconds: Annotated[float, Field(gt=0, le=300)] = 15.0
     """Seconds between heartbeat comments on an idle live event stream, so proxies keep
     it open and a dead client is noticed."""

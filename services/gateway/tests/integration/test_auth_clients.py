@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,7 @@ import httpx2
 import pytest
 from pymongo import AsyncMongoClient
 
+from guildhall_gateway.application.ratelimit import Bucket, Limits
 from guildhall_gateway.auth.wiring import AuthParts, build_auth
 from guildhall_gateway.settings import GatewaySettings
 from guildhall_kit.auth import PrincipalKind, TokenVerifier, mint_token, trusted_keys
@@ -56,6 +58,12 @@ class Gateway:
 
 @pytest.fixture
 async def gateway(infra: Any, unique: str) -> AsyncIterator[Gateway]:
+    async with _gateway(infra, unique) as gw:
+        yield gw
+
+
+@asynccontextmanager
+async def _gateway(infra: Any, unique: str, limits: Limits | None = None) -> AsyncIterator[Gateway]:
     settings = load_settings(
         GatewaySettings,
         kafka_bootstrap_servers=infra.kafka_bootstrap_servers,
@@ -70,7 +78,7 @@ async def gateway(infra: Any, unique: str) -> AsyncIterator[Gateway]:
     db, writer_db = mongo[settings.database_name], writer[settings.database_name]
     auth = build_auth(settings, db, writer_db)
     await ensure_indexes(db, auth.indexes)
-    app = auth_app(auth)
+    app = auth_app(auth, limits=limits)
     transport = httpx2.ASGITransport(app=app)
     async with httpx2.AsyncClient(transport=transport, base_url="http://gateway") as http:
         yield Gateway(http, auth, settings)
@@ -295,3 +303,32 @@ async def test_bad_client_bodies_are_refused_and_the_org_limit_holds(gateway: Ga
     )
     assert over.status_code == 429
     assert len((await gw.http.get("/v1/orgs/acme/clients", headers=vera)).json()["clients"]) == 3
+
+
+async def test_token_requests_are_limited_per_client_id_and_per_address(
+    infra: Any, unique: str
+) -> None:
+    generous = Bucket(1000.0, 10_000)
+    limits = Limits(
+        partner_org=generous,
+        client=generous,
+        employee=generous,
+        token_client=Bucket(0.05, 3),
+        token_address=Bucket(0.05, 6),
+    )
+    async with _gateway(infra, unique, limits) as gw:
+        created = await _create(gw, ["pinholes:read"])
+        client_id, secret = created["client"]["client_id"], created["client_secret"]
+        # Someone guessing this client's secret: three tries, then refused before the
+        # secret is even looked at -- the right one included, until the bucket refills.
+        guesses = [(await _token(gw, client_id, f"guess-{n}")).status_code for n in range(3)]
+        assert guesses == [401, 401, 401]
+        refused = await _token(gw, client_id, secret)
+        assert refused.status_code == 429
+        assert int(refused.headers["retry-after"]) >= 1
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert refused.json()["type"] == "urn:guildhall:problem:rate-limited"
+        assert "access_token" not in refused.text
+        # Other client ids from the same address share its bucket: six requests in all.
+        others = [(await _token(gw, f"client-other{n}", "x")).status_code for n in range(3)]
+        assert others == [401, 401, 429]

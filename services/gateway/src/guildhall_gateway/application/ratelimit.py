@@ -1,4 +1,5 @@
-"""Rate limits: token buckets per partner org, per partner client and per employee.
+"""Rate limits: token buckets per partner org, per partner client and per employee,
+and for the token endpoint per client id and per source address.
 
 Buckets live in this process (throttled-py's in-memory store): with N
 replicas behind a balancer each replica holds its own buckets, so an org may
@@ -30,6 +31,10 @@ class Limits:
     partner_org: Bucket
     client: Bucket
     employee: Bucket
+    token_client: Bucket = Bucket(1.0, 10)
+    """``POST /oauth/token`` per client id (authenticated or not: guesses count too)."""
+    token_address: Bucket = Bucket(5.0, 30)
+    """``POST /oauth/token`` per source address (many client ids from one place)."""
 
 
 class RateLimits:
@@ -40,6 +45,8 @@ class RateLimits:
         self._org = self._throttle(limits.partner_org, store, "org")
         self._client = self._throttle(limits.client, store, "client")
         self._employee = self._throttle(limits.employee, store, "employee")
+        self._token_client = self._throttle(limits.token_client, store, "token-client")
+        self._token_address = self._throttle(limits.token_address, store, "token-address")
 
     @staticmethod
     def _throttle(bucket: Bucket, store: MemoryStore, prefix: str) -> Throttled:
@@ -65,6 +72,17 @@ class RateLimits:
                 checks.append((self._client, caller.client_id))
         else:
             checks = [(self._employee, principal.subject)]
+        return await self._first_limited(checks)
+
+    async def token_request_retry_after(self, client_id: str, address: str) -> int | None:
+        """Like :meth:`retry_after`, for a token request: checked before the secret is,
+        so guessing secrets costs the guesser a token each and the gateway no hash."""
+        return await self._first_limited(
+            [(self._token_address, address or "unknown"), (self._token_client, client_id)]
+        )
+
+    @staticmethod
+    async def _first_limited(checks: list[tuple[Throttled, str]]) -> int | None:
         for throttle, key in checks:
             result = await throttle.limit(key)
             if result.limited:

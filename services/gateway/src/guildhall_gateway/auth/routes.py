@@ -28,10 +28,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from guildhall_gateway.adapters.http.context import caller_of
+from guildhall_gateway.adapters.http.responses import problem_response
 from guildhall_gateway.adapters.http.runtime import runtime_of
 from guildhall_gateway.auth import Caller
 from guildhall_gateway.auth.client_service import ClientService, GrantError
 from guildhall_gateway.auth.clients import SCOPE_READ, SCOPE_WRITE, OAuthClient
+from guildhall_gateway.domain.problems import Problem, ProblemType
 from guildhall_kit.errors import Unavailable
 
 OrgId = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$", description="A partner org")]
@@ -196,6 +198,11 @@ token_router = APIRouter(tags=["auth"])
     responses={
         400: {"model": OAuthError, "description": "invalid request, grant type or scope"},
         401: {"model": OAuthError, "description": "client authentication failed"},
+        429: {
+            "content": {"application/problem+json": {}},
+            "description": "too many token requests for this client id or from this "
+            "address; retry after the seconds in Retry-After",
+        },
     },
 )
 async def token(
@@ -214,6 +221,14 @@ async def token(
     if isinstance(authenticated, JSONResponse):
         return authenticated
     credentials, basic = authenticated
+    address = request.client.host if request.client else ""
+    wait = await runtime_of(request).limits.token_request_retry_after(credentials[0], address)
+    if wait is not None:
+        return problem_response(
+            Problem(
+                ProblemType.RATE_LIMITED, "too many token requests; retry later", retry_after=wait
+            )
+        )
     if grant_type is None:
         return _oauth_error(400, "invalid_request", "grant_type is required")
     if grant_type != "client_credentials":
