@@ -213,7 +213,7 @@ async def token(
     scope: Annotated[str | None, Form(description="space-separated; default: all")] = None,
     client_id: Annotated[str | None, Form(description="client_secret_post only")] = None,
     client_secret: Annotated[str | None, Form(description="client_secret_post only")] = None,
-) -> JSONResponse:
+) -> Response:
     """An access token for an authenticated client (errors: RFC 6749 §5.2 bodies)."""
     authenticated = client_authentication(
         request.headers.get("authorization", ""), client_id, client_secret
