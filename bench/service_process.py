@@ -63,6 +63,7 @@ class ServiceProcess:
             GUILDHALL_MONGO_DATABASE=database,
             GUILDHALL_TOPIC_PREFIX=prefix,
             GUILDHALL_GRPC_PORT=str(self.port),
+            GUILDHALL_METRICS_PORT="0",
             GUILDHALL_JWT_JWKS_FILE=str(self.keys.jwks_path),
             GUILDHALL_LOG_LEVEL="WARNING",
             GUILDHALL_DRAIN_SECONDS="1",

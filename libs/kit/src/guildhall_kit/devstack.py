@@ -32,14 +32,16 @@ class ServiceSpec:
     name: str
     grpc_port: int
     http_port: int | None = None
+    metrics_port: int = 0
 
 
 SERVICES = (
-    ServiceSpec("profile", 50051),
-    ServiceSpec("community", 50052),
-    ServiceSpec("post", 50053),
-    ServiceSpec("notification", 50054),
-    ServiceSpec("gateway", 50055, http_port=8080),
+    # One host: each service scrapes on a port of its own (9464 in containers).
+    ServiceSpec("profile", 50051, metrics_port=9464),
+    ServiceSpec("community", 50052, metrics_port=9465),
+    ServiceSpec("post", 50053, metrics_port=9466),
+    ServiceSpec("notification", 50054, metrics_port=9467),
+    ServiceSpec("gateway", 50055, http_port=8080, metrics_port=9468),
 )
 
 KAFKA = os.environ.get("GUILDHALL_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:19092")
@@ -91,6 +93,7 @@ def _env_for(spec: ServiceSpec) -> dict[str, str]:
         GUILDHALL_MONGO_URI=MONGO,
         GUILDHALL_GRPC_HOST="127.0.0.1",
         GUILDHALL_GRPC_PORT=str(spec.grpc_port),
+        GUILDHALL_METRICS_PORT=str(spec.metrics_port),
         GUILDHALL_ROOT=str(_root()),
     )
     if spec.http_port is not None:

@@ -39,13 +39,14 @@ the first copy of every event still appears in per-document order.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
 from bson import Binary
 from google.protobuf.message import Message
+from opentelemetry import metrics
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 
@@ -443,3 +444,72 @@ class OutboxRelay:
                 {OUTBOX_SINCE_FIELD: {"$gte": _EPOCH}}
             )
         return total
+
+
+# --- backlog metrics ----------------------------------------------------------
+
+_BACKLOG_CAP: Final = 10_000
+"""The backlog count stops here: a bounded read even when the relay is far behind."""
+
+# (database, collection) -> (documents with pending events, time of the oldest one)
+_backlog: dict[tuple[str, str], tuple[int, datetime | None]] = {}
+
+
+def _observe_pending(_options: metrics.CallbackOptions) -> Iterable[metrics.Observation]:
+    for (database, collection), (count, _) in list(_backlog.items()):
+        yield metrics.Observation(count, {"db.name": database, "db.collection": collection})
+
+
+def _observe_age(_options: metrics.CallbackOptions) -> Iterable[metrics.Observation]:
+    now = datetime.now(UTC)
+    for (database, collection), (_, oldest) in list(_backlog.items()):
+        age = 0.0 if oldest is None else max(0.0, (now - oldest).total_seconds())
+        yield metrics.Observation(age, {"db.name": database, "db.collection": collection})
+
+
+_outbox_meter = metrics.get_meter("guildhall_kit.outbox")
+_outbox_meter.create_observable_gauge(
+    "guildhall.outbox.pending",
+    callbacks=[_observe_pending],
+    unit="{document}",
+    description="Documents holding unpublished outbox events (counted up to 10000)",
+)
+_outbox_meter.create_observable_gauge(
+    "guildhall.outbox.oldest_age",
+    callbacks=[_observe_age],
+    unit="s",
+    description="Age of the oldest unpublished outbox event; 0 when none is pending",
+)
+
+
+async def sample_backlog(db: AsyncDatabase[Document], collections: Sequence[str]) -> None:
+    """Read each collection's outbox backlog once (two indexed reads) for the gauges."""
+    for name in collections:
+        count = await db[name].count_documents(
+            {OUTBOX_SINCE_FIELD: {"$gte": _EPOCH}}, limit=_BACKLOG_CAP
+        )
+        oldest: datetime | None = None
+        if count:
+            first = await (
+                db[name]
+                .find({OUTBOX_SINCE_FIELD: {"$gte": _EPOCH}}, projection={OUTBOX_SINCE_FIELD: 1})
+                .sort(OUTBOX_SINCE_FIELD, 1)
+                .limit(1)
+                .to_list(length=1)
+            )
+            if first:
+                since = first[0][OUTBOX_SINCE_FIELD]
+                oldest = since if since.tzinfo else since.replace(tzinfo=UTC)
+        _backlog[(db.name, name)] = (count, oldest)
+
+
+async def watch_backlog(
+    db: AsyncDatabase[Document], collections: Sequence[str], *, every_seconds: float = 15.0
+) -> None:
+    """Sample the outbox backlog every ``every_seconds`` until cancelled (never raises)."""
+    while True:
+        try:
+            await sample_backlog(db, collections)
+        except PyMongoError as exc:
+            _log.warning("outbox backlog sample failed", error=repr(exc))
+        await asyncio.sleep(every_seconds)

@@ -57,7 +57,7 @@ from guildhall_kit.mongo import (
     ping,
     single_connection_uri,
 )
-from guildhall_kit.outbox import Outbox, OutboxRelay, outbox_indexes
+from guildhall_kit.outbox import Outbox, OutboxRelay, outbox_indexes, watch_backlog
 from guildhall_kit.settings import ConfigError, ServiceSettings, load_settings
 from guildhall_kit.telemetry import setup_telemetry
 
@@ -176,6 +176,7 @@ class RunningService(Generic[S]):
             background=parts.background,
         )
         self._bus_task: asyncio.Task[None] | None = None
+        self._backlog_task: asyncio.Task[None] | None = None
         ctx._readiness = lambda: self.app.ready
 
     @property
@@ -215,6 +216,9 @@ class RunningService(Generic[S]):
             )
             ctx.relay = relay
             loops.append(_keep_running("outbox-relay", relay.run))
+            self._backlog_task = asyncio.create_task(
+                watch_backlog(ctx.db, list(parts.outbox_collections)), name="outbox-backlog"
+            )
         for spec in parts.consumers:
             consumer = Consumer(
                 ctx.bus,
@@ -258,6 +262,8 @@ class RunningService(Generic[S]):
             consumer.stop()
         if self.ctx.relay is not None:
             self.ctx.relay.stop()
+        if self._backlog_task is not None:
+            self._backlog_task.cancel()
         task, self._bus_task = self._bus_task, None
         if task is not None:
             if not self.bus_ready.is_set():
@@ -338,7 +344,12 @@ def main(settings_cls: type[S], build: Build[S]) -> None:
         print(str(exc), file=sys.stderr)
         sys.exit(2)
     configure_logging(settings.service_name, settings.log_level)
-    telemetry = setup_telemetry(settings.service_name, settings.otlp_endpoint)
+    telemetry = setup_telemetry(
+        settings.service_name,
+        settings.otlp_endpoint,
+        metrics_port=settings.metrics_port,
+        metrics_host=settings.grpc_host,
+    )
     try:
         asyncio.run(_serve(settings, build))
     except ConfigError as exc:

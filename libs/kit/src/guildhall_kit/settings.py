@@ -79,6 +79,10 @@ class ServiceSettings(BaseSettings):
     otlp_endpoint: str = ""
     """OTLP/gRPC collector endpoint for traces and metrics; empty disables export."""
 
+    metrics_port: Annotated[int, Field(ge=0, le=65535)] = 9464
+    """Port of the Prometheus scrape endpoint (``GET /metrics``, on ``grpc_host``), apart
+    from the service's API ports; 0 turns it off. docs/metrics.md lists what it serves."""
+
     jwt_jwks_file: Path | None = None
     """JSON Web Key Set file with the keys that may sign access tokens.
     When unset, the local dev key set under .local/dev-keys is used if present."""

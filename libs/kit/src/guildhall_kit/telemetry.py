@@ -43,15 +43,42 @@ class Telemetry:
         self.meter_provider.shutdown()
 
 
+DURATION_BUCKETS: tuple[float, ...] = (
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+)
+"""Bucket bounds (seconds) of every request-duration histogram: the SDK's default
+bounds are for milliseconds and would put every request in the first few."""
+
 _current: Telemetry | None = None
 
 
-def setup_telemetry(service: str, otlp_endpoint: str = "", *, instrument: bool = True) -> Telemetry:
+def setup_telemetry(
+    service: str,
+    otlp_endpoint: str = "",
+    *,
+    instrument: bool = True,
+    metrics_port: int = 0,
+    metrics_host: str = "127.0.0.1",
+) -> Telemetry:
     """Install global tracer and meter providers for ``service``. Idempotent per process.
 
-    With ``otlp_endpoint`` empty nothing is exported. With ``instrument`` the
-    grpc (aio server and client) and pymongo instrumentations are
-    enabled (Kafka spans come from the bus, see the module docstring).
+    With ``otlp_endpoint`` empty nothing is exported over OTLP. With
+    ``metrics_port`` non-zero every metric is also served in the Prometheus text
+    format at ``http://metrics_host:metrics_port/metrics`` (docs/metrics.md).
+    With ``instrument`` the grpc (aio server and client) and pymongo
+    instrumentations are enabled (Kafka spans come from the bus, see the module
+    docstring).
     """
     global _current  # noqa: PLW0603 - the providers are process-global by OpenTelemetry's design
     if _current is not None:
@@ -69,13 +96,19 @@ def setup_telemetry(service: str, otlp_endpoint: str = "", *, instrument: bool =
         readers.append(
             PeriodicExportingMetricReader(OTLPMetricExporter(endpoint=otlp_endpoint, insecure=True))
         )
+    if metrics_port:
+        from opentelemetry.exporter.prometheus import PrometheusMetricReader
+        from prometheus_client import start_http_server
+
+        readers.append(PrometheusMetricReader())
+        start_http_server(metrics_port, addr=metrics_host)
     meter_provider = MeterProvider(resource=resource, metric_readers=readers)
     trace.set_tracer_provider(tracer_provider)
     metrics.set_meter_provider(meter_provider)
     if instrument:
         _instrument()
     _current = Telemetry(tracer_provider, meter_provider)
-    _log.info("telemetry ready", otlp_export=bool(otlp_endpoint))
+    _log.info("telemetry ready", otlp_export=bool(otlp_endpoint), metrics_port=metrics_port)
     return _current
 
 

@@ -104,6 +104,8 @@ async def start_platform(
     keys = ensure_dev_keys(workdir / "keys")
     ports = {name: free_port() for name in SERVICES}
     ports["gateway-http"] = free_port()
+    for name in SERVICES:
+        ports[f"{name}-metrics"] = free_port()
     procs: dict[str, subprocess.Popen[bytes]] = {}
     for name in services:
         env = dict(os.environ)
@@ -113,6 +115,7 @@ async def start_platform(
             GUILDHALL_MONGO_DATABASE=f"platform_{unique}_{name}",
             GUILDHALL_TOPIC_PREFIX=f"t{unique}.",
             GUILDHALL_GRPC_PORT=str(ports[name]),
+            GUILDHALL_METRICS_PORT=str(ports[f"{name}-metrics"]),
             GUILDHALL_JWT_JWKS_FILE=str(keys.jwks_path),
             # The gateway signs the services' tokens with the test key pair and
             # accepts the test key's tokens as the development issuer's.

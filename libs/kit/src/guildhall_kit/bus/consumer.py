@@ -82,6 +82,12 @@ metrics.get_meter("guildhall_kit.bus").create_observable_gauge(
     description="Records behind the high watermark, per consumer group and partition",
 )
 
+_dead_letters = metrics.get_meter("guildhall_kit.bus").create_counter(
+    "guildhall.bus.dead_letters",
+    unit="{message}",
+    description="Records written to a dead-letter topic, per consumer group and source topic",
+)
+
 _GROUP_NAME: Final = re.compile(r"^[a-z][a-z0-9._-]{0,99}$")
 
 # Dead-letter headers, added after the original record's headers.
@@ -579,6 +585,13 @@ class Consumer:
             await self._dlq_producer.send_record(topic, record.key, record.value or b"", headers)
         except (PublishFailed, NotStarted) as exc:
             raise _Retry(f"dead-letter publish to {topic} failed: {exc}") from exc
+        _dead_letters.add(
+            1,
+            {
+                "messaging.consumer.group.name": self._group,
+                "messaging.destination.name": record.topic,
+            },
+        )
         _log.error(
             "record dead-lettered",
             group=self._group,

@@ -38,6 +38,7 @@ from guildhall_kit.auth.principal import Principal, principal_scope
 from guildhall_kit.auth.tokens import TokenVerifier
 from guildhall_kit.errors import DomainError, Unauthenticated
 from guildhall_kit.logging import get_logger
+from guildhall_kit.telemetry import DURATION_BUCKETS
 
 _log = get_logger(__name__)
 
@@ -49,7 +50,10 @@ _validator = protovalidate.Validator()
 _meter = metrics.get_meter("guildhall_kit.grpc")
 _calls = _meter.create_counter("rpc.server.calls", description="RPCs served, by method and code")
 _duration = _meter.create_histogram(
-    "rpc.server.duration", unit="s", description="RPC duration, by method"
+    "rpc.server.duration",
+    unit="s",
+    description="RPC duration, by method",
+    explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
 )
 
 Ctx = grpc.aio.ServicerContext[Any, Any]
