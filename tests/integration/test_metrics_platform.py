@@ -109,7 +109,7 @@ async def test_each_service_serves_its_rpc_route_bus_and_outbox_metrics(platform
         # Per route: count, errors (by status) and the duration histogram.
         assert re.search(
             r'^http_server_request_duration_seconds_count\{[^}]*http_request_method="POST"'
-            r'[^}]*http_response_status_code="200"[^}]*http_route="/v1/spaces/\{space_id\}/posts"'
+            r'[^}]*http_response_status_code="201"[^}]*http_route="/v1/spaces/\{space_id\}/posts"'
             r"[^}]*\} 3\.0$",
             gateway,
             re.MULTILINE,
@@ -122,7 +122,7 @@ async def test_each_service_serves_its_rpc_route_bus_and_outbox_metrics(platform
         )
         assert re.search(
             r'^http_server_request_duration_seconds_count\{[^}]*http_response_status_code="401"'
-            r'[^}]*http_route="\(no route\)"',
+            r'[^}]*http_route=""',
             gateway,
             re.MULTILINE,
         )

@@ -23,7 +23,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from opentelemetry import metrics, trace
+from opentelemetry import trace
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -38,19 +38,8 @@ from guildhall_gateway.domain.scoping import single_space
 from guildhall_kit.clock import new_id
 from guildhall_kit.errors import Unauthenticated, Unavailable
 from guildhall_kit.logging import get_logger
-from guildhall_kit.telemetry import DURATION_BUCKETS
 
 _log = get_logger(__name__)
-
-_tracer = trace.get_tracer("guildhall_gateway.http")
-_requests = metrics.get_meter("guildhall_gateway.http").create_histogram(
-    "http.server.request.duration",
-    unit="s",
-    description="Time from a request's arrival to its answer's start, by method, route and status",
-    explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
-)
-NO_ROUTE = "(no route)"
-"""The ``http.route`` of a request answered before routing (401, 413, 429) or by no route."""
 
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 TOKEN_PATH = "/oauth/token"  # noqa: S105 - a URL path, not a secret
@@ -101,48 +90,6 @@ class GatewayMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        # A server span per request (a new trace: a caller's traceparent is not trusted),
-        # the parent of every gRPC call the request makes; and the request's metrics,
-        # taken when the answer starts (a live stream counts until its first byte).
-        method = str(scope["method"])
-        started = time.monotonic()
-        answered = False
-        with _tracer.start_as_current_span(
-            f"{method} {NO_ROUTE}", kind=trace.SpanKind.SERVER
-        ) as span:
-
-            async def observed(message: Message) -> None:
-                nonlocal answered
-                if message["type"] == "http.response.start" and not answered:
-                    answered = True
-                    self._observe(scope, span, method, int(message["status"]), started)
-                await send(message)
-
-            try:
-                await self._handle(scope, receive, observed)
-            finally:
-                if not answered:
-                    self._observe(scope, span, method, 500, started)
-
-    @staticmethod
-    def _observe(scope: Scope, span: trace.Span, method: str, status: int, started: float) -> None:
-        route = str(getattr(scope.get("route"), "path", "")) or NO_ROUTE
-        span.update_name(f"{method} {route}")
-        span.set_attribute("http.request.method", method)
-        span.set_attribute("http.route", route)
-        span.set_attribute("http.response.status_code", status)
-        if status >= 500:
-            span.set_status(trace.StatusCode.ERROR)
-        _requests.record(
-            time.monotonic() - started,
-            {
-                "http.request.method": method,
-                "http.route": route,
-                "http.response.status_code": status,
-            },
-        )
-
-    async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         deps = self._deps()
         state = RequestState(request_id=new_id())
         scope.setdefault("state", {})[KEY] = state
