@@ -1,0 +1,45 @@
+"""Every JSON log line written inside a span carries that span's trace_id and span_id.
+
+Requests (the gRPC server instrumentation's span) and event handlers (the bus's
+``process`` span) make their span current, so this is what their lines carry;
+lines outside any span carry neither.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+from opentelemetry.sdk.trace import TracerProvider
+
+from guildhall_kit.logging import configure_logging, get_logger
+
+
+def _lines(text: str) -> list[dict[str, object]]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def test_structlog_and_stdlib_lines_inside_a_span_carry_its_ids(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging("testsvc", "INFO")
+    tracer = TracerProvider().get_tracer("test")
+    log = get_logger("kit.test")
+    with tracer.start_as_current_span("handle request") as outer:
+        log.info("in the request")
+        with tracer.start_as_current_span("process event") as inner:
+            log.warning("in the handler", n=1)
+            logging.getLogger("some.library").warning("a library line")
+    log.info("outside")
+    lines = _lines(capsys.readouterr().out)
+    by_event = {str(line["event"]): line for line in lines}
+    outer_ctx, inner_ctx = outer.get_span_context(), inner.get_span_context()
+    assert by_event["in the request"]["trace_id"] == format(outer_ctx.trace_id, "032x")
+    assert by_event["in the request"]["span_id"] == format(outer_ctx.span_id, "016x")
+    for event in ("in the handler", "a library line"):
+        assert by_event[event]["trace_id"] == format(inner_ctx.trace_id, "032x")
+        assert by_event[event]["span_id"] == format(inner_ctx.span_id, "016x")
+        assert by_event[event]["service"] == "testsvc"
+    assert "trace_id" not in by_event["outside"]
+    assert "span_id" not in by_event["outside"]
