@@ -1,17 +1,20 @@
-"""One trace from a partner's HTTP request to the notification it causes, every service a
-real process, over the real Kafka and FerretDB.
+"""One trace from a partner's HTTP request to the live delivery of the notification it
+causes, every service a real process, over the real Kafka and FerretDB.
 
 The services export their spans over OTLP (as in production) to a receiver this
 test runs, which keeps them in memory. The partner's request carries a
 ``traceparent`` naming a span of the test's own, so its trace is known: the
 gateway's server span, the post service's RPC and write, the outbox's publish,
-and the notification service's consumer span must all be in it, each span's
+the notification service's consumer spans and its live delivery to the SSE
+stream the gateway serves must all be in it, each span's
 parent in the trace, up to the test's span.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -115,6 +118,22 @@ async def _ok(
     raise AssertionError(f"{method} {path}: {reply.status_code} {reply.text}")
 
 
+async def _listen(
+    http: httpx2.AsyncClient, token: str, heard: list[dict[str, Any]], got: asyncio.Event
+) -> None:
+    """Read ``GET /v1/events`` (SSE) and keep each notification it delivers."""
+    headers = {"authorization": f"Bearer {token}"}
+    async with http.stream("GET", "/v1/events", headers=headers, timeout=None) as reply:
+        assert reply.status_code == 200
+        kind = ""
+        async for line in reply.aiter_lines():
+            if line.startswith("event:"):
+                kind = line.removeprefix("event:").strip()
+            elif line.startswith("data:") and kind == "notification":
+                heard.append(json.loads(line.removeprefix("data:")))
+                got.set()
+
+
 def _chain(span: Span, by_id: dict[bytes, Span]) -> list[Span]:
     """``span`` and its ancestors in the trace, nearest first."""
     chain = [span]
@@ -129,6 +148,7 @@ async def test_a_partners_post_and_the_notification_it_causes_are_one_trace(
     p, spans = platform, receiver[0]
     alice = p.token("alice", PrincipalKind.EMPLOYEE, HOME, ["admin"])
     vera = p.token("vera", PrincipalKind.PARTNER, "acme")
+    bob = p.token("bob", PrincipalKind.EMPLOYEE, HOME)
     async with httpx2.AsyncClient(base_url=f"http://{p.addr('gateway-http')}", timeout=15) as http:
         await _ok(
             http,
@@ -163,11 +183,16 @@ async def test_a_partners_post_and_the_notification_it_causes_are_one_trace(
                 {"title": "Rollout", "purpose": "Plan it"},
             )
         )["pinhole"]["pinhole_id"]
+        await _ok(http, "POST", f"/v1/communities/{community}/join", bob)
         await _ok(http, "POST", f"/v1/pinholes/{pinhole}/open", alice)
         await _ok(
             http, "PUT", f"/v1/pinholes/{pinhole}/grants/acme", alice, {"level": "contributor"}
         )
 
+        heard: list[dict[str, Any]] = []
+        got = asyncio.Event()
+        stream = asyncio.create_task(_listen(http, bob, heard, got))
+        await asyncio.sleep(1.0)  # the stream is open before the post is written
         traceparent = f"00-{TRACE_ID.hex()}-{CALLER_SPAN.hex()}-01"
         await _ok(
             http,
@@ -182,30 +207,38 @@ async def test_a_partners_post_and_the_notification_it_causes_are_one_trace(
             },
             traceparent=traceparent,
         )
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(60):
+                await got.wait()
+        stream.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await stream
+        assert heard, "bob's live stream delivered nothing"
 
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + 60
-    consumer: Span | None = None
-    while consumer is None and loop.time() < deadline:
+    deadline = loop.time() + 30
+    delivery: Span | None = None
+    while delivery is None and loop.time() < deadline:
         await asyncio.sleep(0.5)
         ours = [s for s in spans.spans if s.trace_id == TRACE_ID]
-        consumer = next(
-            (s for s in ours if s.service == "notification" and s.name.startswith("process ")),
+        delivery = next(
+            (s for s in ours if s.service == "notification" and s.name == "deliver notification"),
             None,
         )
     ours = [s for s in spans.spans if s.trace_id == TRACE_ID]
     names = sorted({(s.service, s.name) for s in ours})
-    assert consumer is not None, f"no notification consumer span in the trace: {names}"
+    assert delivery is not None, f"no live delivery span in the trace: {names}"
     by_id = {s.span_id: s for s in ours}
     # Every span of the trace hangs from the partner's request: no broken link.
     for span in ours:
         assert _chain(span, by_id)[-1].parent == CALLER_SPAN, (span, names)
-    chain = _chain(consumer, by_id)
+    chain = _chain(delivery, by_id)
     hops = [(s.service, s.name) for s in reversed(chain)]
     services = [service for service, _ in hops]
     assert services[0] == "gateway", hops
     assert "post" in services, hops
     assert services[-1] == "notification", hops
+    assert any(s.service == "notification" and s.name.startswith("process ") for s in chain), hops
     assert any(name.startswith("publish ") and "guildhall.post.v1" in name for _, name in hops), (
         hops
     )

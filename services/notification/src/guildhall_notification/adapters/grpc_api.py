@@ -13,10 +13,12 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
+from opentelemetry import trace
 
 from guildhall.notification.v1 import notification_pb2 as pb
 from guildhall.notification.v1 import notification_pb2_grpc
 from guildhall_kit.auth import Principal, PrincipalKind, require_principal
+from guildhall_kit.bus.tracing import context_from
 from guildhall_kit.clock import now_ms
 from guildhall_kit.errors import DomainError
 from guildhall_notification.adapters import convert
@@ -31,6 +33,14 @@ Ctx = grpc.aio.ServicerContext[Any, Any]
 
 ACTIVE_EVERY_S = 60.0
 """A person's activity time is written at most once a minute per replica."""
+
+
+_tracer = trace.get_tracer("guildhall_notification.stream")
+
+
+def _stream_trace_id() -> str:
+    context = trace.get_current_span().get_span_context()
+    return format(context.trace_id, "032x") if context.is_valid else ""
 
 
 class UnimplementedError(DomainError):
@@ -119,9 +129,23 @@ class NotificationServicer(notification_pb2_grpc.NotificationServiceServicer):
         principal = await self._person()
         cursor = await self._streams.start(principal, request.after_notification_id)
         async for notification, unread in self._streams.follow(principal, cursor):
-            yield pb.StreamNotificationsResponse(
-                notification=convert.notification(notification), unread_count=unread
+            # The delivery continues the trace of the event that caused the notification
+            # (not this long-lived stream's): one trace from a request to its effect.
+            span = _tracer.start_span(
+                "deliver notification",
+                context=context_from(notification.traceparent or None, None),
+                kind=trace.SpanKind.PRODUCER,
+                attributes={
+                    "guildhall.notification.id": notification.notification_id,
+                    "guildhall.stream.trace_id": _stream_trace_id(),
+                },
             )
+            try:
+                yield pb.StreamNotificationsResponse(
+                    notification=convert.notification(notification), unread_count=unread
+                )
+            finally:
+                span.end()
 
     async def GetSubscription(
         self, request: pb.GetSubscriptionRequest, context: Ctx

@@ -175,3 +175,6 @@ class Notification:
     subject: str
     created_at: datetime
     read_at: datetime | None = None
+    traceparent: str = ""
+    """W3C trace context of the event handling that wrote it (empty when none was
+    traced): its live delivery continues that trace (docs/metrics.md)."""

@@ -25,6 +25,7 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
+from guildhall_kit.bus.tracing import current_trace_headers
 from guildhall_kit.mongo import Document, IndexSpec
 from guildhall_notification.domain.model import Kind, Notification, Reason, Template
 
@@ -68,6 +69,8 @@ def to_document(notification: Notification) -> Document:
         "created_at": notification.created_at,
         "read": notification.read_at is not None,
         "read_at": notification.read_at,
+        # The trace of the handler writing it, so the live delivery continues that trace.
+        "traceparent": notification.traceparent or (current_trace_headers()[0] or ""),
     }
     for name in _TEMPLATE_FIELDS:
         document[name] = getattr(template, name)
@@ -88,6 +91,7 @@ def from_document(document: Document) -> Notification:
         subject=str(document["subject"]),
         created_at=document["created_at"],
         read_at=document.get("read_at"),
+        traceparent=str(document.get("traceparent") or ""),
     )
 
 
