@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx2
 import pytest
+from aiokafka import AIOKafkaProducer
 
 from guildhall_kit.auth import PrincipalKind
 from guildhall_testsupport.platform import Platform, start_platform
@@ -75,7 +76,9 @@ async def _scrape_until(
         await asyncio.sleep(0.5)
 
 
-async def test_each_service_serves_its_rpc_route_bus_and_outbox_metrics(platform: Platform) -> None:
+async def test_each_service_serves_its_rpc_route_bus_and_outbox_metrics(
+    platform: Platform, infra: Any, unique: str
+) -> None:
     p = platform
     alice = p.token("alice", PrincipalKind.EMPLOYEE, HOME, ["admin"])
     async with httpx2.AsyncClient(base_url=f"http://{p.addr('gateway-http')}", timeout=15) as http:
@@ -155,3 +158,23 @@ async def test_each_service_serves_its_rpc_route_bus_and_outbox_metrics(platform
             and "guildhall.post.v1" in labels
             for labels, _ in lags
         ), lags
+
+        # A record that is no event at all goes to the dead-letter topic, and is counted.
+        producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap_servers)
+        await producer.start()
+        try:
+            await producer.send_and_wait(f"t{unique}.guildhall.post.v1", b"not an event", b"x")
+        finally:
+            await producer.stop()
+        notification = await _scrape_until(
+            http, p, "notification", r"^guildhall_bus_dead_letters_total\{"
+        )
+        dead = re.findall(
+            r"^guildhall_bus_dead_letters_total\{([^}]*)\} (\S+)$", notification, re.MULTILINE
+        )
+        assert any(
+            'messaging_consumer_group_name="notification.post"' in labels
+            and f'messaging_destination_name="t{unique}.guildhall.post.v1"' in labels
+            and float(value) >= 1
+            for labels, value in dead
+        ), dead
