@@ -27,7 +27,7 @@ import pytest
 
 from guildhall_gateway.adapters.http.responses import NOT_FOUND_BYTES
 from guildhall_testsupport.keycloak import Realm, oidc_settings, realm_fixture
-from guildhall_testsupport.platform import Platform, start_platform
+from guildhall_testsupport.platform import GENEROUS_DEADLINES, Platform, start_platform
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -81,8 +81,7 @@ async def stack(
         unique=os.urandom(4).hex(),
         extra_env={
             **oidc,
-            "GUILDHALL_ACCESS_DEADLINE_SECONDS": "5",
-            "GUILDHALL_CALL_DEADLINE_SECONDS": "15",
+            **GENEROUS_DEADLINES,
         },
     ) as platform:
         base = f"http://{platform.addr('gateway-http')}"

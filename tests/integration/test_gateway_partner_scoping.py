@@ -39,7 +39,7 @@ from guildhall_gateway.cli import OPENAPI_FILE
 from guildhall_kit.auth import PrincipalKind
 from guildhall_kit.bus import from_kafka, load_registry
 from guildhall_kit.mongo import make_client
-from guildhall_testsupport.platform import Platform, start_platform
+from guildhall_testsupport.platform import GENEROUS_DEADLINES, Platform, start_platform
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -118,11 +118,8 @@ async def world(infra: Any, tmp_path_factory: pytest.TempPathFactory) -> AsyncIt
         mongo_uri=infra.mongo_uri,
         workdir=tmp_path_factory.mktemp("gateway"),
         unique=unique,
-        # Generous deadlines: this machine is shared with other suites; a refusal
-        # for lack of time (503) is correct behaviour but not what is tested here.
         extra_env={
-            "GUILDHALL_ACCESS_DEADLINE_SECONDS": "5",
-            "GUILDHALL_CALL_DEADLINE_SECONDS": "15",
+            **GENEROUS_DEADLINES,
         },
     ) as platform:
         base = f"http://{platform.addr('gateway-http')}"

@@ -20,7 +20,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from guildhall_kit.auth import PrincipalKind
-from guildhall_testsupport.platform import Platform, start_platform
+from guildhall_testsupport.platform import GENEROUS_DEADLINES, Platform, start_platform
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -35,8 +35,7 @@ async def platform(infra: Any, tmp_path: Path, unique: str) -> AsyncIterator[Pla
         workdir=tmp_path,
         unique=unique,
         extra_env={
-            "GUILDHALL_ACCESS_DEADLINE_SECONDS": "5",
-            "GUILDHALL_CALL_DEADLINE_SECONDS": "15",
+            **GENEROUS_DEADLINES,
         },
     ) as running:
         yield running

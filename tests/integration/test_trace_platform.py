@@ -28,7 +28,7 @@ from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2, metric
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 
 from guildhall_kit.auth import PrincipalKind
-from guildhall_testsupport.platform import Platform, start_platform
+from guildhall_testsupport.platform import GENEROUS_DEADLINES, Platform, start_platform
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -96,8 +96,7 @@ async def platform(
         extra_env={
             "GUILDHALL_OTLP_ENDPOINT": receiver[1],
             "OTEL_BSP_SCHEDULE_DELAY": "200",
-            "GUILDHALL_ACCESS_DEADLINE_SECONDS": "5",
-            "GUILDHALL_CALL_DEADLINE_SECONDS": "15",
+            **GENEROUS_DEADLINES,
         },
     ) as running:
         yield running

@@ -90,6 +90,14 @@ class Platform:
         assert not pending, f"never SERVING: {sorted(pending)}"
 
 
+GENEROUS_DEADLINES: dict[str, str] = {
+    "GUILDHALL_ACCESS_DEADLINE_SECONDS": "5",
+    "GUILDHALL_CALL_DEADLINE_SECONDS": "15",
+}
+"""Deadlines for a platform on a machine shared with other suites: a refusal for lack of
+time (503) is correct behaviour, but not what the cross-service tests look at."""
+
+
 @asynccontextmanager
 async def start_platform(
     *,
