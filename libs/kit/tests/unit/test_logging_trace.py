@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
 
 import pytest
+import structlog
 from opentelemetry.sdk.trace import TracerProvider
 
 from guildhall_kit.logging import configure_logging, get_logger
@@ -18,6 +20,24 @@ from guildhall_kit.logging import configure_logging, get_logger
 
 def _lines(text: str) -> list[dict[str, object]]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """configure_logging is process-wide: put back what the test replaced.
+
+    Its handler and structlog's print logger hold the stdout that capsys swaps
+    in; left in place, every later log line in the session would write to that
+    closed capture and fail with "I/O operation on closed file".
+    """
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    config = structlog.get_config()
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    structlog.configure(**config)
+    structlog.contextvars.clear_contextvars()
 
 
 def test_structlog_and_stdlib_lines_inside_a_span_carry_its_ids(
