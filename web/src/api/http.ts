@@ -199,13 +199,14 @@ function toPost(p: RawPost): Post {
   };
 }
 
+/** The spaces of `ids`, each read once; one the caller may no longer read is null. */
+async function spacesById(ids: readonly string[]): Promise<Map<string, Space | null>> {
+  return new Map(await Promise.all([...new Set(ids)].map(async (id) => [id, await space(id).catch(() => null)] as const)));
+}
+
 async function views(posts: readonly RawPost[]): Promise<PostView[]> {
   const people = await cards(posts.map((p) => p.author_id));
-  const spaces = new Map(
-    await Promise.all(
-      [...new Set(posts.map((p) => p.space_id))].map(async (id) => [id, await space(id).catch(() => null)] as const),
-    ),
-  );
+  const spaces = await spacesById(posts.map((p) => p.space_id));
   return posts.map((p) => ({
     post: toPost(p),
     author: people.get(p.author_id) ?? null,
@@ -550,9 +551,22 @@ export const httpApi: Api = {
     );
     return page(await views(data.posts), data.next_page_token);
   },
-  async questionsForMe(pageToken) {
-    const data = await call(client.GET("/v1/me/questions", { params: { query: { page_size: PAGE_SIZE, page_token: pageToken } } }));
-    return page(await views(data.posts), data.next_page_token);
+  async routedQuestions(pageToken) {
+    const data = await call(
+      client.GET("/v1/me/routed-questions", { params: { query: { state: "open", page_size: PAGE_SIZE, page_token: pageToken } } }),
+    );
+    const spaces = await spacesById(data.questions.map((q) => q.space_id));
+    const routed = data.questions.map((q) => ({
+      question_id: q.question_id,
+      space_id: q.space_id,
+      title: q.title,
+      tags: q.tags,
+      routed_at: q.routed_at ?? null,
+      step: q.step,
+      reason: q.reason === "expertise" || q.reason === "community_staff" ? q.reason : null,
+      space: spaces.get(q.space_id) ?? null,
+    }));
+    return page(routed, data.next_page_token);
   },
   async post(postId) {
     const { data, etag } = await getPostRaw(postId);

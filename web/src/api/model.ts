@@ -218,6 +218,22 @@ export interface Notification {
   readonly read_at: string | null;
 }
 
+/** Why a question was routed to the person (the notification service's routing). */
+export type RoutingReason = "expertise" | "community_staff";
+
+/** A question the notification service routed to the caller as an expert, still waiting for an answer. */
+export interface RoutedQuestion {
+  readonly question_id: string;
+  readonly space_id: string;
+  readonly title: string;
+  readonly tags: readonly string[];
+  readonly routed_at: string | null;
+  /** 0 for the first experts asked, then 1, 2, ... as the question is escalated. */
+  readonly step: number;
+  readonly reason: RoutingReason | null;
+  readonly space: Space | null;
+}
+
 export interface AuditRecord {
   readonly record_id: string;
   readonly at: string | null;

@@ -27,6 +27,7 @@ import type {
   Post,
   PostType,
   PostView,
+  RoutedQuestion,
   ReactionKind,
   Revision,
   Role,
@@ -110,7 +111,8 @@ export interface Api {
   // content
   homeFeed(pageToken?: string): Promise<Page<PostView>>;
   spaceFeed(spaceId: string, pageToken?: string): Promise<Page<PostView>>;
-  questionsForMe(pageToken?: string): Promise<Page<PostView>>;
+  /** Open questions routed to the caller as an expert (or as community staff), most recently routed first. */
+  routedQuestions(pageToken?: string): Promise<Page<RoutedQuestion>>;
   post(postId: string): Promise<PostView>;
   createPost(spaceId: string, draft: PostDraft): Promise<Post>;
   editPost(postId: string, etag: string, draft: PostDraft, summary: string): Promise<PostView>;

@@ -44,7 +44,7 @@ describe("the app", () => {
       unreadCount: async () => 2,
       openNotificationStream: async () => live.stream,
       homeFeed: async () => ({ items: [], next_page_token: "" }),
-      questionsForMe: async () => ({ items: [], next_page_token: "" }),
+      routedQuestions: async () => ({ items: [], next_page_token: "" }),
     });
     renderApp(api);
     await user.click(await screen.findByRole("button", { name: /Sign in as Bob Okafor/ }));
@@ -67,7 +67,7 @@ describe("the app", () => {
       unreadCount: async () => 0,
       openNotificationStream: async () => new ReadableStream(),
       homeFeed: async () => ({ items: [], next_page_token: "" }),
-      questionsForMe: async () => ({ items: [], next_page_token: "" }),
+      routedQuestions: async () => ({ items: [], next_page_token: "" }),
     });
     renderApp(api);
     expect(await screen.findByRole("heading", { level: 1, name: "Home" })).toBeTruthy();

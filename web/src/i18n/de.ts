@@ -61,6 +61,9 @@ export const de: Catalog = {
   "home.questionsForMe": "Fragen an Sie",
   "home.questionsForMeHint": "Unbeantwortete Fragen, die Ihnen als Fachperson zugeleitet wurden.",
   "home.questionsEmpty": "Gerade keine offenen Fragen an Sie.",
+  "home.routedForExpertise": "An Sie gerichtet wegen Ihrer Fachkenntnis",
+  "home.routedAsStaff": "An Sie gerichtet als Community-Team",
+  "home.routedEscalated": "Eskaliert (Stufe {step})",
   "home.partnerTitle": "Mit Ihnen geteilte Bereiche",
   "home.partnerEmpty": "Derzeit ist kein Bereich mit Ihrer Organisation geteilt.",
 

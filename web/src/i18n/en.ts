@@ -63,6 +63,9 @@ export const en = {
   "home.questionsForMe": "Questions for you",
   "home.questionsForMeHint": "Unanswered questions routed to you as an expert.",
   "home.questionsEmpty": "No open questions for you right now.",
+  "home.routedForExpertise": "Asked of you for your expertise",
+  "home.routedAsStaff": "Asked of you as community staff",
+  "home.routedEscalated": "Escalated (step {step})",
   "home.partnerTitle": "Your shared spaces",
   "home.partnerEmpty": "No space is shared with your organisation right now.",
 

@@ -2,20 +2,58 @@ import type { ReactNode } from "react";
 import { useMe } from "../app/me";
 import { Link } from "../app/router";
 import { useApi } from "../api/port";
-import { ErrorNotice, LoadMore, Loading, SharedBadge } from "../components/common";
+import type { RoutedQuestion } from "../api/model";
+import { ErrorNotice, isShared, LoadMore, Loading, SharedBadge, TagList, Time } from "../components/common";
 import { PostList } from "../components/PostCard";
 import { useI18n } from "../i18n";
 import { usePaged, useResource } from "../lib/hooks";
 
+/** One question the notification service routed to the person, and why. */
+function RoutedQuestionCard({ question }: { question: RoutedQuestion }): ReactNode {
+  const { t } = useI18n();
+  const { space } = question;
+  const why = question.reason === "community_staff" ? t("home.routedAsStaff") : t("home.routedForExpertise");
+  return (
+    <article className={`post-card${isShared(space) ? " shared" : ""}`} data-question-id={question.question_id}>
+      <div className="post-card-meta">
+        <span className="type-label">{t("post.type.question")}</span>
+        {isShared(space) ? <SharedBadge orgs={space?.shared_with} /> : null}
+        {question.step > 0 ? <span className="badge badge-warning">{t("home.routedEscalated", { step: question.step })}</span> : null}
+      </div>
+      <h3 className="post-card-title">
+        <Link to={`/p/${encodeURIComponent(question.question_id)}`}>{question.title}</Link>
+      </h3>
+      <p className="post-card-byline muted">
+        {why} · <Time iso={question.routed_at} />
+        {space ? (
+          <>
+            {" · "}
+            <Link to={`/s/${encodeURIComponent(space.space_id)}`}>{space.title}</Link>
+          </>
+        ) : null}
+      </p>
+      <TagList tags={question.tags} />
+    </article>
+  );
+}
+
 function QuestionsForMe(): ReactNode {
   const { t } = useI18n();
   const api = useApi();
-  const questions = usePaged((token) => api.questionsForMe(token), [api]);
+  const questions = usePaged((token) => api.routedQuestions(token), [api]);
   return (
     <section aria-labelledby="qfm-title" className="panel" data-testid="questions-for-me">
       <h2 id="qfm-title">{t("home.questionsForMe")}</h2>
       <p className="muted">{t("home.questionsForMeHint")}</p>
-      {questions.loading && questions.items.length === 0 ? <Loading /> : <PostList items={questions.items} emptyText={t("home.questionsEmpty")} />}
+      {questions.loading && questions.items.length === 0 ? <Loading /> : null}
+      {!questions.loading && questions.items.length === 0 ? <p className="muted">{t("home.questionsEmpty")}</p> : null}
+      <ul className="post-list">
+        {questions.items.map((question) => (
+          <li key={question.question_id}>
+            <RoutedQuestionCard question={question} />
+          </li>
+        ))}
+      </ul>
       <ErrorNotice error={questions.error} onRetry={questions.reload} />
       <LoadMore hasMore={questions.hasMore} loading={questions.loading} onMore={questions.loadMore} />
     </section>
