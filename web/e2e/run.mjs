@@ -100,6 +100,9 @@ async function askAnswerAccept(browser, { live }) {
   await bob.getByRole("link", { name: title }).first().waitFor();
 
   await eventually(erin, "/", () => erin.getByTestId("questions-for-me").getByRole("link", { name: title }), "question in questions for me");
+  // Routed by the notification service, to the expert of the question's tag.
+  const routedCard = erin.getByTestId("questions-for-me").locator("article", { has: erin.getByRole("link", { name: title }) });
+  check((await routedCard.textContent()).includes("for your expertise"), "the routed question says it came for the expert's expertise");
   await shot(erin, "home");
   const erinBefore = await unread(erin);
   const bobBefore = await unread(bob);
