@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -30,14 +29,10 @@ from guildhall.community.v1 import community_pb2, community_pb2_grpc
 from guildhall.profile.v1 import profile_pb2, profile_pb2_grpc
 from guildhall_kit.auth import PrincipalKind
 from guildhall_testsupport.platform import Platform, bearer, settled, start_platform
+from guildhall_testsupport.web import SCREENSHOTS, gateway_ready, run_flow, static_copy
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parents[2]
-WEB = ROOT / "web"
-DIST = WEB / "dist"
-SCREENSHOTS = ROOT / ".local" / "web-screenshots"
-CHROMIUM = Path(os.environ.get("GUILDHALL_CHROMIUM", "/usr/bin/chromium"))
 HOME = "home"
 TAG = "kafka"
 FLOWS = ("questions", "live", "pinholes", "wiki", "accessibility", "phone")
@@ -56,22 +51,6 @@ class WebStack:
     platform: Platform
     base_url: str
     config_path: Path
-
-
-def _gateway_ready(base_url: str, within: float = 60.0) -> None:
-    import urllib.request
-
-    deadline = time.monotonic() + within
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base_url}/readyz", timeout=2) as reply:  # noqa: S310 - our 127.0.0.1 gateway
-                if reply.status == 200:
-                    return
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            pytest.fail(f"gateway at {base_url} never ready")
-        time.sleep(0.3)
 
 
 async def _seed(platform: Platform) -> dict[str, str]:
@@ -130,23 +109,12 @@ async def _seed(platform: Platform) -> dict[str, str]:
     }
 
 
-def _static_copy(workdir: Path) -> Path:
-    """A copy of the build for this run's gateway (the dev sign-in file goes beside it)."""
-    if not (DIST / "index.html").exists():
-        pytest.fail("web/dist is not built: run `make web` (make test does)", pytrace=False)
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} missing: run `make chromium` (make test does)", pytrace=False)
-    static = workdir / "static"
-    shutil.copytree(DIST, static)
-    return static
-
-
 @pytest.fixture(scope="module")
 async def web_stack(
     infra: Any, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[WebStack]:
     workdir = tmp_path_factory.mktemp("web")
-    static = await asyncio.to_thread(_static_copy, workdir)
+    static = await asyncio.to_thread(static_copy, workdir)
     unique = f"web{os.getpid()}{int(time.time()) % 100000}"
     async with start_platform(
         kafka_bootstrap_servers=infra.kafka_bootstrap_servers,
@@ -156,7 +124,7 @@ async def web_stack(
         extra_env={"GUILDHALL_STATIC_DIR": str(static)},
     ) as platform:
         base_url = f"http://127.0.0.1:{platform.ports['gateway-http']}"
-        await asyncio.to_thread(_gateway_ready, base_url)
+        await asyncio.to_thread(gateway_ready, base_url)
         seeded = await _seed(platform)
         people = {p[0]: {"id": p[0], "name": p[1]} for p in PEOPLE}
         signin = static / "dev-signin.json"
@@ -199,19 +167,4 @@ async def web_stack(
 @pytest.mark.parametrize("flow", FLOWS)
 async def test_flow_in_a_real_browser(web_stack: WebStack, flow: str) -> None:
     """One flow of issue 11 in Chromium; its steps and failures are printed by the runner."""
-    env = dict(os.environ, GUILDHALL_E2E=str(web_stack.config_path))
-    proc = await asyncio.create_subprocess_exec(
-        "node",
-        "e2e/run.mjs",
-        flow,
-        cwd=WEB,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    out, _ = await proc.communicate()
-    text = out.decode(errors="replace")
-    print(text)
-    gateway_log = web_stack.platform.log("gateway")
-    assert proc.returncode == 0, f"{flow} failed:\n{text}\n--- gateway log:\n{gateway_log}"
-    assert f"PASS {flow}" in text
+    await run_flow(web_stack.config_path, flow, web_stack.platform)

@@ -282,7 +282,91 @@ const flows = {
   },
 };
 
+/** Waits for the app frame after a sign-in and for the top bar to name `name` (the card loads after the frame). */
+async function signedInAs(page, name, who) {
+  await page.locator("header.topbar").waitFor();
+  await page.locator("#main h1").first().waitFor();
+  try {
+    await page.locator(".signed-in-as", { hasText: name }).waitFor({ timeout: 10_000 });
+  } catch {
+    throw new Failure(`the ${who} is not signed in as themself (top bar: ${await page.locator(".signed-in-as").textContent()})`);
+  }
+}
+
+/** At the provider's login form (Keycloak's own page): one attempt with `password`. */
+async function providerLogin(page, username, password) {
+  await page.waitForURL((url) => url.href.startsWith(config.oidc.issuer));
+  await page.locator("#username").fill(username);
+  await page.locator("#password").fill(password);
+  await page.locator("#kc-login").click();
+}
+
+/**
+ * Enterprise sign-in: authorization code with PKCE against the real provider
+ * (a Keycloak realm of the test's own; GUILDHALL_E2E's `oidc`). Each person
+ * gets a browser of their own, since the provider's session cookie would
+ * otherwise sign the second one in as the first.
+ */
+async function oidc() {
+  const { employee, partner } = config.oidc;
+  const browsers = [];
+  try {
+    const one = await launch();
+    browsers.push(one);
+    const page = await one.window();
+    page.setDefaultTimeout(TIMEOUT);
+    page.on("pageerror", (error) => console.log(`  [employee] page error: ${error.message}`));
+    page.on("console", (message) => message.type() === "error" && console.log(`  [employee] console: ${message.text()}`));
+    await page.goto(`${BASE}/#/communities`);
+    check((await page.getByRole("button", { name: /^Sign in as / }).count()) === 0, "no demo people when the deployment names an enterprise provider");
+    await page.getByRole("button", { name: "Sign in with your company account" }).click();
+    await providerLogin(page, employee.username, "not-the-password");
+    await page.getByText(/Invalid username or password/).waitFor();
+    check(page.url().startsWith(config.oidc.issuer), "a wrong password stays at the provider");
+    await page.locator("#password").fill(employee.password);
+    await page.locator("#kc-login").click();
+    await signedInAs(page, employee.name, "employee");
+    check(!page.url().includes("code=") && !page.url().includes("state="), `the code leaves the address bar (${page.url()})`);
+    check(page.url().endsWith("#/communities"), `back where sign-in started (${page.url()})`);
+    await page.getByRole("heading", { level: 1, name: "Communities" }).waitFor();
+    await shot(page, "oidc-employee");
+
+    const two = await launch();
+    browsers.push(two);
+    const vera = await two.window();
+    vera.setDefaultTimeout(TIMEOUT);
+    await vera.goto(`${BASE}/#/`);
+    await vera.getByRole("button", { name: "Sign in with your company account" }).click();
+    await providerLogin(vera, partner.username, partner.password);
+    await signedInAs(vera, partner.name, "partner");
+    await vera.getByRole("heading", { level: 1, name: "Your shared spaces" }).waitFor();
+    check((await vera.getByRole("link", { name: "Communities" }).count()) === 0, "no directory for a partner signed in at the provider");
+  } catch (error) {
+    for (const [b, browser] of browsers.entries()) {
+      for (const [index, page] of browser.context.pages().entries()) {
+        await page.screenshot({ path: join(OUT, `failure-oidc-${b}-${index}.png`) }).catch(() => undefined);
+      }
+    }
+    throw error;
+  } finally {
+    for (const browser of browsers) await browser.close();
+  }
+}
+
 const wanted = process.argv.slice(2);
+// The enterprise sign-in needs a provider in the config (tests/web/test_browser_oidc.py
+// gives one), so it runs only when named.
+if (wanted.includes("oidc")) {
+  const started = Date.now();
+  try {
+    await oidc();
+    console.log(`PASS oidc (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    process.exit(0);
+  } catch (error) {
+    console.log(`FAIL oidc (${((Date.now() - started) / 1000).toFixed(1)} s): ${error instanceof Failure ? error.message : error.stack}`);
+    process.exit(1);
+  }
+}
 const selected = Object.entries(flows).filter(([name]) => wanted.length === 0 || wanted.includes(name));
 let passed = 0;
 let failed = 0;

@@ -36,7 +36,7 @@ export async function loadAuthConfig(): Promise<AuthConfig> {
   const config = await staticJson<{ auth?: { mode?: string; issuer?: string; client_id?: string; scope?: string } }>("config.json");
   const auth = config?.auth;
   if (auth?.mode === "oidc" && auth.issuer && auth.client_id) {
-    return { mode: "oidc", issuer: auth.issuer, clientId: auth.client_id, scope: auth.scope ?? "openid profile" };
+    return { mode: "oidc", issuer: auth.issuer, clientId: auth.client_id, scope: auth.scope ?? "openid" };
   }
   return { mode: "dev" };
 }

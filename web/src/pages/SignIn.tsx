@@ -72,7 +72,7 @@ function Enterprise({ config }: { config: AuthConfig }): ReactNode {
         onClick={() =>
           void action.run(() =>
             startOidcSignIn(
-              { issuer: config.issuer ?? "", clientId: config.clientId ?? "", scope: config.scope ?? "openid profile" },
+              { issuer: config.issuer ?? "", clientId: config.clientId ?? "", scope: config.scope ?? "openid" },
               window.location.hash || "#/",
             ),
           )
