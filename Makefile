@@ -89,7 +89,7 @@ audit-verify: install ## check every hash chain of the gateway's audit trail (CH
 PYTEST_ARGS ?=
 
 .PHONY: test test-unit test-integration
-test: install protos-check lint web-check chromium infra-up ## everything CI runs: lint, web build and tests, unit and integration tests (browser tests included)
+test: install protos-check lint deploy-check web-check chromium infra-up ## everything CI runs: lint, manifests, web build and tests, unit and integration tests (browser tests included)
 	@echo "==> pytest (unit + integration against real Kafka and FerretDB)"
 	@$(PY) -m pytest $(PYTEST_ARGS)
 

@@ -1,31 +1,56 @@
 """Offline check of the Kubernetes manifests in deploy/k8s (no cluster needed).
 
-Parses every YAML document and checks what a reviewer would otherwise have to
-remember: each service has its Deployment, Service, ConfigMap and
-PodDisruptionBudget; selectors match pod labels; liveness and readiness are
-distinct native gRPC probes (``guildhall.liveness`` and ``""``) on the
-container's gRPC port; the pod runs non-root with a read-only root
-filesystem, no capabilities and no privilege escalation; requests and limits
-are set; the grace period covers preStop plus the drain; every ConfigMap,
-volume and environment variable a container needs is there; every setting a
-service declares itself is written out in its configuration (so an operator
-sees each knob), and every ``GUILDHALL_*`` variable a container gets is one
-its service reads (so a misspelt variable cannot be silently ignored).
+Renders every overlay under deploy/k8s/overlays with kustomize (the binary named
+by GUILDHALL_KUSTOMIZE; ``make deploy-check`` builds it) and checks each
+rendered set of objects:
 
-Prints each problem and exits 1 if there is any; ``make deploy-check`` runs it.
+- every object against the OpenAPI schema of Kubernetes KUBERNETES_VERSION
+  (``kubernetes-validate``, strict: unknown fields are errors); the Prometheus
+  Operator's kinds, which that schema lacks, are listed as such;
+- what a reviewer would otherwise have to remember: each service has its
+  Deployment, Service, ConfigMap, PodDisruptionBudget, HorizontalPodAutoscaler
+  and NetworkPolicy; selectors match pod labels; liveness and readiness are
+  distinct native gRPC probes (``guildhall.liveness`` and ``""``) on the
+  container's gRPC port; the pod runs non-root with a read-only root
+  filesystem, no capabilities and no privilege escalation; requests and limits
+  are set; the grace period covers preStop plus the drain; replicas spread
+  over zones; every ConfigMap, volume and environment variable a container
+  needs is there; every setting a service declares itself is written out in
+  its configuration, and every ``GUILDHALL_*`` variable a container gets is
+  one its service reads;
+- the network: a default-deny policy, and only the gateway open to traffic
+  from outside the namespace;
+- ``prod``: a production deployment, the development token issuer off, an
+  HTTPS identity provider that is not a local one, a release image tag, and
+  at least two replicas of everything.
+
+Prints each problem and exits 1 if there is any.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import kubernetes_validate
 import yaml
 
 K8S_DIR = Path(__file__).resolve().parent / "k8s"
+OVERLAYS = K8S_DIR / "overlays"
+# The Kubernetes version whose API schema every rendered object must satisfy.
+KUBERNETES_VERSION = "1.33"
+# Custom resources the schema does not know; checked for their shape only.
+OPERATOR_KINDS = {
+    ("monitoring.coreos.com/v1", "PodMonitor"),
+    ("monitoring.coreos.com/v1", "PrometheusRule"),
+}
+TOPICS_JOB = "guildhall-kafka-topics"
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]", ".svc.cluster.local", ".svc:")
 
 SERVICES = {
     "profile": 50051,
@@ -87,21 +112,42 @@ def dig(doc: Any, *path: str | int) -> Any:
     return node
 
 
-def load_documents(problems: Problems) -> Iterator[tuple[str, Doc]]:
-    """Every non-empty YAML document under deploy/k8s with the file it came from."""
-    files = sorted(K8S_DIR.glob("*.yaml"))
-    problems.check(bool(files), str(K8S_DIR), "no manifests found")
-    for path in files:
-        try:
-            docs = list(yaml.safe_load_all(path.read_text()))
-        except yaml.YAMLError as exc:
-            problems.check(False, path.name, f"invalid YAML: {exc}")
-            continue
-        for doc in docs:
-            if doc is None:
-                continue
-            if problems.check(isinstance(doc, dict), path.name, "a document is not a mapping"):
-                yield path.name, doc
+def render(overlay: Path, problems: Problems) -> Iterator[tuple[str, Doc]]:
+    """Every object ``kustomize build <overlay>`` renders, with where it came from."""
+    binary = os.environ.get("GUILDHALL_KUSTOMIZE", "kustomize")
+    try:
+        built = subprocess.run(  # noqa: S603 - our pinned kustomize on our own files
+            [binary, "build", str(overlay)], capture_output=True, text=True, check=False
+        )
+    except FileNotFoundError:
+        problems.check(False, overlay.name, f"{binary} not found (make deploy-check builds it)")
+        return
+    if not problems.check(built.returncode == 0, overlay.name, f"kustomize: {built.stderr}"):
+        return
+    try:
+        docs = list(yaml.safe_load_all(built.stdout))
+    except yaml.YAMLError as exc:
+        problems.check(False, overlay.name, f"rendered invalid YAML: {exc}")
+        return
+    for doc in docs:
+        if doc is not None and problems.check(
+            isinstance(doc, dict), overlay.name, "a document is not a mapping"
+        ):
+            yield overlay.name, doc
+
+
+def check_schema(doc: Doc, where: str, problems: Problems) -> None:
+    """The object against the Kubernetes API schema (strict: no unknown fields)."""
+    if (doc.get("apiVersion"), doc.get("kind")) in OPERATOR_KINDS:
+        problems.check(bool(dig(doc, "spec")), where, "spec missing")
+        return
+    try:
+        kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
+    except kubernetes_validate.SchemaNotFoundError:
+        problems.check(False, where, f"no Kubernetes {KUBERNETES_VERSION} schema for this kind")
+    except kubernetes_validate.ValidationError as exc:
+        path = "/".join(str(p) for p in exc.path)
+        problems.check(False, where, f"schema: {exc.message} (at {path or 'top'})")
 
 
 def env_names(
@@ -303,8 +349,15 @@ def check_service_objects(
         "selector must match pod labels",
     )
     problems.check(
-        (dig(deployment, "spec", "replicas") or 1) >= 2, where, "run at least 2 replicas"
+        dig(deployment, "spec", "replicas") is None,
+        where,
+        "leave replicas to the HorizontalPodAutoscaler (kubectl apply would reset them)",
     )
+    zones = {
+        c.get("topologyKey")
+        for c in dig(deployment, "spec", "template", "spec", "topologySpreadConstraints") or []
+    }
+    problems.check("topology.kubernetes.io/zone" in zones, where, "spread the replicas over zones")
     pod = dig(deployment, "spec", "template", "spec") or {}
     containers = pod.get("containers") or []
     if not problems.check(len(containers) == 1, where, "expected exactly one container"):
@@ -361,27 +414,139 @@ def check_service_objects(
         )
 
 
-def main() -> int:
-    """Entry point; 0 when every manifest passes."""
-    problems = Problems()
+def check_scaling_and_network(
+    name: str, objects: dict[tuple[str, str], Doc], min_replicas: int, problems: Problems
+) -> None:
+    """The service's HorizontalPodAutoscaler and NetworkPolicy."""
+    full = f"guildhall-{name}"
+    deployment = objects.get(("Deployment", full)) or {}
+    pod_labels = dig(deployment, "spec", "template", "metadata", "labels") or {}
+    hpa = objects.get(("HorizontalPodAutoscaler", full))
+    if problems.check(hpa is not None, full, "HorizontalPodAutoscaler missing"):
+        assert hpa is not None
+        where = f"HorizontalPodAutoscaler {full}"
+        target = dig(hpa, "spec", "scaleTargetRef") or {}
+        problems.check(
+            target.get("kind") == "Deployment" and target.get("name") == full,
+            where,
+            f"must scale Deployment {full}",
+        )
+        low = dig(hpa, "spec", "minReplicas") or 1
+        high = dig(hpa, "spec", "maxReplicas") or 0
+        problems.check(low >= min_replicas, where, f"minReplicas {low} < {min_replicas}")
+        problems.check(high >= low, where, f"maxReplicas {high} < minReplicas {low}")
+        metrics = {
+            dig(m, "resource", "name")
+            for m in dig(hpa, "spec", "metrics") or []
+            if m.get("type") == "Resource"
+        }
+        problems.check("cpu" in metrics, where, "scale on CPU")
+    policy = objects.get(("NetworkPolicy", full))
+    if not problems.check(policy is not None, full, "NetworkPolicy missing"):
+        return
+    assert policy is not None
+    where = f"NetworkPolicy {full}"
+    selected = dig(policy, "spec", "podSelector", "matchLabels") or {}
+    problems.check(
+        bool(selected) and selected.items() <= pod_labels.items(),
+        where,
+        "must select the Deployment's pods",
+    )
+    problems.check(
+        sorted(dig(policy, "spec", "policyTypes") or []) == ["Egress", "Ingress"],
+        where,
+        "must govern both ingress and egress",
+    )
+    open_rules = [r for r in dig(policy, "spec", "ingress") or [] if not r.get("from")]
+    if name == "gateway":
+        problems.check(bool(open_rules), where, "the gateway must accept traffic from outside")
+    else:
+        problems.check(not open_rules, where, "only the gateway may accept traffic from anywhere")
+
+
+def check_network_defaults(objects: dict[tuple[str, str], Doc], problems: Problems) -> None:
+    """A default-deny policy over every pod of the namespace."""
+    deny = [
+        doc
+        for (kind, _), doc in objects.items()
+        if kind == "NetworkPolicy"
+        and dig(doc, "spec", "podSelector") == {}
+        and not dig(doc, "spec", "ingress")
+        and not dig(doc, "spec", "egress")
+        and sorted(dig(doc, "spec", "policyTypes") or []) == ["Egress", "Ingress"]
+    ]
+    problems.check(bool(deny), "NetworkPolicy", "no default-deny policy (podSelector {})")
+
+
+def check_topics_job(
+    objects: dict[tuple[str, str], Doc], config_maps: dict[str, Doc], problems: Problems
+) -> None:
+    """The Job that creates the Kafka topics from the registry."""
+    job = objects.get(("Job", TOPICS_JOB))
+    if not problems.check(job is not None, TOPICS_JOB, "Job missing"):
+        return
+    assert job is not None
+    where = f"Job {TOPICS_JOB}"
+    pod = dig(job, "spec", "template", "spec") or {}
+    [container, *_] = pod.get("containers") or [{}]
+    problems.check(
+        container.get("command") == ["python", "-m", "guildhall_kit.bus.topics_job"],
+        where,
+        "command must be python -m guildhall_kit.bus.topics_job",
+    )
+    names = env_names(container, config_maps, where, problems)
+    problems.check(
+        "GUILDHALL_KAFKA_BOOTSTRAP_SERVERS" in names, where, "needs the Kafka bootstrap servers"
+    )
+    check_security(pod, container, where, problems)
+    check_resources(container, where, problems)
+    problems.check(
+        ("NetworkPolicy", TOPICS_JOB) in objects, where, "NetworkPolicy missing (egress to Kafka)"
+    )
+
+
+def check_production(objects: dict[tuple[str, str], Doc], problems: Problems) -> None:
+    """What only a production overlay must hold to."""
+    shared = dig(objects.get(("ConfigMap", "guildhall-shared")), "data") or {}
+    gateway = dig(objects.get(("ConfigMap", "guildhall-gateway")), "data") or {}
+    problems.check(
+        shared.get("GUILDHALL_DEPLOYMENT") == "production",
+        "ConfigMap guildhall-shared",
+        "GUILDHALL_DEPLOYMENT must be production",
+    )
+    problems.check(
+        str(gateway.get("GUILDHALL_DEV_ISSUER_ENABLED", "false")).lower() in ("false", "0", ""),
+        "ConfigMap guildhall-gateway",
+        "the development token issuer must be off (GUILDHALL_DEV_ISSUER_ENABLED)",
+    )
+    issuer = str(gateway.get("GUILDHALL_OIDC_ISSUER", ""))
+    problems.check(
+        issuer.startswith("https://") and not any(h in issuer for h in LOCAL_HOSTS),
+        "ConfigMap guildhall-gateway",
+        f"GUILDHALL_OIDC_ISSUER must be the enterprise's HTTPS provider, not {issuer!r}",
+    )
+    for (kind, name), doc in objects.items():
+        if kind not in ("Deployment", "Job"):
+            continue
+        for container in dig(doc, "spec", "template", "spec", "containers") or []:
+            tag = str(container.get("image", "")).rpartition(":")[2]
+            problems.check(tag not in ("", "latest", "dev"), f"{kind} {name}", f"image tag {tag!r}")
+
+
+def check_overlay(overlay: Path, problems: Problems) -> int:
+    """Render and check one overlay; the number of objects it has."""
     objects: dict[tuple[str, str], Doc] = {}
-    for filename, doc in load_documents(problems):
+    for origin, doc in render(overlay, problems):
         kind = doc.get("kind")
         name = dig(doc, "metadata", "name")
-        where = f"{filename} {kind} {name}"
+        where = f"{origin}: {kind} {name}"
         if not (
             problems.check(bool(doc.get("apiVersion")), where, "apiVersion missing")
             and problems.check(bool(kind), where, "kind missing")
+            and problems.check(bool(name), where, "metadata.name missing")
         ):
             continue
-        if kind == "Kustomization":
-            for resource in doc.get("resources") or []:
-                problems.check(
-                    (K8S_DIR / resource).is_file(), where, f"resource {resource} missing"
-                )
-            continue
-        if not problems.check(bool(name), where, "metadata.name missing"):
-            continue
+        check_schema(doc, where, problems)
         if kind != "Namespace":
             problems.check(
                 dig(doc, "metadata", "namespace") == NAMESPACE,
@@ -391,16 +556,45 @@ def main() -> int:
         problems.check((str(kind), str(name)) not in objects, where, "defined twice")
         objects[(str(kind), str(name))] = doc
     config_maps = {name: doc for (kind, name), doc in objects.items() if kind == "ConfigMap"}
-    problems.check(
-        "guildhall-shared" in config_maps, "guildhall-shared", "shared ConfigMap missing"
-    )
+    problems.check("guildhall-shared" in config_maps, overlay.name, "shared ConfigMap missing")
+    production = overlay.name == "prod"
+    scoped = Problems()
     for name, port in SERVICES.items():
-        check_service_objects(name, port, objects, config_maps, problems)
+        check_service_objects(name, port, objects, config_maps, scoped)
+        check_scaling_and_network(name, objects, 2 if production else 1, scoped)
+    check_network_defaults(objects, scoped)
+    check_topics_job(objects, config_maps, scoped)
+    if production:
+        check_production(objects, scoped)
+    problems.items += [f"{overlay.name}: {item}" for item in scoped.items]
+    return len(objects)
+
+
+def services_in_tree() -> set[str]:
+    """The services of services/ (each must be deployed)."""
+    root = K8S_DIR.parent.parent / "services"
+    return {p.name for p in root.iterdir() if (p / "pyproject.toml").is_file()}
+
+
+def main() -> int:
+    """Entry point; 0 when every overlay renders and passes."""
+    problems = Problems()
+    missing = sorted(services_in_tree() - set(SERVICES))
+    problems.check(not missing, "services/", f"not deployed: {', '.join(missing)}")
+    overlays = sorted(p for p in OVERLAYS.iterdir() if (p / "kustomization.yaml").is_file())
+    problems.check(
+        {p.name for p in overlays} >= {"dev", "prod"}, str(OVERLAYS), "dev and prod overlays needed"
+    )
+    counts = {overlay.name: check_overlay(overlay, problems) for overlay in overlays}
     for problem in problems.items:
         print(f"deploy/k8s: {problem}", file=sys.stderr)
     if problems.items:
         return 1
-    print(f"deploy/k8s: {len(objects)} objects OK ({', '.join(SERVICES)})")
+    rendered = ", ".join(f"{name} {count} objects" for name, count in counts.items())
+    print(
+        f"deploy/k8s: {rendered} OK against the Kubernetes {KUBERNETES_VERSION} schema "
+        f"({', '.join(SERVICES)})"
+    )
     return 0
 
 

@@ -51,7 +51,18 @@ infra-verify: infra-up ## round-trip check of the pinned aiokafka against the ru
 	@$(PY) deploy/local/verify_kafka.py
 
 # --- deployment manifests ----------------------------------------------------
+# kustomize renders the overlays; built once from the Go module registry into .local/bin.
+KUSTOMIZE_VERSION := v5.7.1
+KUSTOMIZE         := $(LOCAL)/bin/kustomize-$(KUSTOMIZE_VERSION)
+
+$(KUSTOMIZE):
+	@command -v go >/dev/null || { echo "Go is required to build kustomize; see README.md" >&2; exit 1; }
+	@echo "==> kustomize $(KUSTOMIZE_VERSION) (go install, into .local/bin)"
+	@mkdir -p $(LOCAL)/bin/.kustomize
+	@GOBIN=$(LOCAL)/bin/.kustomize go install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
+	@mv $(LOCAL)/bin/.kustomize/kustomize $@
+
 .PHONY: deploy-check
-deploy-check: infra-venv ## validate docker-compose.yml and deploy/k8s manifests (no cluster needed)
+deploy-check: infra-venv $(KUSTOMIZE) ## validate docker-compose.yml; render deploy/k8s overlays and check them against the Kubernetes schema
 	@$(PY) deploy/check_compose.py
-	@$(PY) deploy/check_manifests.py
+	@GUILDHALL_KUSTOMIZE=$(KUSTOMIZE) $(PY) deploy/check_manifests.py
