@@ -11,6 +11,12 @@ platform relies on:
   started as ``python -m guildhall_<service>`` with the GUILDHALL_* variables
   (and its own gRPC port), a gRPC health check, read-only root, no
   capabilities, and waiting for healthy MongoDB and Kafka;
+- each service's environment against its settings class: every setting the
+  service declares itself written out, and no GUILDHALL_* variable it does not
+  read (the same rule deploy/check_manifests.py applies to Kubernetes);
+- traces to the OpenTelemetry collector (on to Jaeger) and metrics scraped by
+  Prometheus; a healthcheck on every long-running container except the
+  collector, whose image has no shell to run one;
 - published ports bound to 127.0.0.1 only;
 - the Dockerfile on python:3.11-slim, installing with the constraints file
   and running as a non-root user.
@@ -28,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from check_manifests import declared_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = ROOT / "docker-compose.yml"
@@ -151,6 +158,43 @@ def check_app_service(name: str, port: int, service: dict[str, Any], problems: l
         problems.append(f"{name}: cap_drop must include ALL")
 
 
+# One-shot jobs (no healthcheck: they exit) and images that cannot run one.
+NO_HEALTHCHECK = {"dev-keys", "otel-collector"}
+OBSERVABILITY = ("otel-collector", "jaeger", "prometheus")
+
+
+def check_settings(name: str, service: dict[str, Any], problems: list[str]) -> None:
+    """The service's own settings written out; no variable it does not read."""
+    everything, own = declared_settings(name)
+    env = environment(service)
+    unwritten = sorted(own - env.keys())
+    if unwritten:
+        problems.append(f"{name}: write out the service's own settings: {', '.join(unwritten)}")
+    unknown = sorted(
+        n
+        for n in env
+        if n.startswith("GUILDHALL_") and n not in everything and not n.endswith("_ADDR")
+    )
+    if unknown:
+        problems.append(f"{name}: variables the service does not read: {', '.join(unknown)}")
+
+
+def check_observability(services: dict[str, Any], problems: list[str]) -> None:
+    """Collector, Jaeger and Prometheus present; the services export to the collector."""
+    for name in OBSERVABILITY:
+        if name not in services:
+            problems.append(f"service {name} missing")
+    for name in SERVICES:
+        endpoint = environment(services.get(name) or {}).get("GUILDHALL_OTLP_ENDPOINT", "")
+        if "otel-collector:4317" not in endpoint:
+            problems.append(f"{name}: GUILDHALL_OTLP_ENDPOINT must be the collector")
+    for name, service in services.items():
+        if name in NO_HEALTHCHECK:
+            continue
+        if not dict(service.get("healthcheck") or {}).get("test"):
+            problems.append(f"{name}: healthcheck missing")
+
+
 def check_ports(services: dict[str, Any], problems: list[str]) -> None:
     """Published ports listen on the loopback interface only."""
     for name, service in services.items():
@@ -199,6 +243,8 @@ def main() -> int:
     for name, port in SERVICES.items():
         if name in services:
             check_app_service(name, port, services[name], problems)
+            check_settings(name, services[name], problems)
+    check_observability(services, problems)
     check_ports(services, problems)
     check_dockerfile(problems)
     for problem in problems:
