@@ -39,6 +39,7 @@ the first copy of every event still appears in per-document order.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -455,7 +456,13 @@ _BACKLOG_CAP: Final = 10_000
 _backlog: dict[tuple[str, str], tuple[int, datetime | None]] = {}
 
 
+_last_observed = float("-inf")
+"""``time.monotonic()`` of the last read of the backlog gauges (a scrape or an OTLP export)."""
+
+
 def _observe_pending(_options: metrics.CallbackOptions) -> Iterable[metrics.Observation]:
+    global _last_observed  # noqa: PLW0603 - one process-wide reading clock for the gauges
+    _last_observed = time.monotonic()
     for (database, collection), (count, _) in list(_backlog.items()):
         yield metrics.Observation(count, {"db.name": database, "db.collection": collection})
 
@@ -504,12 +511,30 @@ async def sample_backlog(db: AsyncDatabase[Document], collections: Sequence[str]
 
 
 async def watch_backlog(
-    db: AsyncDatabase[Document], collections: Sequence[str], *, every_seconds: float = 15.0
+    db: AsyncDatabase[Document],
+    collections: Sequence[str],
+    *,
+    every_seconds: float = 15.0,
+    idle_after_seconds: float = 120.0,
+    tick_seconds: float = 1.0,
 ) -> None:
-    """Sample the outbox backlog every ``every_seconds`` until cancelled (never raises)."""
+    """Sample the outbox backlog every ``every_seconds`` while someone reads the gauges.
+
+    The gauges count as read when a Prometheus scrape or an OTLP export asked
+    for them within ``idle_after_seconds``; the first read after a quiet spell
+    starts sampling within ``tick_seconds`` (that read itself reports the last
+    known values). On MongoDB each sample is two index ranges; on the local
+    FerretDB the date range is not pushed down (ADR 0018) and scans the
+    collection, so a service nobody observes (tests, benchmarks, ``make run``)
+    must not pay for it. Runs until cancelled; never raises.
+    """
+    last_sample = float("-inf")
     while True:
-        try:
-            await sample_backlog(db, collections)
-        except PyMongoError as exc:
-            _log.warning("outbox backlog sample failed", error=repr(exc))
-        await asyncio.sleep(every_seconds)
+        now = time.monotonic()
+        if now - _last_observed <= idle_after_seconds and now - last_sample >= every_seconds:
+            last_sample = now
+            try:
+                await sample_backlog(db, collections)
+            except PyMongoError as exc:
+                _log.warning("outbox backlog sample failed", error=repr(exc))
+        await asyncio.sleep(tick_seconds)
