@@ -298,8 +298,9 @@ async def _keep_running(name: str, loop: Callable[[], Awaitable[None]]) -> None:
 
 async def start_service(settings: S, build: Build[S]) -> RunningService[S]:
     """Connect, build, ensure indexes and start serving (Kafka comes up in the background)."""
+    timeout_ms = int(settings.mongo_timeout_seconds * 1000)
     mongo: AsyncMongoClient[Document] = make_client(
-        settings.mongo_uri, app_name=f"guildhall-{settings.service_name}"
+        settings.mongo_uri, app_name=f"guildhall-{settings.service_name}", timeout_ms=timeout_ms
     )
     writer: AsyncMongoClient[Document] | None = None
     if await is_ferretdb(mongo):
@@ -307,6 +308,7 @@ async def start_service(settings: S, build: Build[S]) -> RunningService[S]:
         writer = make_client(
             single_connection_uri(settings.mongo_uri),
             app_name=f"guildhall-{settings.service_name}-writer",
+            timeout_ms=timeout_ms,
         )
     registry = load_registry()
     bus = BusConfig.from_settings(settings)

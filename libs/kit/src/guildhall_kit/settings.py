@@ -59,6 +59,11 @@ class ServiceSettings(BaseSettings):
     mongo_database: str = ""
     """Database this service owns; empty means ``guildhall_<service>``."""
 
+    mongo_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 3.0
+    """How long a call waits to find and connect to a MongoDB server before it fails;
+    an RPC that hits it answers UNAVAILABLE. Short, so a database outage answers fast
+    and callers retry or fail over (socket reads get at least 10 s)."""
+
     topic_prefix: str = ""
     """Prefix for every Kafka topic and consumer group (isolates test runs)."""
 

@@ -11,6 +11,7 @@ import grpc
 import pytest
 from google.rpc import error_details_pb2, status_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from pymongo.errors import ServerSelectionTimeoutError
 
 from guildhall.profile.v1 import profile_pb2, profile_pb2_grpc
 from guildhall_kit.auth import PrincipalKind, mint_token, require_principal
@@ -40,6 +41,9 @@ class SlowProfile(profile_pb2_grpc.ProfileServiceServicer):
             await asyncio.sleep(1.0)
         if request.person_id == "ghost":
             raise NotFound("person", request.person_id)
+        if request.person_id == "dbdown":
+            # What PyMongo raises when no server answers within serverSelectionTimeoutMS.
+            raise ServerSelectionTimeoutError("127.0.0.1:1: [Errno 111] Connection refused")
         return profile_pb2.GetPersonResponse(
             person=profile_pb2.Person(person_id=request.person_id, org_id=principal.org_id)
         )
@@ -177,3 +181,45 @@ async def test_draining_reports_not_serving_and_finishes_inflight(running: Runni
     with pytest.raises(grpc.aio.AioRpcError) as info:
         await running.status("")
     assert info.value.code() == grpc.StatusCode.UNAVAILABLE
+
+
+async def test_a_database_outage_is_unavailable_not_internal(running: Running) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await running.profile.GetPerson(
+            profile_pb2.GetPersonRequest(person_id="dbdown"), metadata=running.auth(), timeout=10
+        )
+    assert info.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert "database is unavailable" in (info.value.details() or "")
+
+
+async def test_a_method_the_servicer_lacks_is_unimplemented(running: Running) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await running.profile.GetPersonCard(
+            profile_pb2.GetPersonCardRequest(person_id="bob"), metadata=running.auth(), timeout=5
+        )
+    assert info.value.code() == grpc.StatusCode.UNIMPLEMENTED
+
+
+# Bytes no GetPersonRequest parser accepts: garbage, invalid UTF-8 in the string
+# field 1, a length prefix longer than the message, and 1,000 nested groups of an
+# unknown field (past protobuf's recursion limit).
+UNDECODABLE = {
+    "garbage": b"\xff\xff\xff\xff",
+    "invalid utf-8": b"\x0a\x02\xc3\x28",
+    "truncated length": b"\x0a\x05ab",
+    "deep nesting": b"\x7b" * 1000 + b"\x7c" * 1000,
+}
+
+
+@pytest.mark.parametrize("case", sorted(UNDECODABLE))
+async def test_an_undecodable_request_is_invalid_argument_in_plain_words(
+    running: Running, case: str
+) -> None:
+    call: Any = running.channel.unary_unary(f"/{SERVICE}/GetPerson")
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await call(UNDECODABLE[case], metadata=running.auth(), timeout=5)
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    details = info.value.details() or ""
+    assert "not a valid protobuf message" in details
+    assert "class" not in details
+    assert "Error" not in details

@@ -11,8 +11,12 @@ For each call, in this order:
 3. **validation**: the request is checked against its protovalidate rules;
    violations are INVALID_ARGUMENT with every field path in the message and a
    ``google.rpc.BadRequest`` in the status details;
-4. **errors**: domain errors map to their status codes; anything else is
-   INTERNAL with a trace id and no internals;
+4. **errors**: domain errors map to their status codes; a request that does
+   not decode is INVALID_ARGUMENT (grpcio decodes before any interceptor code
+   runs, so the kit installs a deserializer that cannot raise); a database that
+   cannot be reached is UNAVAILABLE, so callers retry or fail over; a method
+   the servicer does not implement is UNIMPLEMENTED; anything else is INTERNAL
+   with a trace id and no internals;
 5. **telemetry**: a log line per failed call, and metrics (count by method and
    code, duration) for every call. Spans come from the OpenTelemetry grpc
    instrumentation; this interceptor adds the principal to the active span.
@@ -33,6 +37,7 @@ import structlog
 from google.protobuf.message import Message
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from opentelemetry import metrics, trace
+from pymongo.errors import ConnectionFailure
 
 from guildhall_kit.auth.principal import Principal, principal_scope
 from guildhall_kit.auth.tokens import TokenVerifier
@@ -58,6 +63,34 @@ _duration = _meter.create_histogram(
 
 Ctx = grpc.aio.ServicerContext[Any, Any]
 Handler = Callable[[Any, Ctx], Awaitable[Any]]
+
+
+class _Undecodable:
+    """Stands in for a request whose bytes are not a valid message of its type."""
+
+    __slots__ = ()
+
+
+_UNDECODABLE = _Undecodable()
+
+
+def _lenient(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    """``deserializer`` that answers :data:`_UNDECODABLE` instead of raising.
+
+    grpcio runs the deserializer before the handler; when it raises, the client
+    gets UNKNOWN naming a Python class. With this the wrapped handler sees the
+    marker and answers INVALID_ARGUMENT like any other bad request.
+    """
+    if deserializer is None:
+        return None
+
+    def parse(data: bytes) -> Any:
+        try:
+            return deserializer(data)
+        except Exception:  # noqa: BLE001 - DecodeError, or anything the parser raises on garbage
+            return _UNDECODABLE
+
+    return parse
 
 
 class _Abort(Exception):  # noqa: N818 - an internal control-flow signal, not an error type
@@ -120,13 +153,13 @@ class RpcInterceptor(grpc.aio.ServerInterceptor):
         if handler.unary_unary is not None:
             return grpc.unary_unary_rpc_method_handler(
                 self._wrap(method, handler.unary_unary),  # type: ignore[arg-type]
-                request_deserializer=handler.request_deserializer,
+                request_deserializer=_lenient(handler.request_deserializer),
                 response_serializer=handler.response_serializer,
             )
         if handler.unary_stream is not None:
             return grpc.unary_stream_rpc_method_handler(
                 self._wrap_stream(method, handler.unary_stream),
-                request_deserializer=handler.request_deserializer,
+                request_deserializer=_lenient(handler.request_deserializer),
                 response_serializer=handler.response_serializer,
             )
         return handler  # client-streaming methods are not used by Guildhall
@@ -154,6 +187,11 @@ class RpcInterceptor(grpc.aio.ServerInterceptor):
         if remaining is not None and remaining <= 0:
             raise _Abort(grpc.StatusCode.DEADLINE_EXCEEDED, "deadline already exceeded")
         budget = self._default_deadline if remaining is None else min(remaining, 600.0)
+        if request is _UNDECODABLE:
+            raise _Abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "the request is not a valid protobuf message of this method's request type",
+            )
         principal = self._principal(context)
         if isinstance(request, Message):
             bad = violations_of(request)
@@ -190,6 +228,13 @@ class RpcInterceptor(grpc.aio.ServerInterceptor):
             return _Abort(exc.code, exc.message)
         if isinstance(exc, TimeoutError):
             return _Abort(grpc.StatusCode.DEADLINE_EXCEEDED, "deadline exceeded while serving")
+        if isinstance(exc, ConnectionFailure):
+            # Server selection timed out, the connection dropped, a socket timed out:
+            # the dependency is down, not the request wrong. Callers may retry.
+            _log.warning("database unavailable", rpc=method, error=type(exc).__name__)
+            return _Abort(grpc.StatusCode.UNAVAILABLE, "the service's database is unavailable")
+        if isinstance(exc, NotImplementedError):
+            return _Abort(grpc.StatusCode.UNIMPLEMENTED, f"{method} is not implemented")
         ctx = trace.get_current_span().get_span_context()
         trace_id = format(ctx.trace_id, "032x") if ctx.is_valid else "-"
         _log.error("unhandled error in rpc", rpc=method, exc_info=exc)
