@@ -13,8 +13,9 @@ class and its ``build`` function. In order:
    NOT_SERVING;
 5. in the background the Kafka side comes up (topics ensured, producer
    started, retried until the broker answers), then the outbox relay and the
-   consumers start; readiness turns SERVING once MongoDB answers and the
-   Kafka side is up. Liveness never waits for either;
+   consumers start; readiness turns SERVING once MongoDB answers and, for a
+   service with consumers, the Kafka side is up (a service that only writes
+   through its outbox does not wait for Kafka). Liveness never waits for either;
 6. SIGTERM drains and stops: server first, then consumers, relay, producer
    and the Mongo client.
 """
@@ -161,6 +162,10 @@ class ServiceParts:
 Build = Callable[[ServiceContext[S]], Awaitable[ServiceParts]]
 
 
+_BUS_SETTLE_SECONDS = 3.0
+"""On stop, how long to let a Kafka bring-up in progress finish before cancelling it."""
+
+
 class RunningService(Generic[S]):
     """A started service: its gRPC app plus the Kafka side (tests drive this directly)."""
 
@@ -172,7 +177,15 @@ class RunningService(Generic[S]):
         self.app = GrpcApp(
             ctx.settings,
             register=parts.register,
-            readiness=[self._mongo_ready, self._bus_ready, *parts.readiness],
+            # Per role (docs/operations.md, "Readiness"): a service with consumers is
+            # ready once its Kafka side came up (topics checked, groups joined); one
+            # that only writes through its outbox is ready on MongoDB alone, since
+            # the outbox holds its events until Kafka takes them.
+            readiness=[
+                self._mongo_ready,
+                *([self._bus_ready] if parts.consumers else []),
+                *parts.readiness,
+            ],
             background=parts.background,
         )
         self._bus_task: asyncio.Task[None] | None = None
@@ -258,6 +271,13 @@ class RunningService(Generic[S]):
         about twice ``drain_s``."""
         drain = self.ctx.settings.drain_seconds if drain_s is None else drain_s
         await self.app.stop(drain)
+        if self._bus_task is not None and not self.bus_ready.is_set():
+            # A ready writer may stop while its Kafka side is still coming up. With
+            # Kafka reachable that takes a moment: let it finish, so what it opened
+            # is closed in order below; with Kafka away, give up and cancel it.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(_BUS_SETTLE_SECONDS):
+                    await self.bus_ready.wait()
         for consumer in self.consumers:
             consumer.stop()
         if self.ctx.relay is not None:

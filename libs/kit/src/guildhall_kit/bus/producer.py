@@ -10,6 +10,7 @@ event's aggregate id, so one aggregate's events land on one partition, in order.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
@@ -81,6 +82,12 @@ class Producer:
         except (TimeoutError, KafkaError) as exc:
             await producer.stop()
             raise PublishFailed(f"cannot start the Kafka producer: {exc!r}") from exc
+        except BaseException:
+            # Cancelled mid-start (the service stopping while Kafka is away): close
+            # what was opened, or its connections outlive the service.
+            with contextlib.suppress(Exception):
+                await producer.stop()
+            raise
         self._producer = producer
 
     async def stop(self) -> None:
