@@ -139,12 +139,12 @@ async def test_ferretdb_supports_the_outbox_writes_scan_and_clear(
 
     # Clear a prefix only, as after a relay published a1 while a2 was being appended.
     first, second = doc[OUTBOX_FIELD]
-    await relay._clear("things", "a", [first])
+    await relay._clear("things", [("a", [first])])
     doc = await things.find_one({"_id": "a"})
     assert doc is not None
     assert [e["id"] for e in doc[OUTBOX_FIELD]] == [a2.id]
     assert OUTBOX_SINCE_FIELD in doc  # still pending
-    await relay._clear("things", "a", [second])
+    await relay._clear("things", [("a", [second])])
     doc = await things.find_one({"_id": "a"})
     assert doc is not None
     assert OUTBOX_FIELD not in doc
@@ -226,6 +226,39 @@ async def test_a_hint_publishes_that_document_without_a_scan(
         async with asyncio.timeout(WITHIN):
             await task
     assert [e.id for e in await topic_events(config)] == [first.id]
+
+
+async def test_a_write_during_a_backlog_drain_goes_out_before_the_backlog_is_done(
+    config: BusConfig, db: AsyncDatabase[Document], producer: Producer, outbox: Outbox
+) -> None:
+    """After an outage the backlog drains batch by batch; a hinted fresh write goes out
+    between two batches, not behind the whole backlog."""
+    backlog = [outbox.event(text(f"old {n}"), key=f"old{n:04d}") for n in range(400)]
+    await db["things"].insert_many([{"_id": e.key, **outbox.fields(e)} for e in backlog])
+    relay = OutboxRelay(db, ["things"], producer, poll_seconds=60, batch_size=20)
+    pending = {"_outbox_since": {"$exists": True}}
+    task = asyncio.create_task(relay.run())
+    try:
+        async with asyncio.timeout(WITHIN):
+            while await db["things"].count_documents(pending) > 380:  # noqa: ASYNC110 - polls the db
+                await asyncio.sleep(0.01)
+        fresh = outbox.event(text("fresh"), key="fresh")
+        await db["things"].insert_one({"_id": "fresh", **outbox.fields(fresh)})
+        relay.hint("things", "fresh")
+        async with asyncio.timeout(WITHIN):
+            while await db["things"].count_documents({"_id": "fresh", **pending}):  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+        left = await db["things"].count_documents({"_id": {"$ne": "fresh"}, **pending})
+        assert left > 0, "the fresh write waited for the whole backlog"
+        async with asyncio.timeout(WITHIN):
+            while await relay.pending_count():  # noqa: ASYNC110 - polls the database
+                await asyncio.sleep(0.05)
+    finally:
+        relay.stop()
+        async with asyncio.timeout(WITHIN):
+            await task
+    on_topic = [e.id for e in await topic_events(config)]
+    assert sorted(on_topic) == sorted([e.id for e in backlog] + [fresh.id])
 
 
 async def test_concurrent_relays_corrupt_nothing(
