@@ -229,6 +229,12 @@ _CLEAR_CHUNK: Final = 50
 past the socket timeout); MongoDB takes any number, and 50 costs it nothing."""
 
 
+def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    """``items`` in slices of at most :data:`_CLEAR_CHUNK`."""
+    for first in range(0, len(items), _CLEAR_CHUNK):
+        yield items[first : first + _CLEAR_CHUNK]
+
+
 class OutboxRelay:
     """Publishes pending outbox events of some collections of one database, then clears them.
 
@@ -397,7 +403,10 @@ class OutboxRelay:
         results = await asyncio.gather(*(self._publish_document(collection, d) for d in documents))
         cleared = await self._clear_many(
             collection,
-            [(d["_id"], published) for d, (published, _) in zip(documents, results, strict=True)],
+            [
+                (d["_id"], published, whole)
+                for d, (published, whole) in zip(documents, results, strict=True)
+            ],
         )
         return (
             sum(len(published) for published, _ in results),
@@ -408,7 +417,7 @@ class OutboxRelay:
         """Publish one document's entries in order; clear those published. ``(count, all_ok)``."""
         published, ok = await self._publish_document(collection, document)
         if published:
-            ok = await self._clear_many(collection, [(document["_id"], published)]) and ok
+            ok = await self._clear_many(collection, [(document["_id"], published, ok)]) and ok
         return len(published), ok
 
     async def _publish_document(
@@ -448,14 +457,16 @@ class OutboxRelay:
             return published, ok
 
     async def _clear_many(
-        self, collection: str, cleared: Sequence[tuple[Any, list[Document]]]
+        self, collection: str, cleared: Sequence[tuple[Any, list[Document], bool]]
     ) -> bool:
         """Clear what was published from each document; ``False`` if the clear failed.
 
-        Published but not cleared means published again next pass (consumers
-        deduplicate by event id), so a failure is logged, not raised.
+        ``cleared`` holds ``(document id, entries published, whether that was the
+        whole outbox as read)``. Published but not cleared means published again
+        next pass (consumers deduplicate by event id), so a failure is logged,
+        not raised.
         """
-        cleared = [(document_id, entries) for document_id, entries in cleared if entries]
+        cleared = [c for c in cleared if c[1]]
         if not cleared:
             return True
         try:
@@ -465,18 +476,54 @@ class OutboxRelay:
             return False
         return True
 
-    async def _clear(self, collection: str, cleared: Sequence[tuple[Any, list[Document]]]) -> None:
-        """Remove exactly the given entries (as read) from each document's outbox, and drop
-        the marker of each outbox left empty: two bulk writes per 50 documents.
+    async def _clear(
+        self, collection: str, cleared: Sequence[tuple[Any, list[Document], bool]]
+    ) -> None:
+        """Remove exactly the published entries from each document's outbox; drop the
+        marker of each outbox left empty.
 
-        Each update is atomic on its own: the pull removes only what was
-        published, whatever a concurrent writer appended meanwhile (entries are
-        matched as whole values, and every entry has its own event id); the
-        second update removes the marker only if the outbox is empty at that moment.
+        The usual case, a document whose whole outbox (as read) was published, is
+        one update: unset the outbox *if it still equals what was read* (entries
+        carry their own event ids, so an equal array holds exactly the published
+        events). Where that did not match (a writer appended meanwhile, another
+        relay cleared first) or only a prefix was published, two updates, each
+        atomic on its own: the pull removes only what was published, whatever was
+        appended; the second removes the marker only if the outbox is then empty.
+        Bulk writes of at most :data:`_CLEAR_CHUNK` statements.
         """
         coll = self._db[collection]
-        for first in range(0, len(cleared), _CLEAR_CHUNK):
-            chunk = cleared[first : first + _CLEAR_CHUNK]
+        whole = [(document_id, entries) for document_id, entries, all_of_it in cleared if all_of_it]
+        careful = [
+            (document_id, entries) for document_id, entries, all_of_it in cleared if not all_of_it
+        ]
+        for chunk in _chunks(whole):
+            await coll.bulk_write(
+                [
+                    UpdateOne(
+                        {"_id": document_id, OUTBOX_FIELD: entries},
+                        {"$unset": {OUTBOX_FIELD: "", OUTBOX_SINCE_FIELD: ""}},
+                    )
+                    for document_id, entries in chunk
+                ],
+                ordered=False,
+            )
+        if whole:
+            # Which of them still hold an entry we published: those take the careful way.
+            ids = [entry["id"] for _, entries in whole for entry in entries]
+            left = {
+                d["_id"]
+                async for d in coll.find(
+                    {
+                        "_id": {"$in": [document_id for document_id, _ in whole]},
+                        f"{OUTBOX_FIELD}.id": {"$in": ids},
+                    },
+                    projection={"_id": 1},
+                )
+            }
+            careful += [
+                (document_id, entries) for document_id, entries in whole if document_id in left
+            ]
+        for chunk in _chunks(careful):
             await coll.bulk_write(
                 [
                     UpdateOne({"_id": document_id}, {"$pullAll": {OUTBOX_FIELD: entries}})

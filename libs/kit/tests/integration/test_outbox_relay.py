@@ -139,18 +139,38 @@ async def test_ferretdb_supports_the_outbox_writes_scan_and_clear(
 
     # Clear a prefix only, as after a relay published a1 while a2 was being appended.
     first, second = doc[OUTBOX_FIELD]
-    await relay._clear("things", [("a", [first])])
+    await relay._clear("things", [("a", [first], False)])
     doc = await things.find_one({"_id": "a"})
     assert doc is not None
     assert [e["id"] for e in doc[OUTBOX_FIELD]] == [a2.id]
     assert OUTBOX_SINCE_FIELD in doc  # still pending
-    await relay._clear("things", [("a", [second])])
+    await relay._clear("things", [("a", [second], False)])
     doc = await things.find_one({"_id": "a"})
     assert doc is not None
     assert OUTBOX_FIELD not in doc
     assert OUTBOX_SINCE_FIELD not in doc
     assert doc["v"] == 2
     assert await relay.pending_count() == 1
+
+    # The whole outbox as read was published, but a writer appended b2 meanwhile:
+    # the one-update clear must not match, and the careful way keeps b2.
+    doc = await things.find_one({"_id": "b"})
+    assert doc is not None
+    as_read = doc[OUTBOX_FIELD]
+    b2 = outbox.event(text("b2"), key="b")
+    await things.update_one({"_id": "b"}, outbox.update({"$set": {"v": 3}}, b2))
+    await relay._clear("things", [("b", as_read, True)])
+    doc = await things.find_one({"_id": "b"})
+    assert doc is not None
+    assert [e["id"] for e in doc[OUTBOX_FIELD]] == [b2.id]
+    assert OUTBOX_SINCE_FIELD in doc
+    # Unchanged since read: one update clears it all.
+    await relay._clear("things", [("b", doc[OUTBOX_FIELD], True)])
+    doc = await things.find_one({"_id": "b"})
+    assert doc is not None
+    assert OUTBOX_FIELD not in doc
+    assert OUTBOX_SINCE_FIELD not in doc
+    assert await relay.pending_count() == 0
 
 
 async def test_relay_publishes_in_write_order_and_clears(

@@ -53,8 +53,8 @@ def say(line: str) -> None:
 class StallBeforeClear(OutboxRelay):
     """A relay that dies (hangs, then is killed) right after publishing."""
 
-    async def _clear(self, collection: str, cleared: Sequence[tuple[Any, list[Any]]]) -> None:
-        say("PUBLISHED " + ",".join(str(e["id"]) for _, entries in cleared for e in entries))
+    async def _clear(self, collection: str, cleared: Sequence[tuple[Any, list[Any], bool]]) -> None:
+        say("PUBLISHED " + ",".join(str(e["id"]) for _, entries, _ in cleared for e in entries))
         await asyncio.Event().wait()
 
 
