@@ -326,7 +326,7 @@ async def _wait_drained(mongo: str, database: str, budget: float) -> float | Non
         while time.perf_counter() - started < budget:
             pending = 0
             for name in OUTBOX_COLLECTIONS:
-                pending += await db[name].count_documents({"_outbox_since": {"$exists": True}})
+                pending += await db[name].count_documents({"_outbox_pending": "1"})
             if pending == 0:
                 return time.perf_counter() - started
             await asyncio.sleep(1.0)

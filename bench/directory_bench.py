@@ -462,7 +462,7 @@ async def _background(db: AsyncDatabase[Document], budget: float) -> list[str]:
     """Time the periodic queries the service's background loops run (one each)."""
     lines = []
     queries: list[tuple[str, str, Document]] = [
-        ("outbox relay backstop scan (people)", repo.PEOPLE, {"_outbox_since": {"$exists": True}}),
+        ("outbox relay backstop scan (people)", repo.PEOPLE, {"_outbox_pending": "1"}),
     ]
     for name, collection, query in queries:
         started = time.perf_counter()

@@ -64,11 +64,19 @@ _log = get_logger(__name__)
 OUTBOX_FIELD: Final = "_outbox"
 """Array of pending events, in the order they were written."""
 OUTBOX_SINCE_FIELD: Final = "_outbox_since"
-"""Time of the oldest pending event; the relay's (indexed) work queue."""
-OUTBOX_INDEX: Final = "outbox_pending"
+"""Time of the oldest pending event: the order the relay publishes in."""
+OUTBOX_PENDING_FIELD: Final = "_outbox_pending"
+"""Present, with the value :data:`PENDING`, exactly while the document has pending events:
+the relay's (indexed) work queue is an equality on it. An equality on a string is
+what every MongoDB-protocol server answers from an index, the local FerretDB
+included (ADR 0018), where a range on the date would read the whole collection."""
+PENDING: Final = "1"
+OUTBOX_INDEX: Final = "outbox_queue"
 
 # Every real time sorts after this; documents without the field never match it.
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+# The relay's work queue: documents with pending events.
+_QUEUE: Final = {OUTBOX_PENDING_FIELD: PENDING}
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,8 +134,19 @@ def parse_entry(raw: Mapping[str, Any]) -> PendingEvent:
 
 
 def outbox_indexes(collection: str) -> list[IndexSpec]:
-    """The index the relay's scan needs on ``collection``; declare it with the service's indexes."""
-    return [IndexSpec(collection=collection, keys=[(OUTBOX_SINCE_FIELD, 1)], name=OUTBOX_INDEX)]
+    """The index the relay's scan needs on ``collection``; declare it with the service's indexes.
+
+    (A database written before the pending marker also holds the index
+    ``outbox_pending`` on the date alone; nothing reads it any more and it can
+    be dropped.)
+    """
+    return [
+        IndexSpec(
+            collection=collection,
+            keys=[(OUTBOX_PENDING_FIELD, 1), (OUTBOX_SINCE_FIELD, 1)],
+            name=OUTBOX_INDEX,
+        )
+    ]
 
 
 class Outbox:
@@ -180,7 +199,11 @@ class Outbox:
             ValueError: no events given.
         """
         entries = self._entries(events)
-        return {OUTBOX_FIELD: entries, OUTBOX_SINCE_FIELD: _oldest(events)}
+        return {
+            OUTBOX_FIELD: entries,
+            OUTBOX_SINCE_FIELD: _oldest(events),
+            OUTBOX_PENDING_FIELD: PENDING,
+        }
 
     def update(self, update: Mapping[str, Any], *events: Event) -> dict[str, Any]:
         """``update`` (an operator update) extended to append ``events`` to the outbox.
@@ -214,12 +237,13 @@ def with_outbox(
         if not isinstance(op_fields, Mapping):
             raise ValueError(f"{op} must map field names to values")
         for name in op_fields:
-            if str(name).split(".")[0] in (OUTBOX_FIELD, OUTBOX_SINCE_FIELD):
+            if str(name).split(".")[0] in (OUTBOX_FIELD, OUTBOX_SINCE_FIELD, OUTBOX_PENDING_FIELD):
                 raise ValueError(f"update must not touch {name}; the outbox owns it")
     merged: dict[str, Any] = {op: dict(fields) for op, fields in update.items()}
     merged.setdefault("$push", {})[OUTBOX_FIELD] = {"$each": list(entries)}
     # $min keeps the oldest pending time when events pile up on a busy document.
     merged.setdefault("$min", {})[OUTBOX_SINCE_FIELD] = oldest
+    merged.setdefault("$set", {})[OUTBOX_PENDING_FIELD] = PENDING
     return merged
 
 
@@ -288,6 +312,7 @@ class OutboxRelay:
         self._scan_requested = True
         self._hints: set[tuple[str, Any]] = set()
         self._stuck: set[tuple[str, Any]] = set()
+        self._legacy_marked = False
 
     def hint(self, collection: str, document_id: Any) -> None:
         """That document just got events: publish it now (cheap, non-blocking)."""
@@ -322,6 +347,8 @@ class OutboxRelay:
             if self._scan_requested or loop.time() >= next_scan:
                 self._scan_requested = False
                 try:
+                    if not self._legacy_marked:
+                        await self.mark_legacy()
                     await self.publish_pending()
                 except PyMongoError as exc:
                     _log.warning("outbox scan failed; retrying at next poll", error=repr(exc))
@@ -335,6 +362,25 @@ class OutboxRelay:
                     await self._wakeup.wait()
             except TimeoutError:
                 pass
+
+    async def mark_legacy(self) -> int:
+        """Give the pending marker to documents written before it existed; return how many.
+
+        Runs once, before the relay's first scan. On MongoDB it is an index
+        range on the date; on the local FerretDB one read of each collection,
+        as every scan used to be.
+        """
+        marked = 0
+        for name in self._collections:
+            result = await self._db[name].update_many(
+                {OUTBOX_SINCE_FIELD: {"$gte": _EPOCH}, OUTBOX_PENDING_FIELD: {"$exists": False}},
+                {"$set": {OUTBOX_PENDING_FIELD: PENDING}},
+            )
+            marked += result.modified_count
+        if marked:
+            _log.info("outbox: marked documents written before the pending marker", count=marked)
+        self._legacy_marked = True
+        return marked
 
     async def publish_hinted(self) -> bool:
         """Publish every hinted document's outbox; ``False`` if some must be tried again."""
@@ -377,7 +423,7 @@ class OutboxRelay:
             # per pass instead of one per batch.
             cursor = (
                 self._reader[name]
-                .find({OUTBOX_SINCE_FIELD: {"$gte": _EPOCH}}, projection={OUTBOX_FIELD: 1})
+                .find(_QUEUE, projection={OUTBOX_FIELD: 1})
                 .sort(OUTBOX_SINCE_FIELD, 1)
                 .batch_size(self._batch_size)
             )
@@ -501,7 +547,13 @@ class OutboxRelay:
                 [
                     UpdateOne(
                         {"_id": document_id, OUTBOX_FIELD: entries},
-                        {"$unset": {OUTBOX_FIELD: "", OUTBOX_SINCE_FIELD: ""}},
+                        {
+                            "$unset": {
+                                OUTBOX_FIELD: "",
+                                OUTBOX_SINCE_FIELD: "",
+                                OUTBOX_PENDING_FIELD: "",
+                            }
+                        },
                     )
                     for document_id, entries in chunk
                 ],
@@ -535,7 +587,13 @@ class OutboxRelay:
                 [
                     UpdateOne(
                         {"_id": document_id, OUTBOX_FIELD: {"$size": 0}},
-                        {"$unset": {OUTBOX_FIELD: "", OUTBOX_SINCE_FIELD: ""}},
+                        {
+                            "$unset": {
+                                OUTBOX_FIELD: "",
+                                OUTBOX_SINCE_FIELD: "",
+                                OUTBOX_PENDING_FIELD: "",
+                            }
+                        },
                     )
                     for document_id, _ in chunk
                 ],
@@ -546,9 +604,7 @@ class OutboxRelay:
         """How many documents have pending events now (for readiness and tests)."""
         total = 0
         for name in self._collections:
-            total += await self._reader[name].count_documents(
-                {OUTBOX_SINCE_FIELD: {"$gte": _EPOCH}}
-            )
+            total += await self._reader[name].count_documents(_QUEUE)
         return total
 
 
@@ -597,14 +653,12 @@ _outbox_meter.create_observable_gauge(
 async def sample_backlog(db: AsyncDatabase[Document], collections: Sequence[str]) -> None:
     """Read each collection's outbox backlog once (two indexed reads) for the gauges."""
     for name in collections:
-        count = await db[name].count_documents(
-            {OUTBOX_SINCE_FIELD: {"$gte": _EPOCH}}, limit=_BACKLOG_CAP
-        )
+        count = await db[name].count_documents(_QUEUE, limit=_BACKLOG_CAP)
         oldest: datetime | None = None
         if count:
             first = await (
                 db[name]
-                .find({OUTBOX_SINCE_FIELD: {"$gte": _EPOCH}}, projection={OUTBOX_SINCE_FIELD: 1})
+                .find(_QUEUE, projection={OUTBOX_SINCE_FIELD: 1})
                 .sort(OUTBOX_SINCE_FIELD, 1)
                 .limit(1)
                 .to_list(length=1)

@@ -13,7 +13,9 @@ from guildhall_kit.bus.event import Event
 from guildhall_kit.bus.registry import Registry, TopicSpec, UndeclaredEventType, UnknownTopic
 from guildhall_kit.outbox import (
     OUTBOX_FIELD,
+    OUTBOX_PENDING_FIELD,
     OUTBOX_SINCE_FIELD,
+    PENDING,
     Outbox,
     entry,
     outbox_indexes,
@@ -47,7 +49,7 @@ def _event(outbox: Outbox, text: str, time: datetime = T1) -> Event:
 def test_update_appends_events_next_to_the_state_change(outbox: Outbox) -> None:
     first, second = _event(outbox, "a", T2), _event(outbox, "b", T1)
     update = outbox.update({"$set": {"title": "x"}, "$inc": {"rev": 1}}, first, second)
-    assert update["$set"] == {"title": "x"}
+    assert update["$set"] == {"title": "x", OUTBOX_PENDING_FIELD: PENDING}
     assert update["$inc"] == {"rev": 1}
     pushed = update["$push"][OUTBOX_FIELD]["$each"]
     assert [e["id"] for e in pushed] == [first.id, second.id]  # write order, not time order
@@ -67,6 +69,7 @@ def test_update_keeps_the_callers_own_push_and_min(outbox: Outbox) -> None:
         {"title": "replacement documents cannot carry an outbox"},
         {"$set": {OUTBOX_FIELD: []}},
         {"$unset": {OUTBOX_SINCE_FIELD: ""}},
+        {"$set": {OUTBOX_PENDING_FIELD: "0"}},
         {"$pull": {f"{OUTBOX_FIELD}.id": "x"}},
     ],
 )
@@ -86,6 +89,7 @@ def test_insert_fields_hold_the_events_and_the_pending_marker(outbox: Outbox) ->
     event = _event(outbox, "a")
     fields = outbox.fields(event)
     assert fields[OUTBOX_SINCE_FIELD] == T1
+    assert fields[OUTBOX_PENDING_FIELD] == PENDING
     (stored,) = fields[OUTBOX_FIELD]
     assert stored["topic"] == "test.outbox.v1"
     assert isinstance(stored["data"], Binary)
@@ -133,4 +137,6 @@ def test_broken_entries_are_malformed(outbox: Outbox) -> None:
 def test_the_relay_index_is_on_the_pending_marker() -> None:
     (spec,) = outbox_indexes("posts")
     assert spec.collection == "posts"
-    assert list(spec.keys) == [(OUTBOX_SINCE_FIELD, 1)]
+    # Equality on a string marker first (every server answers it from the index),
+    # then the publishing order.
+    assert list(spec.keys) == [(OUTBOX_PENDING_FIELD, 1), (OUTBOX_SINCE_FIELD, 1)]

@@ -65,7 +65,10 @@ async def snapshot(h: CommunityHarness) -> dict[str, list[dict[str, Any]]]:
     """Every document of the service's own collections, outbox entries included."""
     db = h.running.ctx.db
     return {
-        name: await db[name].find({}, projection={"_outbox_since": 0}).sort("_id").to_list()
+        name: await db[name]
+        .find({}, projection={"_outbox_since": 0, "_outbox_pending": 0})
+        .sort("_id")
+        .to_list()
         for name in ("communities", "memberships", "pinholes", "community_names", "people")
     }
 

@@ -14,7 +14,7 @@ from typing import Any, Final
 
 from guildhall_kit.clock import aware
 from guildhall_kit.mongo import Document
-from guildhall_kit.outbox import OUTBOX_FIELD, OUTBOX_SINCE_FIELD
+from guildhall_kit.outbox import OUTBOX_FIELD, OUTBOX_PENDING_FIELD, OUTBOX_SINCE_FIELD
 from guildhall_post.domain.answers import Answer
 from guildhall_post.domain.comments import Comment
 from guildhall_post.domain.content import ItemState, ReactionCounts, ReactionKind
@@ -22,7 +22,15 @@ from guildhall_post.domain.ideas import IdeaStatus
 from guildhall_post.domain.posts import Post, PostType
 from guildhall_post.domain.revisions import Revision
 
-HIDDEN_FIELDS: Final = ("voters", "up", "down", "reactors", OUTBOX_FIELD, OUTBOX_SINCE_FIELD)
+HIDDEN_FIELDS: Final = (
+    "voters",
+    "up",
+    "down",
+    "reactors",
+    OUTBOX_FIELD,
+    OUTBOX_SINCE_FIELD,
+    OUTBOX_PENDING_FIELD,
+)
 """Never read into a domain object: per-person arrays and pending events."""
 PUBLIC: Final[dict[str, int]] = dict.fromkeys(HIDDEN_FIELDS, 0)
 
