@@ -2,7 +2,7 @@ import type { ReactNode } from "react";
 import type { PostType, PostView } from "../api/model";
 import { Link } from "../app/router";
 import { type MessageKey, useI18n } from "../i18n";
-import { isShared, PersonName, SharedBadge, TagList, Time } from "./common";
+import { isShared, PersonName, SharedBadge, SpaceSuffix, TagList, Time } from "./common";
 
 export const TYPE_KEYS: Record<PostType, MessageKey> = {
   discussion: "post.type.discussion",
@@ -33,12 +33,7 @@ export function PostCard({ view }: { view: PostView }): ReactNode {
       </h3>
       <p className="post-card-byline muted">
         <PersonName card={author} id={post.author_id} /> · <Time iso={post.created_at} />
-        {space ? (
-          <>
-            {" · "}
-            <Link to={`/s/${encodeURIComponent(space.space_id)}`}>{space.title}</Link>
-          </>
-        ) : null}
+        <SpaceSuffix space={space} />
       </p>
       <TagList tags={post.tags} />
       <p className="post-card-counts muted">

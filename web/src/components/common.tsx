@@ -76,6 +76,17 @@ export function SharedBadge({ orgs }: { orgs?: readonly string[] }): ReactNode {
   );
 }
 
+/** " · <space title>" linking to the space, for a card's byline; nothing without a space. */
+export function SpaceSuffix({ space }: { space: Space | null | undefined }): ReactNode {
+  if (!space) return null;
+  return (
+    <>
+      {" · "}
+      <Link to={`/s/${encodeURIComponent(space.space_id)}`}>{space.title}</Link>
+    </>
+  );
+}
+
 export function isShared(space: Space | null | undefined): boolean {
   return !!space && (space.kind === "pinhole" || space.shared_with.length > 0);
 }

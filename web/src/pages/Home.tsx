@@ -3,7 +3,7 @@ import { useMe } from "../app/me";
 import { Link } from "../app/router";
 import { useApi } from "../api/port";
 import type { RoutedQuestion } from "../api/model";
-import { ErrorNotice, isShared, LoadMore, Loading, SharedBadge, TagList, Time } from "../components/common";
+import { ErrorNotice, isShared, LoadMore, Loading, SharedBadge, SpaceSuffix, TagList, Time } from "../components/common";
 import { PostList } from "../components/PostCard";
 import { useI18n } from "../i18n";
 import { usePaged, useResource } from "../lib/hooks";
@@ -25,12 +25,7 @@ function RoutedQuestionCard({ question }: { question: RoutedQuestion }): ReactNo
       </h3>
       <p className="post-card-byline muted">
         {why} · <Time iso={question.routed_at} />
-        {space ? (
-          <>
-            {" · "}
-            <Link to={`/s/${encodeURIComponent(space.space_id)}`}>{space.title}</Link>
-          </>
-        ) : null}
+        <SpaceSuffix space={space} />
       </p>
       <TagList tags={question.tags} />
     </article>

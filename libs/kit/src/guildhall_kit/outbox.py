@@ -253,10 +253,14 @@ _CLEAR_CHUNK: Final = 50
 past the socket timeout); MongoDB takes any number, and 50 costs it nothing."""
 
 
-def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
-    """``items`` in slices of at most :data:`_CLEAR_CHUNK`."""
-    for first in range(0, len(items), _CLEAR_CHUNK):
-        yield items[first : first + _CLEAR_CHUNK]
+# The update that ends a document's pending state.
+_DONE: Final = {"$unset": {OUTBOX_FIELD: "", OUTBOX_SINCE_FIELD: "", OUTBOX_PENDING_FIELD: ""}}
+
+
+async def _bulk(coll: Any, updates: Sequence[UpdateOne]) -> None:
+    """``updates`` as unordered bulk writes of at most :data:`_CLEAR_CHUNK` statements."""
+    for first in range(0, len(updates), _CLEAR_CHUNK):
+        await coll.bulk_write(list(updates[first : first + _CLEAR_CHUNK]), ordered=False)
 
 
 class OutboxRelay:
@@ -542,63 +546,31 @@ class OutboxRelay:
         careful = [
             (document_id, entries) for document_id, entries, all_of_it in cleared if not all_of_it
         ]
-        for chunk in _chunks(whole):
-            await coll.bulk_write(
-                [
-                    UpdateOne(
-                        {"_id": document_id, OUTBOX_FIELD: entries},
-                        {
-                            "$unset": {
-                                OUTBOX_FIELD: "",
-                                OUTBOX_SINCE_FIELD: "",
-                                OUTBOX_PENDING_FIELD: "",
-                            }
-                        },
-                    )
-                    for document_id, entries in chunk
-                ],
-                ordered=False,
-            )
+        await _bulk(
+            coll,
+            [UpdateOne({"_id": d, OUTBOX_FIELD: entries}, _DONE) for d, entries in whole],
+        )
         if whole:
             # Which of them still hold an entry we published: those take the careful way.
             ids = [entry["id"] for _, entries in whole for entry in entries]
             left = {
                 d["_id"]
                 async for d in coll.find(
-                    {
-                        "_id": {"$in": [document_id for document_id, _ in whole]},
-                        f"{OUTBOX_FIELD}.id": {"$in": ids},
-                    },
+                    {"_id": {"$in": [d for d, _ in whole]}, f"{OUTBOX_FIELD}.id": {"$in": ids}},
                     projection={"_id": 1},
                 )
             }
-            careful += [
-                (document_id, entries) for document_id, entries in whole if document_id in left
-            ]
-        for chunk in _chunks(careful):
-            await coll.bulk_write(
-                [
-                    UpdateOne({"_id": document_id}, {"$pullAll": {OUTBOX_FIELD: entries}})
-                    for document_id, entries in chunk
-                ],
-                ordered=False,
-            )
-            await coll.bulk_write(
-                [
-                    UpdateOne(
-                        {"_id": document_id, OUTBOX_FIELD: {"$size": 0}},
-                        {
-                            "$unset": {
-                                OUTBOX_FIELD: "",
-                                OUTBOX_SINCE_FIELD: "",
-                                OUTBOX_PENDING_FIELD: "",
-                            }
-                        },
-                    )
-                    for document_id, _ in chunk
-                ],
-                ordered=False,
-            )
+            careful += [(d, entries) for d, entries in whole if d in left]
+        await _bulk(
+            coll,
+            [
+                UpdateOne({"_id": d}, {"$pullAll": {OUTBOX_FIELD: entries}})
+                for d, entries in careful
+            ],
+        )
+        await _bulk(
+            coll, [UpdateOne({"_id": d, OUTBOX_FIELD: {"$size": 0}}, _DONE) for d, _ in careful]
+        )
 
     async def pending_count(self) -> int:
         """How many documents have pending events now (for readiness and tests)."""
