@@ -422,30 +422,26 @@ class OutboxRelay:
         """
         published = 0
         for name in self._collections:
-            # One cursor per collection, read a batch at a time: on MongoDB an index
-            # range; on the local FerretDB, whose date ranges scan (ADR 0018), one scan
-            # per pass instead of one per batch.
-            cursor = (
-                self._reader[name]
-                .find(_QUEUE, projection={OUTBOX_FIELD: 1})
-                .sort(OUTBOX_SINCE_FIELD, 1)
-                .batch_size(self._batch_size)
-            )
-            try:
-                while not self._stopping.is_set():
-                    documents = await cursor.to_list(length=self._batch_size)
-                    if not documents:
-                        break
-                    count, complete = await self._relay_batch(name, documents)
-                    published += count
-                    if not complete:
-                        break  # Kafka or the database failed: the next pass retries
-                    # A long backlog (after a Kafka outage) drains batch by batch; writes
-                    # made meanwhile go out between batches instead of behind the backlog.
-                    if self._hints:
-                        await self.publish_hinted()
-            finally:
-                await cursor.close()
+            while not self._stopping.is_set():
+                # One short query per batch (an index range on the pending marker): no
+                # cursor stays open while the batch is published and cleared.
+                documents = await (
+                    self._reader[name]
+                    .find(_QUEUE, projection={OUTBOX_FIELD: 1})
+                    .sort(OUTBOX_SINCE_FIELD, 1)
+                    .limit(self._batch_size)
+                    .to_list(length=self._batch_size)
+                )
+                if not documents:
+                    break
+                count, complete = await self._relay_batch(name, documents)
+                published += count
+                if not complete or len(documents) < self._batch_size:
+                    break  # a failure (the next pass retries) or the last batch
+                # A long backlog (after a Kafka outage) drains batch by batch; writes
+                # made meanwhile go out between batches instead of behind the backlog.
+                if self._hints:
+                    await self.publish_hinted()
         return published
 
     async def _relay_batch(self, collection: str, documents: list[Document]) -> tuple[int, bool]:
