@@ -34,6 +34,8 @@ import pymongo
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
+from guildhall_kit.roundtrips import MongoTripListener
+
 Document = dict[str, Any]
 
 
@@ -65,6 +67,7 @@ def make_client(uri: str, *, app_name: str, timeout_ms: int = 5000) -> AsyncMong
         socketTimeoutMS=max(timeout_ms, 10_000),
         tz_aware=True,
         retryWrites=False,  # FerretDB 1.x does not implement retryable writes
+        event_listeners=[MongoTripListener()],
     )
 
 

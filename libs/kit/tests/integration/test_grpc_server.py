@@ -14,6 +14,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from pymongo.errors import ServerSelectionTimeoutError
 
 from guildhall.profile.v1 import profile_pb2, profile_pb2_grpc
+from guildhall_kit import roundtrips
 from guildhall_kit.auth import PrincipalKind, mint_token, require_principal
 from guildhall_kit.auth.devkeys import ensure_dev_keys
 from guildhall_kit.errors import NotFound
@@ -31,7 +32,11 @@ class KitTestSettings(ServiceSettings):
 
 
 class SlowProfile(profile_pb2_grpc.ProfileServiceServicer):
-    """GetPerson: 'slow' sleeps a second, 'ghost' is not found, anything else answers."""
+    """GetPerson: 'slow' sleeps a second, 'ghost' is not found, 'twice' reads the
+    database twice, anything else answers."""
+
+    def __init__(self, db: Any) -> None:
+        self._db = db
 
     async def GetPerson(
         self, request: profile_pb2.GetPersonRequest, context: Any
@@ -41,6 +46,9 @@ class SlowProfile(profile_pb2_grpc.ProfileServiceServicer):
             await asyncio.sleep(1.0)
         if request.person_id == "ghost":
             raise NotFound("person", request.person_id)
+        if request.person_id == "twice":
+            await self._db.people.find_one({"_id": "twice"})
+            await self._db.people.find_one({"_id": "again"})
         if request.person_id == "dbdown":
             # What PyMongo raises when no server answers within serverSelectionTimeoutMS.
             raise ServerSelectionTimeoutError("127.0.0.1:1: [Errno 111] Connection refused")
@@ -51,7 +59,7 @@ class SlowProfile(profile_pb2_grpc.ProfileServiceServicer):
 
 async def build(ctx: ServiceContext[KitTestSettings]) -> ServiceParts:
     def register(server: grpc.aio.Server) -> Sequence[str]:
-        servicer = SlowProfile()  # type: ignore[abstract]  # only GetPerson is exercised
+        servicer = SlowProfile(ctx.db)  # type: ignore[abstract]  # only GetPerson is exercised
         profile_pb2_grpc.add_ProfileServiceServicer_to_server(servicer, server)
         return [SERVICE]
 
@@ -223,3 +231,33 @@ async def test_an_undecodable_request_is_invalid_argument_in_plain_words(
     assert "not a valid protobuf message" in details
     assert "class" not in details
     assert "Error" not in details
+
+
+async def test_a_call_reports_its_round_trips_and_the_caller_adds_them(
+    running: Running, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(roundtrips, "EXPOSE", True)
+    call = running.profile.GetPerson(
+        profile_pb2.GetPersonRequest(person_id="twice"), metadata=running.auth(), timeout=5
+    )
+    await call
+    trailer = dict(await call.trailing_metadata())
+    assert trailer[roundtrips.TRAILER] == "db=2,cache=0,rpc=0"
+    with roundtrips.request_scope("test") as tally:
+        call = running.profile.GetPerson(
+            profile_pb2.GetPersonRequest(person_id="twice"), metadata=running.auth(), timeout=5
+        )
+        reply = await roundtrips.unary(call)
+    assert reply.person.person_id == "twice"
+    assert (tally.rpc, tally.db, tally.cache) == (1, 2, 0)
+
+
+async def test_round_trips_stay_internal_unless_exposed(
+    running: Running, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(roundtrips, "EXPOSE", False)
+    call = running.profile.GetPerson(
+        profile_pb2.GetPersonRequest(person_id="twice"), metadata=running.auth(), timeout=5
+    )
+    await call
+    assert roundtrips.TRAILER not in dict(await call.trailing_metadata())

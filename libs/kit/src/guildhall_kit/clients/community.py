@@ -24,6 +24,7 @@ import grpc
 
 from guildhall.community.v1 import community_pb2 as cpb
 from guildhall.community.v1 import community_pb2_grpc
+from guildhall_kit import roundtrips
 from guildhall_kit.auth.principal import Principal
 from guildhall_kit.errors import Unavailable
 from guildhall_kit.grpc.client import make_channel
@@ -131,7 +132,8 @@ class CommunityAccessClient:
         )
         try:
             options = self._options(authorization, time_left)
-            reply = await self._stub.CheckAccess(request, **options)  # type: ignore[arg-type]
+            call = self._stub.CheckAccess(request, **options)  # type: ignore[arg-type]
+            reply: cpb.CheckAccessResponse = await roundtrips.unary(call)
         except grpc.aio.AioRpcError as exc:
             raise _unavailable("CheckAccess", exc) from None
         return bool(reply.allowed)
@@ -156,7 +158,8 @@ class CommunityAccessClient:
         for _ in range(MAX_PAGES):
             try:
                 options = self._options(authorization, time_left)
-                reply = await self._stub.ListSpaces(request, **options)  # type: ignore[arg-type]
+                call = self._stub.ListSpaces(request, **options)  # type: ignore[arg-type]
+                reply: cpb.ListSpacesResponse = await roundtrips.unary(call)
             except grpc.aio.AioRpcError as exc:
                 raise _unavailable("ListSpaces", exc) from None
             for entry in reply.spaces:

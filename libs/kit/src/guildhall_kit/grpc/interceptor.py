@@ -39,6 +39,7 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from opentelemetry import metrics, trace
 from pymongo.errors import ConnectionFailure
 
+from guildhall_kit import roundtrips
 from guildhall_kit.auth.principal import Principal, principal_scope
 from guildhall_kit.auth.tokens import TokenVerifier
 from guildhall_kit.errors import DomainError, Unauthenticated
@@ -246,9 +247,11 @@ class RpcInterceptor(grpc.aio.ServerInterceptor):
             structlog.contextvars.bind_contextvars(rpc=method)
             try:
                 principal, budget = self._prepare(request, context)
-                with principal_scope(principal):
+                with principal_scope(principal), roundtrips.request_scope(method) as tally:
                     async with asyncio.timeout(budget):
                         response = await behaviour(request, context)
+                    if roundtrips.EXPOSE:
+                        context.set_trailing_metadata(((roundtrips.TRAILER, tally.encode()),))
             except (asyncio.CancelledError, grpc.aio.AbortError):
                 raise
             except Exception as exc:  # noqa: BLE001 - every failure is mapped to a status here

@@ -25,6 +25,7 @@ from guildhall.notification.v1 import notification_pb2
 from guildhall.post.v1 import post_pb2
 from guildhall.profile.v1 import profile_pb2
 from guildhall_gateway.domain.problems import FieldError, Problem, from_grpc
+from guildhall_kit import roundtrips
 from guildhall_kit.grpc.client import make_channel
 from guildhall_kit.logging import get_logger
 
@@ -152,10 +153,12 @@ class Services:
                 deadline passed (504).
         """
         try:
-            reply: Message = await self._callable(rpc)(
-                request,
-                timeout=deadline_s or self._deadline,
-                metadata=(("authorization", authorization),),
+            reply: Message = await roundtrips.unary(
+                self._callable(rpc)(
+                    request,
+                    timeout=deadline_s or self._deadline,
+                    metadata=(("authorization", authorization),),
+                )
             )
         except grpc.aio.AioRpcError as exc:
             raise problem_of(exc) from None

@@ -35,6 +35,7 @@ from guildhall_gateway.auth import Authenticator
 from guildhall_gateway.domain.audit import AuditEntry, chain_of
 from guildhall_gateway.domain.problems import Problem, ProblemType
 from guildhall_gateway.domain.scoping import single_space
+from guildhall_kit import roundtrips
 from guildhall_kit.clock import new_id
 from guildhall_kit.errors import Unauthenticated, Unavailable
 from guildhall_kit.logging import get_logger
@@ -90,6 +91,14 @@ class GatewayMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        with roundtrips.request_scope("http") as tally:
+            try:
+                await self._serve(scope, receive, send)
+            finally:
+                route = scope.get("route")
+                tally.operation = f"{scope['method']} {getattr(route, 'path', '(no route)')}"
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         deps = self._deps()
         state = RequestState(request_id=new_id())
         scope.setdefault("state", {})[KEY] = state
@@ -154,6 +163,7 @@ class GatewayMiddleware:
                 message["headers"] = [
                     *message.get("headers", []),
                     (b"x-request-id", state.request_id.encode()),
+                    *roundtrips.headers(),
                 ]
             await send(message)
 
@@ -224,6 +234,7 @@ class GatewayMiddleware:
                 held.append(message)
                 if not message.get("more_body", False):
                     await self._record(scope, state, trail, status, size)
+                    held[0]["headers"] = [*held[0]["headers"], *roundtrips.headers()]
                     for item in held:
                         await send(item)
                 return
