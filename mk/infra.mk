@@ -1,11 +1,12 @@
-# Local infrastructure: Apache Kafka (KRaft, one node), FerretDB (SQLite) and
-# Keycloak (the local OpenID Connect provider), built once into .local/ and run
-# on 127.0.0.1 without Docker. The logic lives in deploy/local/infra.py; these
+# Local infrastructure: Apache Kafka (KRaft, one node), FerretDB (SQLite), Redis
+# (Debian's redis-server, the services' cache) and Keycloak (the local OpenID
+# Connect provider), built or installed once and run on 127.0.0.1 without Docker. The logic lives in deploy/local/infra.py; these
 # targets only choose the Python to run it. Versions and first-run times:
 # docs/adr/0002-local-infra-versions.md, docs/adr/0014-gateway-authentication.md.
 #
 # Overrides: GUILDHALL_KAFKA_PORT (19092), GUILDHALL_KAFKA_CONTROLLER_PORT
-# (19093), GUILDHALL_FERRETDB_PORT (27027), GUILDHALL_KEYCLOAK_PORT (18080),
+# (19093), GUILDHALL_FERRETDB_PORT (27027), GUILDHALL_REDIS_PORT (16379),
+# GUILDHALL_KEYCLOAK_PORT (18080),
 # GUILDHALL_KEYCLOAK_MANAGEMENT_PORT (18081), GUILDHALL_INFRA_KEYCLOAK (1; 0
 # leaves Keycloak out), GUILDHALL_INFRA_TIMEOUT (120 s).
 
@@ -21,27 +22,33 @@ infra-venv:
 # Stopping needs nothing but the standard library; do not build a venv for it.
 INFRA_STDLIB_PY = $(if $(wildcard $(PY)),$(PY),$(PYTHON3))
 
+.PHONY: redis
+redis: ## install Debian's redis-server when missing (the local cache)
+	@command -v redis-server >/dev/null || { \
+		echo "==> redis-server from Debian (the local cache)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
+
 .PHONY: infra-build infra-up infra-down infra-status infra-reset infra-env infra-verify
 infra-build: ## fetch Kafka jars, build FerretDB and Keycloak into .local/ (once per pin)
 	@$(INFRA_STDLIB_PY) $(INFRA) build
 
-infra-up: infra-venv ## build if needed, start Kafka, FerretDB and Keycloak, wait until they answer
+infra-up: infra-venv redis ## build if needed, start Kafka, FerretDB, Redis and Keycloak, wait until they answer
 	@$(PY) $(INFRA) up
 
-infra-down: ## stop Kafka, FerretDB and Keycloak (SIGTERM, then SIGKILL after a timeout)
+infra-down: ## stop Kafka, FerretDB, Redis and Keycloak (SIGTERM, then SIGKILL after a timeout)
 	@$(INFRA_STDLIB_PY) $(INFRA) down
 
 # The services' report comes from the kit's devstack when it exists; a missing
 # or failing devstack never hides the infra report, and the exit code stays
 # that of the infra check.
-infra-status: infra-venv ## report Kafka, FerretDB, Keycloak (and services); fails if infra is down
+infra-status: infra-venv ## report Kafka, FerretDB, Redis, Keycloak (and services); fails if infra is down
 	@rc=0; $(PY) $(INFRA) status || rc=$$?; \
 	if $(PY) -c 'import guildhall_kit.devstack' 2>/dev/null; then \
 		$(PY) -m guildhall_kit.devstack status || true; \
 	fi; \
 	exit $$rc
 
-infra-reset: ## stop Kafka, FerretDB and Keycloak and delete .local/data
+infra-reset: ## stop Kafka, FerretDB, Redis and Keycloak and delete .local/data
 	@$(INFRA_STDLIB_PY) $(INFRA) reset
 
 infra-env: ## print the GUILDHALL_* exports for the local infra (eval "$$(make -s infra-env)")

@@ -1,4 +1,4 @@
-"""The local Kafka broker, FerretDB server and Keycloak: build once, start, stop, report.
+"""The local Kafka broker, FerretDB, Redis and Keycloak: build once, start, stop, report.
 
 Usage (the Makefile's infra-* targets call this with the venv Python)::
 
@@ -13,7 +13,7 @@ Everything lives under ``.local/`` (ignored by git): Kafka jars in
 ``.local/kafka/libs``, the FerretDB binary in ``.local/bin`` (and beside it
 ``ferretdb-upstream``, the same version without the patches, which only the
 patches' differential test and benchmark run), the Keycloak distribution in
-``.local/keycloak/dist``, data in ``.local/data/{kafka,ferretdb,keycloak}``,
+``.local/keycloak/dist``, data in ``.local/data/{kafka,ferretdb,keycloak,redis}``,
 logs in ``.local/log``, pid files in ``.local/run``. The servers listen on
 127.0.0.1 only, run in their own
 session so they outlive the ``make`` that started them, and are found again
@@ -27,6 +27,11 @@ The pinned versions are the Kafka version in ``deploy/local/kafka/pom.xml``,
 docs/adr/0014-gateway-authentication.md say why. A build stamp records what
 was built, so a bumped pin rebuilds on the next run.
 
+Redis is Debian's ``redis-server`` (``make redis`` installs it when missing): the
+services' cache (docs/adr/0021-cache-tier.md), so it keeps nothing on disk; its
+configuration is written to ``.local/redis/redis.conf`` and named in its process
+title, which is how a running one is recognised as this checkout's.
+
 Keycloak is the OpenID Connect provider of local development and of the
 gateway's authentication tests: the realm ``guildhall`` is imported from
 ``deploy/local/keycloak/guildhall-realm.json`` on its first start; the master
@@ -34,8 +39,9 @@ realm's ``admin`` password is in ``.local/keycloak/admin-password``.
 
 Environment overrides: ``GUILDHALL_KAFKA_PORT`` (19092),
 ``GUILDHALL_KAFKA_CONTROLLER_PORT`` (19093), ``GUILDHALL_FERRETDB_PORT``
-(27027), ``GUILDHALL_KEYCLOAK_PORT`` (18080), ``GUILDHALL_KEYCLOAK_MANAGEMENT_PORT``
-(18081), ``GUILDHALL_INFRA_KEYCLOAK`` (1; 0 leaves Keycloak out),
+(27027), ``GUILDHALL_REDIS_PORT`` (16379), ``GUILDHALL_KEYCLOAK_PORT`` (18080),
+``GUILDHALL_KEYCLOAK_MANAGEMENT_PORT`` (18081), ``GUILDHALL_INFRA_KEYCLOAK`` (1; 0 leaves
+Keycloak out),
 ``GUILDHALL_INFRA_TIMEOUT`` (seconds to wait for each server, 120).
 
 Only the standard library is imported at module level; the probes import
@@ -135,6 +141,10 @@ KEYCLOAK_HEAP_OPTS = "-Xms64m -Xmx512m -XX:MaxMetaspaceSize=256m"
 # After these, SIGKILL.
 KAFKA_STOP_SECONDS = 30.0
 FERRETDB_STOP_SECONDS = 10.0
+REDIS_STOP_SECONDS = 10.0
+REDIS_DIR = LOCAL / "redis"
+REDIS_CONF = REDIS_DIR / "redis.conf"
+REDIS_DATA = DATA_DIR / "redis"
 KEYCLOAK_STOP_SECONDS = 20.0
 KEYCLOAK_FIRST_START_SECONDS = 600.0
 
@@ -174,6 +184,9 @@ class Settings:
     ferretdb_port: int
     """MongoDB wire protocol listener."""
 
+    redis_port: int
+    """Redis listener (the services' cache)."""
+
     keycloak_port: int
     """Keycloak's HTTP listener (the OpenID Connect provider of local development)."""
 
@@ -193,6 +206,7 @@ class Settings:
             kafka_port=_env_int("GUILDHALL_KAFKA_PORT", 19092, 1, 65535),
             controller_port=_env_int("GUILDHALL_KAFKA_CONTROLLER_PORT", 19093, 1, 65535),
             ferretdb_port=_env_int("GUILDHALL_FERRETDB_PORT", 27027, 1, 65535),
+            redis_port=_env_int("GUILDHALL_REDIS_PORT", 16379, 1, 65535),
             keycloak_port=_env_int("GUILDHALL_KEYCLOAK_PORT", 18080, 1, 65535),
             keycloak_management_port=_env_int(
                 "GUILDHALL_KEYCLOAK_MANAGEMENT_PORT", 18081, 1, 65535
@@ -204,12 +218,13 @@ class Settings:
             settings.kafka_port,
             settings.controller_port,
             settings.ferretdb_port,
+            settings.redis_port,
             settings.keycloak_port,
             settings.keycloak_management_port,
         ]
         if len(set(ports)) != len(ports):
             raise InfraError(
-                f"the Kafka, controller, FerretDB and Keycloak ports must differ, got {ports}"
+                f"the Kafka, controller, FerretDB, Redis and Keycloak ports must differ: {ports}"
             )
         return settings
 
@@ -227,6 +242,11 @@ class Settings:
     def mongo_uri(self) -> str:
         """Value of GUILDHALL_MONGO_URI for the services."""
         return f"mongodb://127.0.0.1:{self.ferretdb_port}/"
+
+    @property
+    def redis_url(self) -> str:
+        """Value of GUILDHALL_REDIS_URL for the services."""
+        return f"redis://127.0.0.1:{self.redis_port}/0"
 
 
 # --- small helpers -------------------------------------------------------------
@@ -871,6 +891,62 @@ def ferretdb_server() -> Server:
     )
 
 
+# --- Redis ---------------------------------------------------------------------
+
+
+def redis_config(settings: Settings) -> str:
+    """redis.conf of the local cache: loopback only, nothing on disk, LRU when full."""
+    return "\n".join(
+        [
+            "# Written by deploy/local/infra.py; edits are overwritten on the next start.",
+            "bind 127.0.0.1",
+            "protected-mode yes",
+            f"port {settings.redis_port}",
+            f"dir {REDIS_DATA}",
+            'save ""',
+            "appendonly no",
+            "maxmemory 512mb",
+            "maxmemory-policy allkeys-lru",
+            "daemonize no",
+            'proc-title-template "{title} {listen-addr} {config-file}"',
+            "",
+        ]
+    )
+
+
+def redis_argv(settings: Settings) -> list[str]:
+    """Write the configuration, return the command line of Debian's redis-server."""
+    binary = which("redis-server", "run `make redis` (Debian's redis-server package)")
+    REDIS_DIR.mkdir(parents=True, exist_ok=True)
+    REDIS_DATA.mkdir(parents=True, exist_ok=True)
+    REDIS_CONF.write_text(redis_config(settings))
+    return [binary, str(REDIS_CONF)]
+
+
+def redis_answers(settings: Settings) -> bool:
+    """True if the server answers PING with PONG."""
+    if not port_open(settings.redis_port):
+        return False
+    try:
+        with socket.create_connection(("127.0.0.1", settings.redis_port), timeout=2) as conn:
+            conn.sendall(b"PING\r\n")
+            return conn.recv(64).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def redis_server() -> Server:
+    """The local Redis of this checkout: its title names this checkout's redis.conf."""
+    conf = str(REDIS_CONF)
+    return Server(
+        name="redis",
+        pid_file=RUN_DIR / "redis.pid",
+        log_file=LOG_DIR / "redis.log",
+        stop_seconds=REDIS_STOP_SECONDS,
+        is_ours=lambda argv: bool(argv) and "redis-server" in argv[0] and conf in " ".join(argv),
+    )
+
+
 # --- Keycloak ------------------------------------------------------------------
 
 
@@ -1125,6 +1201,14 @@ def cmd_up(settings: Settings) -> int:
         env=env,
         timeout=settings.timeout,
     )
+    _start_and_wait(
+        redis_server(),
+        address=f"127.0.0.1:{settings.redis_port}",
+        answers=lambda: redis_answers(settings),
+        argv=lambda: redis_argv(settings),
+        env=env,
+        timeout=settings.timeout,
+    )
     if settings.keycloak:
         _start_and_wait(
             keycloak_server(),
@@ -1146,6 +1230,7 @@ def cmd_down(_settings: Settings) -> int:
     keycloak_server().stop()
     kafka_server().stop()
     ferretdb_server().stop()
+    redis_server().stop()
     return 0
 
 
@@ -1172,6 +1257,12 @@ def cmd_status(settings: Settings) -> int:
             f"127.0.0.1:{settings.ferretdb_port}",
             lambda: ferretdb_answers(settings),
             f"FerretDB {FERRETDB_VERSION} (SQLite)",
+        ),
+        (
+            redis_server(),
+            f"127.0.0.1:{settings.redis_port}",
+            lambda: redis_answers(settings),
+            "Redis (Debian's redis-server, the cache)",
         ),
     ]
     if settings.keycloak:
@@ -1208,6 +1299,7 @@ def print_env(settings: Settings, *, export: bool = False) -> None:
         say("")
     say(f"{prefix}GUILDHALL_KAFKA_BOOTSTRAP_SERVERS={settings.kafka_bootstrap}")
     say(f"{prefix}GUILDHALL_MONGO_URI={settings.mongo_uri}")
+    say(f"{prefix}GUILDHALL_REDIS_URL={settings.redis_url}")
     if settings.keycloak and not export:
         say(
             f"  OpenID Connect issuer (the gateway's GUILDHALL_OIDC_ISSUER): {settings.oidc_issuer}"
