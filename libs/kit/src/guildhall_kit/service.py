@@ -83,6 +83,9 @@ class ConsumerSpec:
     topics: Sequence[str]
     handler: Handler
     retry: RetryPolicy | None = None
+    dedupe: bool = True
+    """False for a handler whose effect is naturally idempotent (it re-reads the truth):
+    its events are then not recorded, which saves a database write per event."""
 
 
 class ServiceContext(Generic[S]):
@@ -240,7 +243,11 @@ class RunningService(Generic[S]):
                 handler=spec.handler,
                 registry=ctx.registry,
                 retry=spec.retry,
-                processed=ProcessedEvents(ctx.db[PROCESSED_COLLECTION], group=spec.group),
+                processed=(
+                    ProcessedEvents(ctx.db[PROCESSED_COLLECTION], group=spec.group)
+                    if spec.dedupe
+                    else None
+                ),
                 dead_letter_producer=ctx.producer,
             )
             self.consumers.append(consumer)

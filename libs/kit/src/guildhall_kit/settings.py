@@ -64,6 +64,13 @@ class ServiceSettings(BaseSettings):
     an RPC that hits it answers UNAVAILABLE. Short, so a database outage answers fast
     and callers retry or fail over (socket reads get at least 10 s)."""
 
+    redis_url: str = ""
+    """Redis the service caches in (``redis://host:port/db``); empty runs without a cache.
+    A cache holds nothing that is not in MongoDB: losing it costs speed, never data."""
+
+    redis_timeout_seconds: Annotated[float, Field(gt=0, le=10)] = 0.25
+    """How long one cache call may take before the service goes to MongoDB instead."""
+
     topic_prefix: str = ""
     """Prefix for every Kafka topic and consumer group (isolates test runs)."""
 

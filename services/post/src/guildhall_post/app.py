@@ -5,8 +5,9 @@ the search index, wires the use cases to their adapters and declares:
 
 - the indexes of the content collections and the read model;
 - the outbox collections (posts, answers, comments) the relay publishes;
-- consumers: ``post.access`` (community topic -> access read model) and
-  ``post.profile`` (profile topic -> people and expertise);
+- consumers: ``post.access`` (community topic -> access read model),
+  ``post.profile`` (profile topic -> people and expertise) and, with a Redis cache,
+  ``post.cache`` (post topic -> the copies and timelines of the posts named, ADR 0021);
 - a background task keeping the search index in step with the post topic.
 """
 
@@ -16,11 +17,14 @@ import asyncio
 import contextlib
 import weakref
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import grpc
 
 from guildhall.post.v1 import post_pb2, post_pb2_grpc
+from guildhall_kit import cache as kit_cache
+from guildhall_kit.bus import Event
 from guildhall_kit.clients import CommunityAccessClient
 from guildhall_kit.service import ConsumerSpec, RunningService, ServiceContext, ServiceParts
 from guildhall_post.adapters.consumers import ReadModelConsumers
@@ -32,6 +36,7 @@ from guildhall_post.adapters.repository import (
     ReadModelRepository,
     indexes,
 )
+from guildhall_post.adapters.repository.cache import TIMELINE_TTL_S, PostCache
 from guildhall_post.adapters.search import SearchProjection
 from guildhall_post.application import Application
 from guildhall_post.application.access import AccessFunnel
@@ -64,7 +69,11 @@ async def build(ctx: ServiceContext[PostSettings]) -> ServiceParts:
     outbox = ctx.outbox()
     # Writes (and the relay's clears) go through the kit's writer handle: one connection
     # on FerretDB 1.x, whose updates are not isolated from each other.
-    content = ContentRepository(ctx.db, outbox, writer=ctx.writer_db, hint=ctx.hint_relay)
+    redis = kit_cache.make_redis(settings.redis_url, timeout_s=settings.redis_timeout_seconds)
+    cache = PostCache(redis, settings.database_name) if redis is not None else None
+    content = ContentRepository(
+        ctx.db, outbox, writer=ctx.writer_db, hint=ctx.hint_relay, cache=cache
+    )
     _CONTENT[ctx] = content
     read_model = ReadModelRepository(ctx.db, writer=ctx.writer_db)
     community = CommunityAccessClient(
@@ -93,11 +102,33 @@ async def build(ctx: ServiceContext[PostSettings]) -> ServiceParts:
             await projection.flush()
         await asyncio.to_thread(index.close)
 
+    async def refresh_cache(event: Event) -> None:
+        # Anything the cache held when an older event was written has expired since: a new
+        # group (it starts at the topic's beginning) skips the history quickly.
+        if datetime.now(UTC) - event.time < timedelta(seconds=TIMELINE_TTL_S):
+            await content.refresh([event.key])
+
+    async def close_cache() -> None:
+        await kit_cache.close(redis)
+
+    cache_consumers = (
+        [
+            ConsumerSpec(
+                group="post.cache",
+                topics=["guildhall.post.v1"],
+                handler=refresh_cache,
+                dedupe=False,
+            )
+        ]
+        if cache is not None
+        else []
+    )
     return ServiceParts(
         register=register,
         indexes=indexes(),
         outbox_collections=list(OUTBOX_COLLECTIONS),
         consumers=[
+            *cache_consumers,
             ConsumerSpec(
                 group="post.access",
                 topics=["guildhall.community.v1"],
@@ -110,5 +141,5 @@ async def build(ctx: ServiceContext[PostSettings]) -> ServiceParts:
             ),
         ],
         background=[projection.run],
-        on_stop=[stop_search, community.close],
+        on_stop=[stop_search, community.close, close_cache],
     )

@@ -51,8 +51,10 @@ from pymongo.errors import DuplicateKeyError
 
 from guildhall_kit.bus import Event
 from guildhall_kit.errors import Aborted
+from guildhall_kit.logging import get_logger
 from guildhall_kit.mongo import Document, IndexSpec
 from guildhall_kit.outbox import Outbox
+from guildhall_post.adapters.repository.cache import KEEP, PostCache
 from guildhall_post.adapters.repository.documents import (
     PUBLIC,
     answer_document,
@@ -152,8 +154,19 @@ def _revised_fields(item: Item) -> Document:
     return fields
 
 
+_log = get_logger(__name__)
+
+BUILDS_AT_ONCE: Final = 8
+"""Space timelines one process builds at a time (in the background, after a cold page)."""
+
+
 class ContentRepository:
-    """Reads and writes of posts, answers, comments and revisions; no access decisions."""
+    """Reads and writes of posts, answers, comments and revisions; no access decisions.
+
+    With a :class:`PostCache` (ADR 0021) the unfiltered feeds read ids from space
+    timelines and posts from their copies, and every write of a post updates both after
+    the database; without one, everything reads MongoDB.
+    """
 
     def __init__(
         self,
@@ -162,28 +175,46 @@ class ContentRepository:
         *,
         writer: AsyncDatabase[Document] | None = None,
         hint: Callable[[str, Any], None] | None = None,
+        cache: PostCache | None = None,
     ) -> None:
         """``db`` for reads, ``writer`` for writes (default ``db``); ``hint(collection, id)``
-        tells the outbox relay a document has new events."""
+        tells the outbox relay a document has new events; ``cache`` the Redis cache."""
         self.db = db
         self._outbox = outbox
         self._w = writer if writer is not None else db
         self._hint = hint
+        self._cache = cache
+        self._builds: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------------ reads
 
     async def post(self, post_id: str) -> Post | None:
+        if self._cache is not None:
+            return (await self.posts([post_id])).get(post_id)
         doc = await self.db[POSTS].find_one({"_id": post_id}, projection=PUBLIC)
         return None if doc is None else post_from(doc)
 
     async def posts(self, post_ids: Iterable[str]) -> dict[str, Post]:
-        """Posts by id (missing ones left out): one ``$in`` read per :data:`ID_BATCH` ids."""
+        """Posts by id (missing ones left out): their cached copies, then one ``$in`` read
+        per :data:`ID_BATCH` ids for the rest (whose copies are then stored)."""
+        return {k: post_from(d) for k, d in (await self._post_docs(post_ids)).items()}
+
+    async def _post_docs(self, post_ids: Iterable[str]) -> dict[str, Document]:
         wanted = sorted(set(post_ids))
+        out: dict[str, Document] = {}
+        if self._cache is not None and wanted:
+            out = await self._cache.copies(wanted) or {}
+            wanted = [p for p in wanted if p not in out]
+        if not wanted:
+            return out
         chunks = [wanted[i : i + ID_BATCH] for i in range(0, len(wanted), ID_BATCH)]
         found = await asyncio.gather(
             *(self._find(POSTS, {"_id": {"$in": c}}, [], len(c)) for c in chunks)
         )
-        return {str(d["_id"]): post_from(d) for docs in found for d in docs}
+        read = {str(d["_id"]): d for docs in found for d in docs}
+        if self._cache is not None and read:
+            await self._cache.store(read.values())
+        return out | read
 
     async def answer(self, answer_id: str) -> Answer | None:
         doc = await self.db[ANSWERS].find_one({"_id": answer_id}, projection=PUBLIC)
@@ -221,6 +252,31 @@ class ContentRepository:
         spaces = sorted(set(space_ids))
         if not spaces or limit <= 0:
             return []
+        if self._cache is not None and post_type is None and not tag and not pinned_only:
+            cached = await self._cached_feed(self._cache, spaces, before=before, limit=limit)
+            if cached is not None:
+                return cached
+        return await self._db_feed(
+            spaces,
+            before=before,
+            limit=limit,
+            post_type=post_type,
+            tag=tag,
+            pinned_only=pinned_only,
+        )
+
+    async def _db_feed(
+        self,
+        spaces: Sequence[str],
+        *,
+        before: str | None,
+        limit: int,
+        post_type: PostType | None = None,
+        tag: str = "",
+        pinned_only: bool = False,
+    ) -> list[Post]:
+        if not spaces:
+            return []
         base: dict[str, Any] = {"state": ItemState.PUBLISHED.value}
         if post_type is not None:
             base["type"] = post_type.value
@@ -246,6 +302,73 @@ class ContentRepository:
         if len(found) > 1:
             docs = sorted(docs, key=lambda d: str(d["_id"]), reverse=True)[:limit]
         return [post_from(d) for d in docs]
+
+    async def _cached_feed(
+        self, cache: PostCache, spaces: Sequence[str], *, before: str | None, limit: int
+    ) -> list[Post] | None:
+        """The feed from the space timelines and the posts' copies; the spaces without a
+        complete timeline from the database (their timelines then built in the
+        background). None when the cache cannot answer or a listed post turns out not
+        to be published any more (the caller then reads the database)."""
+        read = await cache.timelines(spaces, before=before, limit=limit)
+        if read is None:
+            return None
+        warm_ids = sorted((p for ids in read.ids.values() for p in ids), reverse=True)[:limit]
+        cold_posts, docs = await asyncio.gather(
+            self._db_feed(read.cold, before=before, limit=limit), self._post_docs(warm_ids)
+        )
+        if read.cold:
+            self._build_later(cache, read.cold)
+        warm: list[Post] = []
+        stale = []
+        for post_id in warm_ids:
+            doc = docs.get(post_id)
+            if doc is None or doc.get("state") != ItemState.PUBLISHED.value:
+                stale.append(post_id)
+            else:
+                warm.append(post_from(doc))
+        if stale:
+            for post_id in stale:
+                space = next((s for s, ids in read.ids.items() if post_id in ids), "")
+                await cache.unposted(space, [post_id])
+            return None
+        merged = sorted([*warm, *cold_posts], key=lambda p: p.post_id, reverse=True)
+        return merged[:limit]
+
+    def _build_later(self, cache: PostCache, spaces: Sequence[str]) -> None:
+        """Build the timelines of some of ``spaces`` in the background (bounded)."""
+        room = BUILDS_AT_ONCE - len(self._builds)
+        chosen = cache.claim_builds(spaces, room) if room > 0 else []
+        if not chosen:
+            return
+        task = asyncio.get_running_loop().create_task(self._build(cache, chosen))
+        self._builds.add(task)
+        task.add_done_callback(self._builds.discard)
+
+    async def _build(self, cache: PostCache, spaces: Sequence[str]) -> None:
+        try:
+            for space in spaces:
+                docs = await self._find(
+                    POSTS,
+                    {"space_id": space, "state": ItemState.PUBLISHED.value},
+                    [("_id", -1)],
+                    KEEP,
+                )
+                await cache.store(docs[:20])
+                await cache.build_timelines({space: [str(d["_id"]) for d in docs]}, KEEP)
+        except Exception as exc:  # noqa: BLE001 - a background fill; the feed read the database
+            _log.warning("timeline build failed", error=type(exc).__name__)
+        finally:
+            cache.release_builds(spaces)
+
+    async def refresh(self, post_ids: Iterable[str]) -> None:
+        """Store the current copies of these posts and move them on their timelines, from
+        the database (the ``post.cache`` consumer, after their events)."""
+        if self._cache is None:
+            return
+        wanted = sorted(set(post_ids))
+        docs = await self._find(POSTS, {"_id": {"$in": wanted}}, [], len(wanted))
+        await self._cache.store(docs, timelines=True)
 
     async def open_questions(
         self,
@@ -370,8 +493,15 @@ class ContentRepository:
 
     async def insert_post(self, post: Post, events: Sequence[Event]) -> None:
         """Insert a new post with its first revision's copy; ``events`` in the same write."""
-        await self._insert(POSTS, post_document(post), events)
-        await self.keep_revision(post.current_revision())
+        doc = post_document(post)
+        await self._insert(POSTS, doc, events)
+        if self._cache is not None:
+            await asyncio.gather(
+                self.keep_revision(post.current_revision()),
+                self._cache.store([doc], timelines=True),
+            )
+        else:
+            await self.keep_revision(post.current_revision())
 
     async def insert_answer(self, answer: Answer, events: Sequence[Event]) -> None:
         await self._insert(ANSWERS, answer_document(answer), events)
@@ -405,6 +535,8 @@ class ContentRepository:
         )
         if after is not None and events:
             self._hinted(collection, after["_id"])
+        if after is not None and collection == POSTS and self._cache is not None:
+            await self._cache.store([after], timelines=True)
         return after
 
     def _hinted(self, collection: str, item_id: Any) -> None:
@@ -575,7 +707,7 @@ class ContentRepository:
         """Best-effort counter change on the parents (see the module docstring)."""
         counters = {k: v for k, v in (("answer_count", answers), ("comment_count", comments)) if v}
         if counters:
-            await self._w[POSTS].update_one({"_id": post_id}, {"$inc": counters})
+            await self._update(POSTS, {"_id": post_id}, {"$inc": counters})
         if answer_id and comments:
             await self._w[ANSWERS].update_one(
                 {"_id": answer_id}, {"$inc": {"comment_count": comments}}
