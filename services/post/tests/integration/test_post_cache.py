@@ -93,14 +93,19 @@ async def _eventually(check: Callable[[], Awaitable[bool]], what: str, within: f
         await asyncio.sleep(0.05)
 
 
+async def _top(redis: Redis, key: str) -> str:
+    """The top member of a timeline: its completeness marker, once built."""
+    top: list[Any] = list(await redis.zrevrange(key, 0, 0))
+    return bytes(top[0]).decode() if top else ""
+
+
 async def _warm(h: PostHarness, redis: Redis, who: str, space: str) -> None:
     """Read the feed until its timeline is built (the first read builds it behind)."""
     key = f"{h.settings.database_name}:tl:{space}"
 
     async def built() -> bool:
         await _feed(h, who, space)
-        top: list[bytes] = await redis.zrevrange(key, 0, 0)
-        return bool(top) and top[0].decode() in (WHOLE, NEWEST)
+        return await _top(redis, key) in (WHOLE, NEWEST)
 
     await _eventually(built, f"the timeline of {space} is built")
 
@@ -181,8 +186,8 @@ async def test_pages_past_a_timeline_come_from_the_database(h: PostHarness, redi
         [SeedPost(space, "eve", start + timedelta(minutes=n)) for n in range(KEEP + 37)]
     )
     await _warm(h, redis, "eve", space)
-    top: list[bytes] = await redis.zrevrange(f"{h.settings.database_name}:tl:{space}", 0, 0)
-    assert top[0].decode() == NEWEST  # only the newest KEEP ids are on the timeline
+    top = await _top(redis, f"{h.settings.database_name}:tl:{space}")
+    assert top == NEWEST  # only the newest KEEP ids are on the timeline
     seen: list[str] = []
     token = ""
     while True:
