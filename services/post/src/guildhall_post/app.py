@@ -36,7 +36,7 @@ from guildhall_post.adapters.repository import (
     ReadModelRepository,
     indexes,
 )
-from guildhall_post.adapters.repository.cache import TIMELINE_TTL_S, PostCache
+from guildhall_post.adapters.repository.cache import TIMELINE_TTL_S, PostCache, SpaceSetCache
 from guildhall_post.adapters.search import SearchProjection
 from guildhall_post.application import Application
 from guildhall_post.application.access import AccessFunnel
@@ -71,18 +71,19 @@ async def build(ctx: ServiceContext[PostSettings]) -> ServiceParts:
     # on FerretDB 1.x, whose updates are not isolated from each other.
     redis = kit_cache.make_redis(settings.redis_url, timeout_s=settings.redis_timeout_seconds)
     cache = PostCache(redis, settings.database_name) if redis is not None else None
+    space_sets = SpaceSetCache(redis, settings.database_name) if redis is not None else None
     content = ContentRepository(
         ctx.db, outbox, writer=ctx.writer_db, hint=ctx.hint_relay, cache=cache
     )
     _CONTENT[ctx] = content
-    read_model = ReadModelRepository(ctx.db, writer=ctx.writer_db)
+    read_model = ReadModelRepository(ctx.db, writer=ctx.writer_db, space_sets=space_sets)
     community = CommunityAccessClient(
         settings.community_addr, deadline_s=settings.community_deadline_seconds
     )
     deps = Deps(
         content=content,
         read_model=read_model,
-        access=AccessFunnel(read_model, community, content),
+        access=AccessFunnel(read_model, community, content, space_sets=space_sets),
         events=Events(outbox),
         home_feed_max_spaces=settings.home_feed_max_spaces,
     )

@@ -214,7 +214,7 @@ async def test_without_redis_the_service_reads_the_database(infra: Any, tmp_path
             assert [p.post_id for p in feed.posts] == [p.post_id for p in reversed(made)]
 
 
-async def test_a_warm_home_feed_reads_no_posts_from_the_database(
+async def test_a_warm_home_feed_makes_no_database_round_trip(
     h: PostHarness, redis: Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(roundtrips, "EXPOSE", True)
@@ -231,8 +231,53 @@ async def test_a_warm_home_feed_reads_no_posts_from_the_database(
         trailer = dict(await call.trailing_metadata())[roundtrips.TRAILER]
         return roundtrips.Tally.decode(str(trailer))
 
+    await trips()  # the first one fills the cached space set
     warm = await trips()
-    # The read model (memberships, communities, pinholes) still comes from MongoDB; the
-    # page's ids and posts come from the timeline and the copies.
-    assert warm.db <= 3, warm
-    assert 1 <= warm.cache <= 2, warm
+    # The spaces, the page's ids and its posts: three cache round trips, no database.
+    assert (warm.db, warm.cache, warm.rpc) == (0, 3, 0), warm
+
+
+async def _home(h: PostHarness, who: str) -> list[str]:
+    page = await h.stub.ListHomeFeed(
+        pb.ListHomeFeedRequest(page_size=50), metadata=h.auth(who), timeout=10
+    )
+    return [p.post_id for p in page.posts]
+
+
+async def _has_role(h: PostHarness, community: str, person: str, role: str) -> bool:
+    doc = await h.db.rm_memberships.find_one({"_id": f"{community}:{person}"})
+    return doc is not None and doc.get("role") == role
+
+
+async def test_leaving_a_community_empties_a_cached_home_feed_once_applied(
+    h: PostHarness, redis: Redis
+) -> None:
+    space = await _space(h, "ivy", "jon")
+    post = await _post(h, "ivy", space)
+    await _warm(h, redis, "jon", space)
+    assert post.post_id in await _home(h, "jon")
+    assert post.post_id in await _home(h, "jon")  # now from the cached space set
+
+    await h.leave(space, "jon")
+    await h.settle(lambda db: _has_role(h, space, "jon", ""))
+    # The read model applied MemberLeft and raised the person's counter in the same step.
+    assert post.post_id not in await _home(h, "jon")
+
+
+async def test_a_pinhole_change_reaches_cached_home_feeds_of_every_member(
+    h: PostHarness, redis: Redis
+) -> None:
+    space = await _space(h, "kai", "lou")
+    await _post(h, "kai", space)
+    assert await _home(h, "lou")
+    pinhole = f"p-{secrets.token_hex(4)}"
+    await h.pinhole(pinhole, space)
+
+    async def opened(db: Any) -> bool:
+        doc = await db.rm_pinholes.find_one({"_id": pinhole})
+        return doc is not None and doc.get("state") == "open"
+
+    await h.settle(opened)
+    made = await _post(h, "kai", pinhole, "In the pinhole")
+    # lou's cached list predates the pinhole: the access counter made it miss.
+    assert made.post_id in await _home(h, "lou")

@@ -29,7 +29,13 @@ from dataclasses import dataclass, field
 from guildhall_kit.auth import Principal, PrincipalKind, require_principal
 from guildhall_kit.clock import Clock, now_ms
 from guildhall_kit.errors import NotFound, PermissionDenied
-from guildhall_post.application.ports import CommunityAccess, ContentRepository, Item, ReadModel
+from guildhall_post.application.ports import (
+    CommunityAccess,
+    ContentRepository,
+    Item,
+    ReadModel,
+    SpaceSets,
+)
 from guildhall_post.domain.access import (
     HIDDEN,
     Action,
@@ -92,11 +98,13 @@ class AccessFunnel:
         content: ContentRepository,
         *,
         clock: Clock = now_ms,
+        space_sets: SpaceSets | None = None,
     ) -> None:
         self._rm = read_model
         self._community = community
         self._content = content
         self._now = clock
+        self._space_sets = space_sets
 
     # ------------------------------------------------------------------ spaces
 
@@ -148,16 +156,32 @@ class AccessFunnel:
             listed = await self._listed(caller)
             return sorted(listed)[:limit]
         now = self._now()
+        now_ms = int(now.timestamp() * 1000)
+        admin = caller.principal.is_home_admin
+        variant = f"{'admin' if admin else 'employee'}-{limit}"
+        counters = None
+        if self._space_sets is not None:
+            cached, counters = await self._space_sets.lookup(caller.person_id, variant, now_ms)
+            if cached is not None:
+                return cached
         roles = await self._rm.roles(caller.person_id)
         spaces = await self._rm.member_spaces(roles, limit)
         out = []
         for space in spaces:
             role = roles.get(space.community.community_id)
-            view = employee_view(
-                is_admin=caller.principal.is_home_admin, role=role, space=space, now=now
-            )
+            view = employee_view(is_admin=admin, role=role, space=space, now=now)
             if view.allows(Action.READ):
                 out.append(space.space_id)
+        if self._space_sets is not None and counters is not None:
+            # The answer holds until a pinhole among these spaces expires (or the read
+            # model changes, which the counters catch).
+            expiries = [
+                s.pinhole.expires_at
+                for s in spaces
+                if s.pinhole is not None and s.pinhole.expires_at and s.pinhole.expires_at > now
+            ]
+            until = int(min(expiries).timestamp() * 1000) if expiries else 0
+            await self._space_sets.keep(caller.person_id, variant, counters, out, until)
         return out
 
     async def searchable_spaces(self, caller: Caller) -> set[str]:

@@ -151,6 +151,24 @@ class ReadModel(Protocol):
     async def expertise(self, person_id: str) -> list[str]: ...
 
 
+class SpaceSets(Protocol):
+    """A cache of employees' home-feed spaces that is exact against the read model
+    (the adapter's SpaceSetCache, ADR 0021)."""
+
+    async def lookup(
+        self, person_id: str, variant: str, now_ms: int
+    ) -> tuple[list[str] | None, tuple[int, int] | None]: ...
+
+    async def keep(
+        self,
+        person_id: str,
+        variant: str,
+        counters: tuple[int, int],
+        spaces: Sequence[str],
+        until_ms: int,
+    ) -> None: ...
+
+
 class CommunityAccess(Protocol):
     """The community service's exact decision (the kit's CommunityAccessClient)."""
 

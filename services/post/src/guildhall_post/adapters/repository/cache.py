@@ -219,3 +219,82 @@ class PostCache:
 
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class SpaceSetCache:
+    """Each employee's home-feed spaces (ADR 0021), exact against the read model.
+
+    ``<db>:hs:<person>:<variant>`` holds the list with the two counters it was computed
+    under: ``<db>:access`` (raised by every community or pinhole change the read model
+    applies) and ``<db>:gen:<person>`` (raised by every change of that person's
+    memberships). :meth:`lookup` reads all three in one round trip and answers only if
+    both counters are unchanged and no pinhole in it has expired since; the counters are
+    read *before* the read model, so a change applied while a list was being computed
+    always makes it miss. Partners' spaces are never cached: they are asked of the
+    community service on every request.
+    """
+
+    TTL_S: Final = 600
+
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self._r = redis
+        self._prefix = prefix
+
+    def _access(self) -> str:
+        return f"{self._prefix}:access"
+
+    def _gen(self, person_id: str) -> str:
+        return f"{self._prefix}:gen:{person_id}"
+
+    def _key(self, person_id: str, variant: str) -> str:
+        return f"{self._prefix}:hs:{person_id}:{variant}"
+
+    async def lookup(
+        self, person_id: str, variant: str, now_ms: int
+    ) -> tuple[list[str] | None, tuple[int, int] | None]:
+        """(the cached list or None, the counters to store a fresh one under — None when
+        the cache cannot answer, and nothing should be stored)."""
+        try:
+            kc.trip()
+            access, gen, stored = await self._r.mget(
+                [self._access(), self._gen(person_id), self._key(person_id, variant)]
+            )
+        except kc.CacheError as exc:
+            kc.warn("space set read", exc)
+            return None, None
+        counters = (int(access or 0), int(gen or 0))
+        if isinstance(stored, bytes) and stored:
+            value = bson.decode(stored, codec_options=_CODEC)
+            fresh = (value["a"], value["g"]) == counters
+            if fresh and (value["until"] == 0 or now_ms < value["until"]):
+                return list(value["spaces"]), counters
+        return None, counters
+
+    async def keep(
+        self,
+        person_id: str,
+        variant: str,
+        counters: tuple[int, int],
+        spaces: Sequence[str],
+        until_ms: int,
+    ) -> None:
+        """Store a list computed under ``counters``, valid until ``until_ms`` (0: no end)."""
+        value = bson.encode(
+            {"a": counters[0], "g": counters[1], "until": until_ms, "spaces": list(spaces)}
+        )
+        try:
+            kc.trip()
+            await self._r.set(self._key(person_id, variant), value, ex=self.TTL_S)
+        except kc.CacheError as exc:
+            kc.warn("space set write", exc)
+
+    async def person_changed(self, person_id: str) -> None:
+        """A membership of the person changed: their lists are stale. Raises the cache's
+        error, so the event that changed it is retried rather than forgotten."""
+        kc.trip()
+        await self._r.incr(self._gen(person_id))
+
+    async def access_changed(self) -> None:
+        """A community or pinhole changed: every list is stale (raises, as above)."""
+        kc.trip()
+        await self._r.incr(self._access())

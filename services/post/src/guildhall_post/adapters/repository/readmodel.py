@@ -43,6 +43,7 @@ from pymongo.errors import DuplicateKeyError
 
 from guildhall_kit.clock import aware
 from guildhall_kit.mongo import Document, IndexSpec
+from guildhall_post.adapters.repository.cache import SpaceSetCache
 from guildhall_post.application.ports import Person
 from guildhall_post.domain.access import (
     CommunityFacts,
@@ -117,12 +118,18 @@ class ReadModelRepository:
     """Queries and versioned writes over the read-model collections."""
 
     def __init__(
-        self, db: AsyncDatabase[Document], *, writer: AsyncDatabase[Document] | None = None
+        self,
+        db: AsyncDatabase[Document],
+        *,
+        writer: AsyncDatabase[Document] | None = None,
+        space_sets: SpaceSetCache | None = None,
     ) -> None:
-        """``db`` for reads, ``writer`` for the consumers' writes (default ``db``)."""
+        """``db`` for reads, ``writer`` for the consumers' writes (default ``db``);
+        ``space_sets`` is told of every change that makes cached home-feed spaces stale."""
         self._db = db
         self._w = writer if writer is not None else db
         self._open_cache: tuple[float, list[str]] | None = None
+        self._space_sets = space_sets
 
     # ------------------------------------------------------------------ queries
 
@@ -257,6 +264,8 @@ class ReadModelRepository:
             version,
             {"visibility": visibility.value, "state": state.value, "name": name},
         )
+        if self._space_sets is not None:
+            await self._space_sets.access_changed()
 
     async def put_membership(
         self, community_id: str, person_id: str, role: Role | None, membership_version: int
@@ -274,6 +283,8 @@ class ReadModelRepository:
             },
             version_field="membership_version",
         )
+        if self._space_sets is not None:
+            await self._space_sets.person_changed(person_id)
 
     async def put_pinhole(
         self,
@@ -307,6 +318,8 @@ class ReadModelRepository:
             fields[f"grants.{grant[0]}"] = grant[1]
         extra = {"$unset": {f"grants.{revoke}": ""}} if revoke else None
         await self._versioned(PINHOLES, pinhole_id, version, fields, extra)
+        if self._space_sets is not None:
+            await self._space_sets.access_changed()
 
     async def put_person(self, person_id: str, *, partner: bool, org_id: str) -> None:
         await self._w[PEOPLE].update_one(
