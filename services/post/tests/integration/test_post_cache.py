@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import grpc
 import pytest
 from redis.asyncio import Redis
 
@@ -281,3 +282,38 @@ async def test_a_pinhole_change_reaches_cached_home_feeds_of_every_member(
     made = await _post(h, "kai", pinhole, "In the pinhole")
     # lou's cached list predates the pinhole: the access counter made it miss.
     assert made.post_id in await _home(h, "lou")
+
+
+async def test_a_warm_space_feed_makes_no_database_round_trip(
+    h: PostHarness, redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(roundtrips, "EXPOSE", True)
+    space = await _space(h, "max", "ned")
+    for n in range(12):
+        await _post(h, "max", space, f"Post {n}")
+    await _warm(h, redis, "ned", space)
+    call = h.stub.ListSpaceFeed(
+        pb.ListSpaceFeedRequest(space_id=space, page_size=10), metadata=h.auth("ned"), timeout=10
+    )
+    await call
+    warm = roundtrips.Tally.decode(str(dict(await call.trailing_metadata())[roundtrips.TRAILER]))
+    # The caller's view of the space, the page's ids, its posts.
+    assert (warm.db, warm.cache, warm.rpc) == (0, 3, 0), warm
+
+
+async def test_leaving_a_private_community_closes_its_feed_once_applied(
+    h: PostHarness, redis: Redis
+) -> None:
+    space = f"c-{secrets.token_hex(4)}"
+    await h.community(space, owner="olga", visibility="private", members={"oli": "member"})
+    await h.known(communities=[space], members=[(space, "oli")])
+    await _post(h, "oli", space)
+    await _warm(h, redis, "oli", space)
+    assert (await _feed(h, "oli", space)).posts  # the view is cached now
+
+    await h.leave(space, "oli")
+    await h.settle(lambda db: _has_role(h, space, "oli", ""))
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await _feed(h, "oli", space)
+    # A private community stays visible to employees; its content does not.
+    assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED

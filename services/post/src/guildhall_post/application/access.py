@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from guildhall_kit.auth import Principal, PrincipalKind, require_principal
 from guildhall_kit.clock import Clock, now_ms
@@ -384,20 +385,51 @@ class AccessFunnel:
         missing = [s for s in space_ids if s not in caller._employee_views]
         if missing:
             now = self._now()
+            now_ms = int(now.timestamp() * 1000)
+            admin = caller.principal.is_home_admin
+            variant = "admin" if admin else "employee"
+            counters = None
+            if self._space_sets is not None:
+                cached, counters = await self._space_sets.views(
+                    caller.person_id, variant, missing, now_ms
+                )
+                for space_id, doc in cached.items():
+                    caller._employee_views[space_id] = View(
+                        visible=bool(doc["visible"]),
+                        actions=frozenset(Action(a) for a in doc["actions"]),
+                        read_only=bool(doc["read_only"]),
+                    )
+                missing = [s for s in missing if s not in cached]
+        if missing:
             spaces = await self._rm.spaces(missing)
             community_ids = {s.community.community_id for s in spaces.values()}
             roles = await self._rm.roles(caller.person_id, community_ids) if community_ids else {}
+            fresh: dict[str, tuple[dict[str, Any], int]] = {}
             for space_id in missing:
                 space = spaces.get(space_id)
                 if space is None:
                     caller._employee_views[space_id] = HIDDEN
                     continue
-                caller._employee_views[space_id] = employee_view(
-                    is_admin=caller.principal.is_home_admin,
+                view = employee_view(
+                    is_admin=admin,
                     role=roles.get(space.community.community_id),
                     space=space,
                     now=now,
                 )
+                caller._employee_views[space_id] = view
+                expires = space.pinhole.expires_at if space.pinhole else None
+                until = int(expires.timestamp() * 1000) if expires and expires > now else 0
+                fresh[space_id] = (
+                    {
+                        "visible": view.visible,
+                        "actions": sorted(a.value for a in view.actions),
+                        "read_only": view.read_only,
+                    },
+                    until,
+                )
+            if self._space_sets is not None and counters is not None:
+                # Missing spaces are not stored: one created later must not stay hidden.
+                await self._space_sets.keep_views(caller.person_id, variant, counters, fresh)
         return {s: caller._employee_views[s] for s in space_ids}
 
     async def _partner_view(self, caller: Caller, space_id: str, actions: Iterable[Action]) -> View:

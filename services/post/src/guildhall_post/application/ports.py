@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from guildhall_kit.auth import Principal
 from guildhall_kit.bus import Event
@@ -166,6 +166,18 @@ class SpaceSets(Protocol):
         counters: tuple[int, int],
         spaces: Sequence[str],
         until_ms: int,
+    ) -> None: ...
+
+    async def views(
+        self, person_id: str, variant: str, space_ids: Sequence[str], now_ms: int
+    ) -> tuple[dict[str, dict[str, Any]], tuple[int, int] | None]: ...
+
+    async def keep_views(
+        self,
+        person_id: str,
+        variant: str,
+        counters: tuple[int, int],
+        views: Mapping[str, tuple[dict[str, Any], int]],
     ) -> None: ...
 
 

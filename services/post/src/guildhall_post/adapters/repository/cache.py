@@ -298,3 +298,56 @@ class SpaceSetCache:
         """A community or pinhole changed: every list is stale (raises, as above)."""
         kc.trip()
         await self._r.incr(self._access())
+
+    def _views(self, person_id: str, variant: str) -> str:
+        return f"{self._prefix}:views:{person_id}:{variant}"
+
+    async def views(
+        self, person_id: str, variant: str, space_ids: Sequence[str], now_ms: int
+    ) -> tuple[dict[str, Document], tuple[int, int] | None]:
+        """The person's cached views of these spaces that are still exact (same counters,
+        no expiry passed), and the counters to store fresh ones under (None: the cache
+        cannot answer). A view is ``{"visible", "actions", "read_only"}``."""
+        try:
+            kc.trip()
+            async with self._r.pipeline(transaction=False) as pipe:
+                pipe.get(self._access())
+                pipe.get(self._gen(person_id))
+                pipe.hmget(self._views(person_id, variant), list(space_ids))
+                access, gen, stored = await pipe.execute()
+        except kc.CacheError as exc:
+            kc.warn("views read", exc)
+            return {}, None
+        counters = (int(access or 0), int(gen or 0))
+        out = {}
+        for space_id, value in zip(space_ids, stored, strict=True):
+            if not isinstance(value, bytes):
+                continue
+            doc = bson.decode(value, codec_options=_CODEC)
+            if (doc["a"], doc["g"]) == counters and (doc["until"] == 0 or now_ms < doc["until"]):
+                out[space_id] = doc
+        return out, counters
+
+    async def keep_views(
+        self,
+        person_id: str,
+        variant: str,
+        counters: tuple[int, int],
+        views: Mapping[str, tuple[Document, int]],
+    ) -> None:
+        """Store views computed under ``counters``: space -> (view, valid until ms or 0)."""
+        if not views:
+            return
+        fields = {
+            space: bson.encode({"a": counters[0], "g": counters[1], "until": until, **view})
+            for space, (view, until) in views.items()
+        }
+        key = self._views(person_id, variant)
+        try:
+            kc.trip()
+            async with self._r.pipeline(transaction=False) as pipe:
+                pipe.hset(key, mapping=fields)  # type: ignore[arg-type]
+                pipe.expire(key, self.TTL_S)
+                await pipe.execute()
+        except kc.CacheError as exc:
+            kc.warn("views write", exc)
