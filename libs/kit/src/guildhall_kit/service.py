@@ -26,9 +26,9 @@ import asyncio
 import contextlib
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import grpc
 from pymongo import AsyncMongoClient
@@ -364,6 +364,17 @@ async def _serve(settings: S, build: Build[S]) -> None:
     await running.stop()
 
 
+def _run(main_coroutine: Coroutine[Any, Any, None]) -> None:
+    """Run the service's event loop: uvloop's when it is installed (a faster loop for
+    the same asyncio API; docs/adr/0021-cache-tier.md), the standard one otherwise."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main_coroutine)
+        return
+    uvloop.run(main_coroutine)
+
+
 def main(settings_cls: type[S], build: Build[S]) -> None:
     """Process entry point of a service. Exits 2 on a configuration error, whether
     the settings fail to load or ``build`` refuses a combination of them."""
@@ -380,7 +391,7 @@ def main(settings_cls: type[S], build: Build[S]) -> None:
         metrics_host=settings.grpc_host,
     )
     try:
-        asyncio.run(_serve(settings, build))
+        _run(_serve(settings, build))
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
         sys.exit(2)
