@@ -117,8 +117,26 @@ token: install ## mint a local-only dev JWT: make token SUB=alice ORG=home KIND=
 	@$(PY) -m guildhall_kit.auth.devtoken --sub "$(or $(SUB),alice)" --org "$(or $(ORG),home)" --kind "$(or $(KIND),employee)"
 
 # --- Benchmarks -------------------------------------------------------------
-.PHONY: bench
-bench: install protos infra-up ## run the benchmarks in bench/ and print figures
+# vegeta drives the platform benchmark's open-loop load; built once from the Go
+# module registry into .local/bin, like kustomize.
+VEGETA_VERSION := v12.13.0
+VEGETA         := $(LOCAL)/bin/vegeta-$(VEGETA_VERSION)
+
+$(VEGETA):
+	@command -v go >/dev/null || { echo "Go is required to build vegeta; see README.md" >&2; exit 1; }
+	@echo "==> vegeta $(VEGETA_VERSION) (go install, into .local/bin)"
+	@mkdir -p $(LOCAL)/bin/.vegeta
+	@GOBIN=$(LOCAL)/bin/.vegeta go install github.com/tsenart/vegeta/v12@$(VEGETA_VERSION)
+	@mv $(LOCAL)/bin/.vegeta/vegeta $@
+
+.PHONY: bench bench-quick bench-services
+bench: install protos infra-up $(VEGETA) ## the platform under the mix through the gateway: seed, ceilings, rate steps (docs/performance.md)
+	@GUILDHALL_VEGETA=$(VEGETA) $(PY) -m bench.mix --scale $(or $(SCALE),small)
+
+bench-quick: install protos infra-up $(VEGETA) ## the 60-second version of `make bench` that CI runs (reports, never judges)
+	@GUILDHALL_VEGETA=$(VEGETA) $(PY) -m bench.mix --scale quick
+
+bench-services: install protos infra-up ## each service's own benchmarks in bench/ (one RPC at a time, at scale)
 	@$(PY) -m bench
 
 .PHONY: clean

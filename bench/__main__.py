@@ -1,4 +1,4 @@
-"""``python -m bench`` (``make bench``): run every benchmark at its default scale and print figures.
+"""``python -m bench`` (``make bench-services``): every service benchmark, with figures.
 
 A benchmark is a module of this package whose docstring starts with
 "Benchmark" (``access_bench``, ``search_bench``, ...); each runs as its own
@@ -7,7 +7,8 @@ one's memory and threads never skew another's figures. ``python -m bench NAME
 ...`` runs only those named. The exit status is non-zero if any failed.
 
 Seeding tools and demo data (``bench.seed``, ``bench.demo``) are not
-benchmarks and are not run.
+benchmarks and are not run; nor is the platform benchmark (``bench.mix``, ``make
+bench``), which drives the whole stack and runs on its own.
 """
 
 from __future__ import annotations

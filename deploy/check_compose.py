@@ -108,7 +108,7 @@ def depends_healthy(service: dict[str, Any], dependency: str) -> bool:
 
 
 def check_infra(services: dict[str, Any], volumes: dict[str, Any], problems: list[str]) -> None:
-    """MongoDB 7 and the pinned Kafka, healthchecked, with named volumes."""
+    """MongoDB 7, the pinned Kafka and a bounded Redis 7, healthchecked, with named volumes."""
     mongo = services.get("mongo") or {}
     if not str(mongo.get("image", "")).startswith("mongo:7"):
         problems.append("mongo: image must be mongo:7.x")
@@ -123,7 +123,13 @@ def check_infra(services: dict[str, Any], volumes: dict[str, Any], problems: lis
         problems.append("kafka: KAFKA_PROCESS_ROLES must be broker,controller (KRaft, one node)")
     if kafka_env.get("KAFKA_AUTO_CREATE_TOPICS_ENABLE") != "false":
         problems.append("kafka: auto topic creation must be off (services create their topics)")
-    for name, service in (("mongo", mongo), ("kafka", kafka)):
+    redis = services.get("redis") or {}
+    if not str(redis.get("image", "")).startswith("redis:7"):
+        problems.append("redis: image must be redis:7.x (the cache)")
+    command = " ".join(str(part) for part in redis.get("command") or [])
+    if "allkeys-lru" not in command or "--maxmemory" not in command:
+        problems.append("redis: must be bounded (--maxmemory with allkeys-lru): it is a cache")
+    for name, service in (("mongo", mongo), ("kafka", kafka), ("redis", redis)):
         if not dict(service.get("healthcheck") or {}).get("test"):
             problems.append(f"{name}: healthcheck missing")
         for mount in service.get("volumes") or []:
@@ -149,7 +155,7 @@ def check_app_service(name: str, port: int, service: dict[str, Any], problems: l
     test = " ".join(str(part) for part in dict(service.get("healthcheck") or {}).get("test") or [])
     if "HealthCheckRequest" not in test:
         problems.append(f"{name}: healthcheck must use the gRPC health service")
-    for dependency in ("mongo", "kafka"):
+    for dependency in ("mongo", "kafka", "redis"):
         if not depends_healthy(service, dependency):
             problems.append(f"{name}: must wait for {dependency} to be healthy")
     if service.get("read_only") is not True:

@@ -78,7 +78,7 @@ REQUIRED_ENV = {
     "GUILDHALL_DRAIN_SECONDS",
 }
 # Objects the operator creates (see deploy/k8s/README.md), so not in this directory.
-EXTERNAL_SECRETS = {"guildhall-mongo", "guildhall-notification-secrets"}
+EXTERNAL_SECRETS = {"guildhall-mongo", "guildhall-notification-secrets", "guildhall-redis"}
 EXTERNAL_CONFIGMAPS = {"guildhall-jwks"}
 # Seconds between the end of the drain and SIGKILL that the process needs to exit.
 EXIT_MARGIN_SECONDS = 3
