@@ -36,7 +36,7 @@ from guildhall_post.adapters.repository import (
     ReadModelRepository,
     indexes,
 )
-from guildhall_post.adapters.repository.cache import TIMELINE_TTL_S, PostCache, SpaceSetCache
+from guildhall_post.adapters.repository.cache import COPY_TTL_S, PostCache, SpaceSetCache
 from guildhall_post.adapters.search import SearchProjection
 from guildhall_post.application import Application
 from guildhall_post.application.access import AccessFunnel
@@ -104,9 +104,10 @@ async def build(ctx: ServiceContext[PostSettings]) -> ServiceParts:
         await asyncio.to_thread(index.close)
 
     async def refresh_cache(event: Event) -> None:
-        # Anything the cache held when an older event was written has expired since: a new
-        # group (it starts at the topic's beginning) skips the history quickly.
-        if datetime.now(UTC) - event.time < timedelta(seconds=TIMELINE_TTL_S):
+        # A copy a failed write left stale expires within COPY_TTL_S (timelines are checked
+        # against the copies on every read): older events have nothing to repair, and a
+        # new group (it starts at the topic's beginning) skips its history quickly.
+        if datetime.now(UTC) - event.time < timedelta(seconds=COPY_TTL_S):
             await content.refresh([event.key])
 
     async def close_cache() -> None:
