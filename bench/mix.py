@@ -148,7 +148,10 @@ class Api:
             )
             if reply.status_code < 300:
                 return reply.json() if reply.content else {}
-            if reply.status_code not in (403, 404, 409, 429, 503) or time.monotonic() > deadline:
+            if reply.status_code == 409 and method in ("POST", "PUT"):
+                # Already there: an earlier attempt was applied but its answer was lost.
+                return {}
+            if reply.status_code not in (403, 404, 429, 503) or time.monotonic() > deadline:
                 raise RuntimeError(
                     f"seeding: {method} {path}: {reply.status_code} {reply.text[:300]}"
                 )
