@@ -44,6 +44,7 @@ import json
 import math
 import os
 import random
+import secrets
 import shutil
 import subprocess
 import sys
@@ -205,7 +206,7 @@ async def seed(scale: Scale, api: Api) -> Seed:
     started = time.perf_counter()
     rng = random.Random(12)
     admin = token("bench-admin", PrincipalKind.EMPLOYEE, HOME, ["admin"])
-    tag = f"b{scale.name[:2]}{rng.randrange(16**4):04x}"
+    tag = f"b{scale.name[:2]}{secrets.token_hex(3)}"  # unique names; the shape is seeded
     employees = [Person(f"{tag}-e{i}", HOME, False) for i in range(scale.employees)]
     orgs = [f"{tag}-org{j}" for j in range(scale.partner_orgs)]
     partners = [
