@@ -252,40 +252,25 @@ class ContentRepository:
         spaces = sorted(set(space_ids))
         if not spaces or limit <= 0:
             return []
+        base: dict[str, Any] = {"state": ItemState.PUBLISHED.value}
+        if before is not None:
+            base["_id"] = {"$lt": before}
         if self._cache is not None and post_type is None and not tag and not pinned_only:
-            cached = await self._cached_feed(self._cache, spaces, before=before, limit=limit)
+            cached = await self._cached_feed(self._cache, spaces, base, before=before, limit=limit)
             if cached is not None:
                 return cached
-        return await self._db_feed(
-            spaces,
-            before=before,
-            limit=limit,
-            post_type=post_type,
-            tag=tag,
-            pinned_only=pinned_only,
-        )
-
-    async def _db_feed(
-        self,
-        spaces: Sequence[str],
-        *,
-        before: str | None,
-        limit: int,
-        post_type: PostType | None = None,
-        tag: str = "",
-        pinned_only: bool = False,
-    ) -> list[Post]:
-        if not spaces:
-            return []
-        base: dict[str, Any] = {"state": ItemState.PUBLISHED.value}
         if post_type is not None:
             base["type"] = post_type.value
         if tag:
             base["tags"] = tag
         if pinned_only:
             base["pinned"] = True
-        if before is not None:
-            base["_id"] = {"$lt": before}
+        return await self._db_feed(spaces, base, limit)
+
+    async def _db_feed(self, spaces: Sequence[str], base: Document, limit: int) -> list[Post]:
+        """The keyset query of :meth:`feed` with the filter ``base``, per chunk of spaces."""
+        if not spaces:
+            return []
         chunks = [spaces[i : i + FEED_CHUNK] for i in range(0, len(spaces), FEED_CHUNK)]
         found = await asyncio.gather(
             *(
@@ -304,7 +289,13 @@ class ContentRepository:
         return [post_from(d) for d in docs]
 
     async def _cached_feed(
-        self, cache: PostCache, spaces: Sequence[str], *, before: str | None, limit: int
+        self,
+        cache: PostCache,
+        spaces: Sequence[str],
+        base: Document,
+        *,
+        before: str | None,
+        limit: int,
     ) -> list[Post] | None:
         """The feed from the space timelines and the posts' copies; the spaces without a
         complete timeline from the database (their timelines then built in the
@@ -315,7 +306,7 @@ class ContentRepository:
             return None
         warm_ids = sorted((p for ids in read.ids.values() for p in ids), reverse=True)[:limit]
         cold_posts, docs = await asyncio.gather(
-            self._db_feed(read.cold, before=before, limit=limit), self._post_docs(warm_ids)
+            self._db_feed(read.cold, base, limit), self._post_docs(warm_ids)
         )
         if read.cold:
             self._build_later(cache, read.cold)
