@@ -552,19 +552,29 @@ def step_up(
     workdir: Path,
     label: str,
 ) -> list[Step]:
-    """Run the steps in order and stop after the first one that misses the target."""
-    steps = []
-    for rate in rates:
+    """Run the steps in order and stop after the first one that misses the target; if
+    that was the first, halve the rate until one passes (down to 2/s), so the sustained
+    rate is a figure even far below the steps planned."""
+
+    def run(rate: int) -> Step:
         step = attack(make_targets(int(rate * seconds)), rate, seconds, workdir)
-        steps.append(step)
         errors = ", ".join(f"{k}: {v}" for k, v in step.errors.items()) or "none"
         print(
             f"    {label} {rate:>5}/s: served {step.throughput:7.1f}/s  p50 {step.p50_ms:7.1f} ms"
             f"  p99 {step.p99_ms:8.1f} ms  errors {errors}  {'ok' if step.passed else 'MISSED'}",
             flush=True,
         )
-        if not step.passed:
+        return step
+
+    steps = []
+    for rate in rates:
+        steps.append(run(rate))
+        if not steps[-1].passed:
             break
+    lower = rates[0] // 2
+    while not any(st.passed for st in steps) and lower >= 2:
+        steps.insert(0, run(lower))
+        lower //= 2
     return steps
 
 
