@@ -215,25 +215,28 @@ async def test_without_redis_the_service_reads_the_database(infra: Any, tmp_path
             assert [p.post_id for p in feed.posts] == [p.post_id for p in reversed(made)]
 
 
+async def _tally(call: Any) -> roundtrips.Tally:
+    """The round trips a finished call reported in its trailer."""
+    await call
+    return roundtrips.Tally.decode(str(dict(await call.trailing_metadata())[roundtrips.TRAILER]))
+
+
+async def _warm_space_of_twelve(h: PostHarness, redis: Redis, author: str, reader: str) -> str:
+    space = await _space(h, author, reader)
+    for n in range(12):
+        await _post(h, author, space, f"Post {n}")
+    await _warm(h, redis, reader, space)
+    return space
+
+
 async def test_a_warm_home_feed_makes_no_database_round_trip(
     h: PostHarness, redis: Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(roundtrips, "EXPOSE", True)
-    space = await _space(h, "gus", "hal")
-    for n in range(12):
-        await _post(h, "gus", space, f"Post {n}")
-    await _warm(h, redis, "hal", space)
-
-    async def trips() -> roundtrips.Tally:
-        call = h.stub.ListHomeFeed(
-            pb.ListHomeFeedRequest(page_size=10), metadata=h.auth("hal"), timeout=10
-        )
-        await call
-        trailer = dict(await call.trailing_metadata())[roundtrips.TRAILER]
-        return roundtrips.Tally.decode(str(trailer))
-
-    await trips()  # the first one fills the cached space set
-    warm = await trips()
+    await _warm_space_of_twelve(h, redis, "gus", "hal")
+    request = pb.ListHomeFeedRequest(page_size=10)
+    await _tally(h.stub.ListHomeFeed(request, metadata=h.auth("hal"), timeout=10))  # fills
+    warm = await _tally(h.stub.ListHomeFeed(request, metadata=h.auth("hal"), timeout=10))
     # The spaces, the page's ids and its posts: three cache round trips, no database.
     assert (warm.db, warm.cache, warm.rpc) == (0, 3, 0), warm
 
@@ -288,15 +291,9 @@ async def test_a_warm_space_feed_makes_no_database_round_trip(
     h: PostHarness, redis: Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(roundtrips, "EXPOSE", True)
-    space = await _space(h, "max", "ned")
-    for n in range(12):
-        await _post(h, "max", space, f"Post {n}")
-    await _warm(h, redis, "ned", space)
-    call = h.stub.ListSpaceFeed(
-        pb.ListSpaceFeedRequest(space_id=space, page_size=10), metadata=h.auth("ned"), timeout=10
-    )
-    await call
-    warm = roundtrips.Tally.decode(str(dict(await call.trailing_metadata())[roundtrips.TRAILER]))
+    space = await _warm_space_of_twelve(h, redis, "max", "ned")
+    request = pb.ListSpaceFeedRequest(space_id=space, page_size=10)
+    warm = await _tally(h.stub.ListSpaceFeed(request, metadata=h.auth("ned"), timeout=10))
     # The caller's view of the space, the page's ids, its posts.
     assert (warm.db, warm.cache, warm.rpc) == (0, 3, 0), warm
 
