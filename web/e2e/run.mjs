@@ -271,8 +271,11 @@ const flows = {
     await compose(bob, { title, body: "Short note." });
     await bob.getByTestId("space-feed").getByRole("link", { name: title }).waitFor();
     await shot(bob, "phone-community");
-    // Keyboard: the skip link leads to the main content.
+    // Keyboard: the skip link leads to the main content. A fresh load, so the first Tab
+    // starts from the document (a hash route keeps whatever had focus before).
     await go(bob, "/");
+    await bob.reload();
+    await bob.locator("#main h1").first().waitFor();
     await bob.keyboard.press("Tab");
     check((await bob.evaluate(() => document.activeElement?.textContent)) === "Skip to content", "the first Tab reaches the skip link");
     await bob.keyboard.press("Enter");
