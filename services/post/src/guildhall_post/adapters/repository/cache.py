@@ -217,6 +217,22 @@ class PostCache:
         self._building.difference_update(space_ids)
 
 
+def _stamped(counters: tuple[int, int], until_ms: int, body: Mapping[str, Any]) -> bytes:
+    """A cached answer with the counters it was computed under and its expiry (0: none)."""
+    return bson.encode({"a": counters[0], "g": counters[1], "until": until_ms, **body})
+
+
+def _exact(stored: Any, counters: tuple[int, int], now_ms: int) -> Document | None:
+    """The answer :func:`_stamped` stored, if it is still exact: the same counters, and
+    its expiry not passed; None otherwise."""
+    if not isinstance(stored, bytes) or not stored:
+        return None
+    doc = bson.decode(stored, codec_options=_CODEC)
+    if (doc["a"], doc["g"]) != counters or (doc["until"] and now_ms >= doc["until"]):
+        return None
+    return doc
+
+
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
@@ -263,12 +279,8 @@ class SpaceSetCache:
             kc.warn("space set read", exc)
             return None, None
         counters = (int(access or 0), int(gen or 0))
-        if isinstance(stored, bytes) and stored:
-            value = bson.decode(stored, codec_options=_CODEC)
-            fresh = (value["a"], value["g"]) == counters
-            if fresh and (value["until"] == 0 or now_ms < value["until"]):
-                return list(value["spaces"]), counters
-        return None, counters
+        value = _exact(stored, counters, now_ms)
+        return (None if value is None else list(value["spaces"])), counters
 
     async def keep(
         self,
@@ -279,9 +291,7 @@ class SpaceSetCache:
         until_ms: int,
     ) -> None:
         """Store a list computed under ``counters``, valid until ``until_ms`` (0: no end)."""
-        value = bson.encode(
-            {"a": counters[0], "g": counters[1], "until": until_ms, "spaces": list(spaces)}
-        )
+        value = _stamped(counters, until_ms, {"spaces": list(spaces)})
         try:
             kc.trip()
             await self._r.set(self._key(person_id, variant), value, ex=self.TTL_S)
@@ -321,10 +331,8 @@ class SpaceSetCache:
         counters = (int(access or 0), int(gen or 0))
         out = {}
         for space_id, value in zip(space_ids, stored, strict=True):
-            if not isinstance(value, bytes):
-                continue
-            doc = bson.decode(value, codec_options=_CODEC)
-            if (doc["a"], doc["g"]) == counters and (doc["until"] == 0 or now_ms < doc["until"]):
+            doc = _exact(value, counters, now_ms)
+            if doc is not None:
                 out[space_id] = doc
         return out, counters
 
@@ -338,10 +346,7 @@ class SpaceSetCache:
         """Store views computed under ``counters``: space -> (view, valid until ms or 0)."""
         if not views:
             return
-        fields = {
-            space: bson.encode({"a": counters[0], "g": counters[1], "until": until, **view})
-            for space, (view, until) in views.items()
-        }
+        fields = {space: _stamped(counters, until, view) for space, (view, until) in views.items()}
         key = self._views(person_id, variant)
         try:
             kc.trip()
