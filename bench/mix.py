@@ -57,13 +57,14 @@ from typing import Any
 
 import httpx2
 
-from bench import ceilings
+from bench import bulk, ceilings
 from guildhall_kit.auth import PrincipalKind, mint_token
 from guildhall_kit.auth.devkeys import ensure_dev_keys
 
 ROOT = Path(os.environ.get("GUILDHALL_ROOT", Path(__file__).resolve().parents[1]))
 LOCAL = ROOT / ".local"
 RESULTS = ROOT / "bench" / "results"
+MONGO = os.environ.get("GUILDHALL_MONGO_URI", "mongodb://127.0.0.1:27027/")
 GATEWAY = os.environ.get("GUILDHALL_BENCH_GATEWAY", "http://127.0.0.1:8080")
 HOME = "home"
 P99_TARGET_MS = 50.0
@@ -84,6 +85,8 @@ class Scale:
     posts: int
     rates: tuple[int, ...]
     seconds: float
+    bulk: bool = False
+    """Seeded straight into the databases (:mod:`bench.bulk`) rather than through the API."""
 
 
 SCALES = {
@@ -91,6 +94,13 @@ SCALES = {
     "quick": Scale("quick", 120, 2, 3, 12, 2, 200, (10, 20, 40), 6.0),
     "small": Scale("small", 1_000, 4, 5, 100, 4, 3_000, (25, 50, 100, 200, 400, 700, 1000), 15.0),
     "10x": Scale("10x", 10_000, 10, 5, 1_000, 10, 30_000, (25, 50, 100, 200, 400), 15.0),
+    # The issue's scales, seeded in bulk: the default and the reference deployment.
+    "default": Scale(
+        "default", 40_000, 30, 5, 5_000, 60, 100_000, (25, 50, 100, 200, 400, 1000), 15.0, True
+    ),
+    "full": Scale(
+        "full", 400_000, 300, 5, 50_000, 600, 1_000_000, (25, 50, 100, 200, 400), 15.0, True
+    ),
 }
 
 
@@ -128,6 +138,8 @@ class Seed:
     questions: list[tuple[str, str]]  # (question id, space id)
     posts: list[tuple[str, str]]  # (post id, space id)
     seconds: float = 0.0
+    summary: str = ""
+    """What was seeded, when more than ``people`` (a bulk seed samples its population)."""
 
 
 class Api:
@@ -328,6 +340,23 @@ async def seed(scale: Scale, api: Api) -> Seed:
     )
 
 
+async def bulk_seed(scale: Scale) -> Seed:
+    """The enterprise of a bulk scale, written into the databases (:mod:`bench.bulk`)."""
+    got = await bulk.seed(bulk.BULK_SCALES[scale.name], MONGO, tags=TAGS, home=HOME)
+    print(f"  {got.summary}", flush=True)
+    people = [Person(p.person_id, p.org_id, p.partner, spaces=p.spaces) for p in got.people]
+    return Seed(
+        scale.name,
+        people,
+        got.communities,
+        got.pinholes,
+        got.questions,
+        got.posts,
+        got.seconds,
+        got.summary,
+    )
+
+
 def _seed_file(scale: Scale) -> Path:
     return LOCAL / "bench" / f"seed-{scale.name}.json"
 
@@ -345,17 +374,19 @@ async def seeded(scale: Scale, api: Api) -> Seed:
             [(q[0], q[1]) for q in raw["questions"]],
             [(p[0], p[1]) for p in raw["posts"]],
             raw["seconds"],
+            raw.get("summary", ""),
         )
-        probe = found.people[0]
+        space = found.posts[0][1]
+        probe = next(p for p in found.people if space in p.spaces)
         reply = await api.http.get(
-            f"/v1/spaces/{probe.spaces[0]}/posts?page_size=1",
+            f"/v1/spaces/{space}/posts?page_size=1",
             headers={"authorization": f"Bearer {probe.token}"},
         )
         if reply.status_code == 200 and reply.json().get("posts"):
             print(f"  reusing the {scale.name} seed ({path.relative_to(ROOT)})")
             return found
         print("  the saved seed is not in the database any more; seeding again")
-    made = await seed(scale, api)
+    made = await (bulk_seed(scale) if scale.bulk else seed(scale, api))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(asdict(made)))
     print(f"  seeded in {made.seconds:.0f} s ({api.sent} requests)")
@@ -981,6 +1012,8 @@ async def notify_under_load(
 
 
 def describe(s: Seed) -> str:
+    if s.summary:
+        return s.summary
     employees = sum(not p.partner for p in s.people)
     return (
         f"{employees:,} employees, {len(s.people) - employees:,} partner staff, "

@@ -42,7 +42,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import accumulate
-from typing import Any
+from typing import Any, Protocol
 
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -119,12 +119,23 @@ def _ms(value: datetime) -> datetime:
     return value.replace(microsecond=value.microsecond // 1000 * 1000)
 
 
+class Sink(Protocol):
+    """Told of every document the seed writes (for projecting it elsewhere in bulk)."""
+
+    def add(self, collection: str, doc: Document) -> None: ...
+
+    async def flush(self, *, force: bool = False) -> None: ...
+
+
 class _Writer:
     """Batched inserts per collection, with the outbox entries of each document."""
 
-    def __init__(self, db: AsyncDatabase[Document], outbox: Outbox | None) -> None:
+    def __init__(
+        self, db: AsyncDatabase[Document], outbox: Outbox | None, sink: Sink | None = None
+    ) -> None:
         self.db = db
         self.outbox = outbox
+        self.sink = sink
         self.pending: dict[str, list[Document]] = {}
         self.counts: dict[str, int] = {}
         self.events = 0
@@ -153,6 +164,8 @@ class _Writer:
 
     def add(self, collection: str, doc: Document) -> None:
         self.pending.setdefault(collection, []).append(doc)
+        if self.sink is not None:
+            self.sink.add(collection, doc)
 
     async def flush(self, *, force: bool = False) -> None:
         for name, docs in list(self.pending.items()):
@@ -160,6 +173,8 @@ class _Writer:
                 await self.db[name].insert_many(docs, ordered=False)
                 self.counts[name] = self.counts.get(name, 0) + len(docs)
                 self.pending[name] = []
+        if self.sink is not None:
+            await self.sink.flush(force=force)
 
 
 def _picks(rng: random.Random, cumulative: list[float], count: int, total: float) -> list[int]:
@@ -197,11 +212,14 @@ async def seed(
     events: bool = True,
     rng_seed: int = 7,
     log: Callable[[str], None] = print,
+    prefix: str = "",
+    sink: Sink | None = None,
 ) -> Enterprise:
-    """Write an enterprise of ``scale`` into ``db`` (which should be empty).
+    """Write an enterprise of ``scale`` into ``db`` (empty, or holding no id that starts
+    with ``prefix``: every id and community name the seed makes starts with it).
 
-    Returns what was written, with samples. Blocks on MongoDB for the whole
-    seed (minutes at full scale).
+    ``sink`` is told of every document written. Returns what was written, with samples.
+    Blocks on MongoDB for the whole seed (minutes at full scale).
     """
     started = time.perf_counter()
     rng = random.Random(rng_seed)
@@ -211,9 +229,9 @@ async def seed(
         if events
         else None
     )
-    w = _Writer(db, outbox)
+    w = _Writer(db, outbox, sink)
     out = Enterprise(scale)
-    people = [f"e{p:06d}" for p in range(scale.people)]
+    people = [f"{prefix}e{p:06d}" for p in range(scale.people)]
     picks = _people_picks(scale, rng)
     members: list[list[int]] = [[] for _ in range(scale.communities)]
     for p, chosen in enumerate(picks):
@@ -231,14 +249,14 @@ async def seed(
         w.add(d.PEOPLE, {"_id": person, "kind": "employee", "org_id": HOME})
     await w.flush()
 
-    seeder = _Seeder(w, out, rng, people, now)
+    seeder = _Seeder(w, out, rng, people, now, prefix)
     states: dict[int, tuple[Community, Principal]] = {}
     for c in range(scale.communities):
         states[c] = seeder.community(c, members[c])
         await w.flush()
     log(f"  communities and memberships written ({time.perf_counter() - started:.1f}s)")
 
-    orgs = [f"org-{o:03d}" for o in range(scale.partner_orgs)]
+    orgs = [f"{prefix}org-{o:03d}" for o in range(scale.partner_orgs)]
     suspended = set(rng.sample(orgs, k=max(0, len(orgs) // 50)))
     for o, org in enumerate(orgs):
         kind = ("vendor", "supplier", "customer")[o % 3]
@@ -260,11 +278,12 @@ async def seed(
     log(f"  indexes built ({out.index_seconds:.1f}s)")
 
     ranked = sorted(range(scale.communities), key=lambda c: -len(members[c]))
-    out.largest = [(f"c{c:06d}", len(members[c])) for c in ranked[:5]]
+    out.largest = [(f"{prefix}c{c:06d}", len(members[c])) for c in ranked[:5]]
     out.busiest = [people[p] for p in range(0, scale.experts, 200)][:50]
     out.regulars = [people[p] for p in range(scale.experts, scale.people, 997)][:50]
     for person in (*out.busiest, *out.regulars):
-        out.memberships_of[person] = [f"c{c:06d}" for c in picks[int(person[1:])]]
+        index = int(person.removeprefix(prefix)[1:])
+        out.memberships_of[person] = [f"{prefix}c{c:06d}" for c in picks[index]]
     out.counts = dict(w.counts)
     out.events = w.events
     out.seconds = time.perf_counter() - started
@@ -280,6 +299,7 @@ class _Seeder:
     rng: random.Random
     people: list[str]
     now: datetime
+    prefix: str = ""
 
     def community(self, c: int, member_ids: list[int]) -> tuple[Community, Principal]:
         """Create community ``c`` with its members; its final state and owner."""
@@ -305,12 +325,12 @@ async def build_indexes(db: AsyncDatabase[Document]) -> float:
 
 def _community(s: _Seeder, c: int, member_ids: list[int]) -> tuple[Community, Principal]:
     w, out, rng, people, now = s.w, s.out, s.rng, s.people, s.now
-    cid = f"c{c:06d}"
+    cid = f"{s.prefix}c{c:06d}"
     roll = rng.random()
     visibility = (
         Visibility.OPEN if roll < 0.70 else Visibility.PRIVATE if roll < 0.95 else Visibility.SECRET
     )
-    name = f"{TOPICS[c % len(TOPICS)].title()} {c:06d}"
+    name = f"{TOPICS[c % len(TOPICS)].title()} {s.prefix}{c:06d}"
     created = _ms(now - timedelta(days=rng.uniform(30, 730)))
     owner = Principal(people[member_ids[0]], PrincipalKind.EMPLOYEE, HOME)
     change = dom.create_community(
@@ -386,7 +406,7 @@ def _pinhole(
     cid = community.id
     at = _ms(now - timedelta(days=rng.uniform(1, 60)))
     expires = _ms(now + timedelta(days=rng.uniform(30, 180))) if rng.random() < 1 / 3 else None
-    pid = f"ph{i:05d}"
+    pid = f"{s.prefix}ph{i:05d}"
     change = dom.propose_pinhole(
         community,
         owner,
