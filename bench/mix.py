@@ -104,6 +104,10 @@ SCALES = {
 }
 
 
+TENFOLD = {"small": "10x", "default": "full"}
+"""The scale with ten times the data of each scale, for repeating its key latencies."""
+
+
 # --- seeding through the API ---------------------------------------------------------
 
 
@@ -904,6 +908,32 @@ def markdown(result: dict[str, Any]) -> str:
             f"| {kind} | {t.get('db', '-')} | {t.get('cache', '-')} | {t.get('rpc', '-')} "
             f"| {t.get('status', '-')} |"
         )
+    tenfold = result.get("tenfold") or {}
+    if tenfold:
+        base, big = tenfold["base"], tenfold["step"]
+        lines += [
+            "",
+            f"## Ten times the data: `{tenfold['scale']}`, the mix at {tenfold['rate']}/s",
+            "",
+            f"Seed: {tenfold['seed']}. Same rate, same mix, people drawn from the larger "
+            "population; the step at this scale is the one of the table above.",
+            "",
+            f"| type | p50 ms, `{result['scale']}` | p99 ms, `{result['scale']}` "
+            f"| p50 ms, `{tenfold['scale']}` | p99 ms, `{tenfold['scale']}` | p99 ratio |",
+            "|---|---|---|---|---|---|",
+            f"| all | {_fmt(base['p50_ms'])} | {_fmt(base['p99_ms'])} | {_fmt(big['p50_ms'])} "
+            f"| {_fmt(big['p99_ms'])} | {tenfold['p99_ratio']:.2f} |",
+        ]
+        for kind, v in big["by_type"].items():
+            b = base["by_type"].get(kind, {})
+            p99 = b.get("p99_ms", float("nan"))
+            ratio = v["p99_ms"] / p99 if p99 and not math.isnan(p99) else float("nan")
+            lines.append(
+                f"| {kind} | {_fmt(b.get('p50_ms', float('nan')))} | {_fmt(p99)} "
+                f"| {_fmt(v['p50_ms'])} | {_fmt(v['p99_ms'])} | {_fmt(ratio)} |"
+            )
+        errors = ", ".join(f"{k}: {v}" for k, v in big["errors"].items()) or "none"
+        lines.append(f"\nErrors at ten times the data: {errors}.")
     if result.get("profile"):
         lines += ["", f"## Profile at {result['profile_rate']}/s (py-spy, own time)", ""]
         for name, rows in result["profile"].items():
@@ -935,6 +965,21 @@ def table(result: dict[str, Any]) -> list[dict[str, str]]:
                 "ceiling": f"{_fmt(kafka.get('p99_ms', float('nan')))} (Kafka produce → consume)",
                 "ratio": "-",
                 "target": "≤ 250",
+            }
+        )
+    tenfold = result.get("tenfold") or {}
+    if tenfold:
+        rows.append(
+            {
+                "figure": (
+                    f"p99 at ten times the data (`{tenfold['scale']}`) over p99 at this scale, "
+                    f"mix at {tenfold['rate']}/s"
+                ),
+                "measured": f"{tenfold['p99_ratio']:.2f} ({_fmt(tenfold['step']['p99_ms'])} ms "
+                f"against {_fmt(tenfold['base']['p99_ms'])} ms)",
+                "ceiling": "-",
+                "ratio": "-",
+                "target": "≤ 1.5",
             }
         )
     for kind in ("home feed", "space feed"):
@@ -1022,6 +1067,43 @@ def describe(s: Seed) -> str:
     )
 
 
+async def at_tenfold(
+    big: Scale,
+    http: httpx2.AsyncClient,
+    steps: list[Step],
+    best: int,
+    *,
+    workdir: Path,
+    rng: random.Random,
+) -> dict[str, Any]:
+    """The mix at the sustained rate (or the lowest rate stepped) again, at ten times the
+    data: ``big`` seeded (or reused), quiet and warm."""
+    rate = best or min(st.rate for st in steps)
+    base = next(st for st in steps if st.rate == rate)
+    print(f"==> ten times the data ({big.name}): seed, then the mix at {rate}/s", flush=True)
+    t = await seeded(big, Api(http))
+    for p in t.people:
+        kind = PrincipalKind.PARTNER if p.partner else PrincipalKind.EMPLOYEE
+        p.token = token(p.person_id, kind, p.org_id)
+    await quiesce()
+    warm_up(t, workdir)
+    step = attack(mix_targets(t, int(rate * base.seconds), rng), rate, base.seconds, workdir)
+    ratio = step.p99_ms / base.p99_ms if base.p99_ms else float("nan")
+    print(
+        f"    {big.name} at {rate}/s: p50 {step.p50_ms:.1f} ms, p99 {step.p99_ms:.1f} ms "
+        f"({ratio:.2f} of {base.p99_ms:.1f} ms), errors {step.errors or 'none'}",
+        flush=True,
+    )
+    return {
+        "scale": big.name,
+        "seed": describe(t),
+        "rate": rate,
+        "base": asdict(base),
+        "step": asdict(step),
+        "p99_ratio": ratio,
+    }
+
+
 async def run(args: argparse.Namespace) -> int:
     scale = SCALES[args.scale]
     rates = [int(r) for r in args.rates.split(",")] if args.rates else list(scale.rates)
@@ -1072,6 +1154,11 @@ async def run(args: argparse.Namespace) -> int:
             if best
             else {}
         )
+        tenfold = TENFOLD.get(scale.name) if args.tenfold is not False else None
+        if tenfold and (args.tenfold or scale.name == "default"):
+            result["tenfold"] = await at_tenfold(
+                SCALES[tenfold], http, steps, best, workdir=workdir, rng=rng
+            )
     result["mix_steps"] = [asdict(x) for x in steps]
     result["mix_sustained"] = best
     result["seconds"] = time.perf_counter() - started
@@ -1090,6 +1177,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", choices=sorted(SCALES), default="small")
     parser.add_argument("--seconds", type=float, default=0.0, help="seconds per step")
     parser.add_argument("--rates", default="", help="comma-separated rates to step through")
+    parser.add_argument(
+        "--tenfold",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="repeat the mix at the sustained rate at ten times the data "
+        "(default scale -> full, small -> 10x; on by default for the default scale)",
+    )
     return asyncio.run(run(parser.parse_args(argv)))
 
 
