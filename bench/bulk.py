@@ -423,7 +423,8 @@ async def seed(scale: BulkScale, mongo: str, *, tags: list[str], home: str) -> S
             rng_seed=7,
             prefix=prefix,
             sink=projection,
-            log=lambda line: print(f"  {line.strip()}", flush=True),
+            log=lambda line: print(f"\n  {line.strip()}", flush=True),
+            progress=lambda done, total: _progress("communities", done, total, started),
         )
         await projection.flush(force=True)
         count = int(e.people * POSTS_PER_PERSON)

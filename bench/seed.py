@@ -214,11 +214,13 @@ async def seed(
     log: Callable[[str], None] = print,
     prefix: str = "",
     sink: Sink | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Enterprise:
     """Write an enterprise of ``scale`` into ``db`` (empty, or holding no id that starts
     with ``prefix``: every id and community name the seed makes starts with it).
 
-    ``sink`` is told of every document written. Returns what was written, with samples.
+    ``sink`` is told of every document written; ``progress(done, total)`` of the
+    communities written. Returns what was written, with samples.
     Blocks on MongoDB for the whole seed (minutes at full scale).
     """
     started = time.perf_counter()
@@ -254,6 +256,8 @@ async def seed(
     for c in range(scale.communities):
         states[c] = seeder.community(c, members[c])
         await w.flush()
+        if progress is not None:
+            progress(c + 1, scale.communities)
     log(f"  communities and memberships written ({time.perf_counter() - started:.1f}s)")
 
     orgs = [f"{prefix}org-{o:03d}" for o in range(scale.partner_orgs)]
