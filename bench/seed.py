@@ -252,12 +252,7 @@ async def seed(
     await w.flush()
 
     seeder = _Seeder(w, out, rng, people, now, prefix)
-    states: dict[int, tuple[Community, Principal]] = {}
-    for c in range(scale.communities):
-        states[c] = seeder.community(c, members[c])
-        await w.flush()
-        if progress is not None:
-            progress(c + 1, scale.communities)
+    states = await _communities(seeder, members, progress)
     log(f"  communities and memberships written ({time.perf_counter() - started:.1f}s)")
 
     orgs = [f"{prefix}org-{o:03d}" for o in range(scale.partner_orgs)]
@@ -292,6 +287,19 @@ async def seed(
     out.events = w.events
     out.seconds = time.perf_counter() - started
     return out
+
+
+async def _communities(
+    seeder: _Seeder, members: list[list[int]], progress: Callable[[int, int], None] | None
+) -> dict[int, tuple[Community, Principal]]:
+    """Every community with its members, written; each one's final state and owner."""
+    states: dict[int, tuple[Community, Principal]] = {}
+    for c, member_ids in enumerate(members):
+        states[c] = seeder.community(c, member_ids)
+        await seeder.w.flush()
+        if progress is not None:
+            progress(c + 1, len(members))
+    return states
 
 
 @dataclass
