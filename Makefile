@@ -131,7 +131,7 @@ $(VEGETA):
 
 .PHONY: bench bench-quick bench-services
 bench: install protos infra-up $(VEGETA) ## the platform under the mix through the gateway: seed, ceilings, rate steps (docs/performance.md)
-	@GUILDHALL_VEGETA=$(VEGETA) $(PY) -m bench.mix --scale $(or $(SCALE),default)
+	@GUILDHALL_VEGETA=$(VEGETA) $(PY) -m bench.mix --scale $(or $(SCALE),default) $(BENCH_ARGS)
 
 bench-quick: install protos infra-up $(VEGETA) ## the 60-second version of `make bench` that CI runs (reports, never judges)
 	@GUILDHALL_VEGETA=$(VEGETA) $(PY) -m bench.mix --scale quick

@@ -1105,7 +1105,7 @@ async def at_tenfold(
 
 
 async def run(args: argparse.Namespace) -> int:
-    scale = SCALES[args.scale]
+    scale = SCALES["full" if args.full else args.scale]
     rates = [int(r) for r in args.rates.split(",")] if args.rates else list(scale.rates)
     seconds = args.seconds or scale.seconds
     workdir = LOCAL / "bench" / "work"
@@ -1174,7 +1174,10 @@ async def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--scale", choices=sorted(SCALES), default="small")
+    parser.add_argument("--scale", choices=sorted(SCALES), default="default")
+    parser.add_argument(
+        "--full", action="store_true", help="the reference deployment's scale (--scale full)"
+    )
     parser.add_argument("--seconds", type=float, default=0.0, help="seconds per step")
     parser.add_argument("--rates", default="", help="comma-separated rates to step through")
     parser.add_argument(
