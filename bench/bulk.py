@@ -36,6 +36,7 @@ import bisect
 import random
 import secrets
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import accumulate
@@ -63,6 +64,12 @@ SAMPLE_EMPLOYEES = 2_000
 too): enough to spread the load over the population, few enough to warm in a minute."""
 POSTS_KEPT_PER_SPACE = 30
 """Posts (and questions) of each sampled space the mix may answer or comment on."""
+
+
+DATABASES: Mapping[str, str] = {
+    s: f"guildhall_{s}" for s in ("community", "post", "notification", "profile")
+}
+"""The databases of the running stack, by service."""
 
 
 @dataclass(frozen=True)
@@ -115,7 +122,7 @@ class _Batches:
         for (db_name, collection), docs in list(self.pending.items()):
             if docs and (force or len(docs) >= BATCH):
                 await self.dbs[db_name][collection].insert_many(docs, ordered=False)
-                key = f"{db_name.removeprefix('guildhall_')}.{collection}"
+                key = f"{db_name}.{collection}"
                 self.counts[key] = self.counts.get(key, 0) + len(docs)
                 self.pending[(db_name, collection)] = []
 
@@ -394,9 +401,16 @@ async def _posts(
     return posts, questions
 
 
-async def seed(scale: BulkScale, mongo: str, *, tags: list[str], home: str) -> Seeded:
-    """Write an enterprise of ``scale`` into the running stack's databases (see the module
-    docstring); what the mix needs of it."""
+async def seed(
+    scale: BulkScale,
+    mongo: str,
+    *,
+    tags: list[str],
+    home: str,
+    databases: Mapping[str, str] = DATABASES,
+) -> Seeded:
+    """Write an enterprise of ``scale`` into the running stack's databases (or others named
+    by service in ``databases``; see the module docstring); what the mix needs of it."""
     started = time.perf_counter()
     rng = random.Random(21)
     prefix = f"b{scale.name[0]}{secrets.token_hex(2)}-"
@@ -408,16 +422,16 @@ async def seed(scale: BulkScale, mongo: str, *, tags: list[str], home: str) -> S
     client = make_client(mongo, app_name="guildhall-bench-bulk", timeout_ms=3_600_000)
     try:
         projection = Projection(
-            post=client["guildhall_post"],
-            notification=client["guildhall_notification"],
-            profile=client["guildhall_profile"],
+            post=client[databases["post"]],
+            notification=client[databases["notification"]],
+            profile=client[databases["profile"]],
             sample=sample,
             experts=experts,
             now=now,
         )
         print(f"  the community service's documents, projected into the others ({prefix})")
         enterprise = await community_seed.seed(
-            client["guildhall_community"],
+            client[databases["community"]],
             e,
             events=False,
             rng_seed=7,
@@ -430,7 +444,7 @@ async def seed(scale: BulkScale, mongo: str, *, tags: list[str], home: str) -> S
         count = int(e.people * POSTS_PER_PERSON)
         print(f"  {count:,} posts and questions")
         content = ContentRepository(
-            client["guildhall_post"],
+            client[databases["post"]],
             Outbox(load_registry(), topic="guildhall.post.v1", source=source_for("post")),
         )
         mentionable = rng.sample(people, min(500, len(people)))
@@ -454,9 +468,9 @@ async def seed(scale: BulkScale, mongo: str, *, tags: list[str], home: str) -> S
         for user, org in enterprise.partner_users
         if reachable.get(org)
     ]
-    counts = {**{f"community.{k}": v for k, v in enterprise.counts.items()}}
+    counts = {f"{databases['community']}.{k}": v for k, v in enterprise.counts.items()}
     counts |= projection.batches.counts
-    counts["post.posts"] = count
+    counts[f"{databases['post']}.posts"] = count
     memberships = enterprise.counts.get(d.MEMBERSHIPS, 0)
     summary = (
         f"{e.people:,} employees ({e.experts:,} experts), "
