@@ -60,8 +60,8 @@ BATCH = 5_000
 POSTS_PER_PERSON = 2.5
 QUESTION_SHARE = 0.25
 SAMPLE_EMPLOYEES = 2_000
-"""Employees the mix draws its requests from (every partner user of a reachable pinhole
-too): enough to spread the load over the population, few enough to warm in a minute."""
+"""Employees the mix draws its requests from (and every partner user of an open pinhole
+their org contributes to): enough to spread the load, few enough to warm in a minute."""
 POSTS_KEPT_PER_SPACE = 30
 """Posts (and questions) of each sampled space the mix may answer or comment on."""
 
@@ -458,11 +458,14 @@ async def seed(
         for p in sorted(sample)
         if projection.spaces_of[p]
     ]
+    # The mix reads and writes in each space it draws, so partners are drawn on the open
+    # pinholes their org may write in (a viewer's write is refused, rightly).
     reachable: dict[str, list[str]] = {}
     for pinhole, (_, state, grants) in projection.pinholes.items():
         if state == "open":
-            for org in grants:
-                reachable.setdefault(org, []).append(pinhole)
+            for org, level in grants.items():
+                if level == "contributor":
+                    reachable.setdefault(org, []).append(pinhole)
     partners = [
         SeededPerson(user, org, True, reachable[org])
         for user, org in enterprise.partner_users

@@ -188,7 +188,7 @@ async def test_the_mix_sample_is_what_the_read_models_say(
             pinhole = spaces[space].pinhole
             assert pinhole is not None
             assert pinhole.state is a.PinholeState.OPEN
-            assert person.org_id in pinhole.grants
+            assert pinhole.grants[person.org_id] == "contributor"
     assert got.posts
     assert got.questions
     post_ids = [p for p, _ in got.posts[:20]]
