@@ -45,6 +45,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
+import pymongo
 from bson import Binary
 from google.protobuf.message import Message
 from opentelemetry import metrics
@@ -75,6 +76,15 @@ OUTBOX_INDEX: Final = "outbox_queue"
 
 # Every real time sorts after this; documents without the field never match it.
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+MIGRATIONS: Final = "_outbox_migrations"
+"""One document per outbox collection whose documents written before the pending marker
+were given it (``_id``: ``pending-marker:<collection>``): that scan runs once per
+database, not at every start."""
+LEGACY_TIMEOUT_SECONDS: Final = 600.0
+"""How long that scan may take (it reads whole collections on the local FerretDB)."""
+LEGACY_RETRY_SECONDS: Final = 60.0
+"""How long the relay waits before trying that scan again after it failed."""
+
 # The relay's work queue: documents with pending events.
 _QUEUE: Final = {OUTBOX_PENDING_FIELD: PENDING}
 
@@ -317,6 +327,7 @@ class OutboxRelay:
         self._hints: set[tuple[str, Any]] = set()
         self._stuck: set[tuple[str, Any]] = set()
         self._legacy_marked = False
+        self._legacy_retry_at = 0.0
 
     def hint(self, collection: str, document_id: Any) -> None:
         """That document just got events: publish it now (cheap, non-blocking)."""
@@ -350,9 +361,8 @@ class OutboxRelay:
             self._wakeup.clear()
             if self._scan_requested or loop.time() >= next_scan:
                 self._scan_requested = False
+                await self._mark_legacy_once(loop.time())
                 try:
-                    if not self._legacy_marked:
-                        await self.mark_legacy()
                     await self.publish_pending()
                 except PyMongoError as exc:
                     _log.warning("outbox scan failed; retrying at next poll", error=repr(exc))
@@ -367,20 +377,53 @@ class OutboxRelay:
             except TimeoutError:
                 pass
 
+    async def _mark_legacy_once(self, now: float) -> None:
+        """:meth:`mark_legacy` before the first scan; when it fails, the scans go on and it
+        is tried again after :data:`LEGACY_RETRY_SECONDS`, not at every poll (it reads
+        whole collections on the local FerretDB)."""
+        if self._legacy_marked or now < self._legacy_retry_at:
+            return
+        try:
+            await self.mark_legacy()
+        except PyMongoError as exc:
+            self._legacy_retry_at = now + LEGACY_RETRY_SECONDS
+            _log.warning(
+                "outbox: marking documents written before the pending marker failed; "
+                f"retrying in {LEGACY_RETRY_SECONDS:.0f} s",
+                error=repr(exc),
+            )
+
     async def mark_legacy(self) -> int:
         """Give the pending marker to documents written before it existed; return how many.
 
-        Runs once, before the relay's first scan. On MongoDB it is an index
-        range on the date; on the local FerretDB one read of each collection,
-        as every scan used to be.
+        Runs before the relay's first scan, once per collection and database: a
+        collection done is recorded in :data:`MIGRATIONS` and skipped by every later
+        start (documents written since carry the marker from their first write). On
+        MongoDB it is an index range on the date where the old index exists; on the
+        local FerretDB one read of the whole collection.
         """
         marked = 0
+        done = self._db[MIGRATIONS]
         for name in self._collections:
-            result = await self._db[name].update_many(
-                {OUTBOX_SINCE_FIELD: {"$gte": _EPOCH}, OUTBOX_PENDING_FIELD: {"$exists": False}},
-                {"$set": {OUTBOX_PENDING_FIELD: PENDING}},
-            )
+            key = f"pending-marker:{name}"
+            if await done.find_one({"_id": key}) is not None:
+                continue
+            # A migration step, not a request: it may read the whole collection, so it
+            # gets minutes rather than the client's request timeout.
+            with pymongo.timeout(LEGACY_TIMEOUT_SECONDS):
+                result = await self._db[name].update_many(
+                    {
+                        OUTBOX_SINCE_FIELD: {"$gte": _EPOCH},
+                        OUTBOX_PENDING_FIELD: {"$exists": False},
+                    },
+                    {"$set": {OUTBOX_PENDING_FIELD: PENDING}},
+                )
             marked += result.modified_count
+            await done.update_one(
+                {"_id": key},
+                {"$set": {"marked": result.modified_count, "at": datetime.now(UTC)}},
+                upsert=True,
+            )
         if marked:
             _log.info("outbox: marked documents written before the pending marker", count=marked)
         self._legacy_marked = True

@@ -31,8 +31,10 @@ from guildhall_kit.bus import (
 from guildhall_kit.bus.idempotency import ProcessedEvents
 from guildhall_kit.mongo import Document, ensure_indexes, make_client
 from guildhall_kit.outbox import (
+    MIGRATIONS,
     OUTBOX_FIELD,
     OUTBOX_INDEX,
+    OUTBOX_PENDING_FIELD,
     OUTBOX_SINCE_FIELD,
     Outbox,
     OutboxRelay,
@@ -197,6 +199,30 @@ async def test_relay_publishes_in_write_order_and_clears(
     assert published == written
     assert await things.count_documents({OUTBOX_FIELD: {"$exists": True}}) == 0
     assert await relay.publish_pending() == 0  # nothing twice
+
+
+async def test_documents_before_the_pending_marker_are_marked_once_per_database(
+    config: BusConfig, db: AsyncDatabase[Document], producer: Producer, outbox: Outbox
+) -> None:
+    things = db["things"]
+    legacy = outbox.fields(outbox.event(text("old"), key="old"))
+    del legacy[OUTBOX_PENDING_FIELD]  # as written before the marker existed
+    await things.insert_one({"_id": "old", **legacy})
+
+    relay = OutboxRelay(db, ["things"], producer, poll_seconds=60)
+    assert await relay.mark_legacy() == 1
+    assert await relay.publish_pending() == 1
+    assert [e.key for e in await topic_events(config)] == ["old"]
+    assert await db[MIGRATIONS].find_one({"_id": "pending-marker:things"}) is not None
+
+    # A later start (a restart, another replica) finds the record and reads no collection:
+    # a document without the marker now is one no current writer made, and stays unmarked.
+    await things.insert_one({"_id": "stray", **legacy})
+    again = OutboxRelay(db, ["things"], producer, poll_seconds=60)
+    assert await again.mark_legacy() == 0
+    stray = await things.find_one({"_id": "stray"})
+    assert stray is not None
+    assert OUTBOX_PENDING_FIELD not in stray
 
 
 async def test_wake_publishes_without_waiting_for_the_poll(
