@@ -382,9 +382,10 @@ async def seeded(scale: Scale, api: Api) -> Seed:
         )
         space = found.posts[0][1]
         probe = next(p for p in found.people if space in p.spaces)
+        kind = PrincipalKind.PARTNER if probe.partner else PrincipalKind.EMPLOYEE
         reply = await api.http.get(
             f"/v1/spaces/{space}/posts?page_size=1",
-            headers={"authorization": f"Bearer {probe.token}"},
+            headers={"authorization": f"Bearer {token(probe.person_id, kind, probe.org_id)}"},
         )
         if reply.status_code == 200 and reply.json().get("posts"):
             print(f"  reusing the {scale.name} seed ({path.relative_to(ROOT)})")
