@@ -16,7 +16,8 @@ running stack's databases instead, as :mod:`bench.seed` does for the community s
   organisations — the same fields those services' consumers write (their repositories'
   ``put_*`` methods; a change there must be made here too);
 - experts declare two of the mix's tags: in the profile, the post service's
-  ``rm_expertise`` and the notification service's ``experts`` (question routing);
+  ``rm_expertise`` and the notification service's ``experts`` and ``expert_tags``
+  (question routing);
 - posts and questions go through the post service's own repository
   (``ContentRepository.seed``: the documents CreatePost leaves, without events), with
   the notification service's ``items`` beside them, so an answer or a comment in the
@@ -50,6 +51,7 @@ from guildhall_kit.bus import load_registry, source_for
 from guildhall_kit.clock import new_id
 from guildhall_kit.mongo import Document, make_client
 from guildhall_kit.outbox import Outbox
+from guildhall_notification.adapters.repository.readmodels import expert_rows
 from guildhall_post.adapters.repository.content import ContentRepository
 from guildhall_post.domain.content import normalise_tags
 from guildhall_post.domain.posts import PostType, new_post
@@ -294,16 +296,15 @@ class Projection:
         b.add(self.profile, "people", person_document(person))
         if tags:
             b.add(self.post, "rm_expertise", {"_id": person_id, "declared": sorted(tags)})
-            b.add(
-                self.notification,
-                "experts",
-                {
-                    "_id": person_id,
-                    "tags": sorted(tags),
-                    "detail": [{"tag": t, "declared": True, "earned": 0} for t in sorted(tags)],
-                    "version": 1,
-                },
-            )
+            expert = {
+                "_id": person_id,
+                "tags": sorted(tags),
+                "detail": [{"tag": t, "declared": True, "earned": 0} for t in sorted(tags)],
+                "version": 1,
+            }
+            b.add(self.notification, "experts", expert)
+            for row in expert_rows(person_id, expert):
+                b.add(self.notification, "expert_tags", row)
 
     async def flush(self, *, force: bool = False) -> None:
         await self.batches.flush(force=force)

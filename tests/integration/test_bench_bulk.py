@@ -20,6 +20,7 @@ from bench import seed as community_seed
 from guildhall_kit.mongo import Document, make_client
 from guildhall_notification.adapters.repository.readmodels import ReadModels
 from guildhall_notification.domain import model as n
+from guildhall_notification.domain.routing import Expertise
 from guildhall_post.adapters.repository.readmodel import ReadModelRepository
 from guildhall_post.domain import access as a
 
@@ -154,6 +155,20 @@ async def test_notification_read_model_documents_are_the_consumers(
         person["version"],
     )
     _same(person, await ref["people"].find_one({"_id": person["_id"]}))
+
+    expert = await notification["experts"].find_one({})
+    assert expert is not None
+    detail = {d["tag"]: Expertise(d["declared"], d["earned"]) for d in expert["detail"]}
+    await models.change_expertise(expert["_id"], lambda _old: detail, event_id="seeded")
+    written = await ref["experts"].find_one({"_id": expert["_id"]})
+    assert written is not None
+    assert {k: v for k, v in written.items() if k != "_applied_events"} == expert
+    rows = notification["expert_tags"].find({"person_id": expert["_id"]}).sort("_id")
+    seeded_rows = [r async for r in rows]
+    assert seeded_rows
+    assert seeded_rows == [
+        r async for r in ref["expert_tags"].find({"person_id": expert["_id"]}).sort("_id")
+    ]
 
     item = await notification["items"].find_one({"type": "question"})
     assert item is not None

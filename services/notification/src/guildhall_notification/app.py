@@ -229,6 +229,9 @@ async def build(ctx: ServiceContext[NotificationSettings]) -> ServiceParts:
         notification_pb2_grpc.add_NotificationServiceServicer_to_server(servicer, server)
         return [SERVICE_NAME]
 
+    async def backfill_expert_rows() -> None:
+        await models.backfill_expert_rows()
+
     return ServiceParts(
         register=register,
         indexes=indexes(),
@@ -259,6 +262,7 @@ async def build(ctx: ServiceContext[NotificationSettings]) -> ServiceParts:
         outbox_collections=[ROUTINGS],
         background=[
             waker.run,
+            backfill_expert_rows,
             every(
                 settings.routing_tick_seconds,
                 routing.tick,

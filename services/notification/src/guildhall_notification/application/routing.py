@@ -162,9 +162,10 @@ class Routing:
         audience = audience_of(step)
         exclude = {chain.asker_id, *chain.asked}
         if audience is Audience.EXPERTS:
-            experts = await self._models.experts(chain.tags)
+            wanted = self._per_step * CANDIDATES_PER_PICK
+            experts = await self._models.top_experts(chain.tags, wanted + len(exclude))
             ranked = [p for p in rank(chain.tags, experts) if p not in exclude]
-            head = ranked[: self._per_step * CANDIDATES_PER_PICK]
+            head = ranked[:wanted]
             readers = await self._funnel.readers(chain.space_id, head)
             load = await self._store.open_load([p for p in head if p in readers])
             return pick(

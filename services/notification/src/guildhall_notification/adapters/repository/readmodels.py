@@ -21,6 +21,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -41,7 +42,7 @@ from guildhall_notification.domain.model import (
     Space,
     Visibility,
 )
-from guildhall_notification.domain.routing import Expertise
+from guildhall_notification.domain.routing import Expertise, rank, score
 
 PEOPLE = "people"
 SPACES = "spaces"
@@ -49,6 +50,10 @@ MEMBERSHIPS = "memberships"
 ITEMS = "items"
 COMMENTS = "comments"
 EXPERTS = "experts"
+EXPERT_TAGS = "expert_tags"
+MIGRATIONS = "migrations"
+TOP_EXPERTS_DEPTH = 512
+"""Rows of one tag a question's expert routing reads at most (see ``top_experts``)."""
 PROGRESS = "fanout_progress"
 
 
@@ -58,6 +63,7 @@ def indexes() -> list[IndexSpec]:
         IndexSpec(SPACES, [("community_id", 1)], "by_community"),
         IndexSpec(MEMBERSHIPS, [("community_id", 1), ("role", 1), ("person_id", 1)], "members"),
         IndexSpec(EXPERTS, [("tags", 1)], "by_tag"),
+        IndexSpec(EXPERT_TAGS, [("tag", 1), ("score", -1), ("person_id", 1)], "by_tag_score"),
     ]
 
 
@@ -70,6 +76,30 @@ def _person(document: Document) -> Person:
         email=str(document.get("email") or ""),
         active_at=document.get("active_at"),
     )
+
+
+def _expertise(document: Document) -> dict[str, Expertise]:
+    return {
+        str(d["tag"]): Expertise(bool(d.get("declared")), int(d.get("earned") or 0))
+        for d in document.get("detail") or ()
+    }
+
+
+def expert_rows(person_id: str, document: Document) -> list[Document]:
+    """The ``expert_tags`` rows of one ``experts`` document: one per tag, with the tag's
+    score (:func:`~guildhall_notification.domain.routing.score` of that tag alone)."""
+    version = int(document.get("version") or 0)
+    return [
+        {
+            "_id": f"{d['tag']}:{person_id}",
+            "tag": str(d["tag"]),
+            "person_id": person_id,
+            "score": score([str(d["tag"])], {str(d["tag"]): e}),
+            "version": version,
+        }
+        for d in document.get("detail") or ()
+        for e in (Expertise(bool(d.get("declared")), int(d.get("earned") or 0)),)
+    ]
 
 
 def _item(document: Document) -> Item:
@@ -374,6 +404,8 @@ class ReadModels:
         for _ in range(attempts):
             document = await collection.find_one({"_id": person_id}) or {}
             if event_id in (document.get(APPLIED_FIELD) or ()):
+                # Applied before; its rows may not be (a crash in between): write them again.
+                await self._sync_expert_rows(person_id, document)
                 return
             current = {
                 str(d["tag"]): Expertise(bool(d.get("declared")), int(d.get("earned") or 0))
@@ -404,17 +436,116 @@ class ReadModels:
             except DuplicateKeyError:
                 continue
             if result.modified_count or result.upserted_id is not None:
+                await self._sync_expert_rows(
+                    person_id, await collection.find_one({"_id": person_id})
+                )
                 return
         raise RuntimeError(f"expertise of {person_id} kept changing; will retry the event")
 
+    async def _sync_expert_rows(self, person_id: str, document: Document | None) -> None:
+        """Make the person's ``expert_tags`` rows (one per tag, with its score) those of
+        ``document``; a row of a newer version is left alone."""
+        if not document:
+            return
+        version = int(document.get("version") or 0)
+        rows = self._w[EXPERT_TAGS]
+        kept: list[str] = []
+        for row in expert_rows(person_id, document):
+            kept.append(row["tag"])
+            try:
+                await rows.update_one(
+                    {"_id": row["_id"], "version": {"$lt": version}},
+                    {"$set": {k: v for k, v in row.items() if k != "_id"}},
+                    upsert=True,
+                )
+            except DuplicateKeyError:
+                continue  # a newer version's row is stored
+        await rows.delete_many(
+            {"person_id": person_id, "tag": {"$nin": kept}, "version": {"$lt": version}}
+        )
+
+    async def backfill_expert_rows(self) -> int:
+        """Write the ``expert_tags`` rows of every person's expertise, once per database
+        (for expertise stored before the rows existed); how many people it wrote."""
+        done = self._w[MIGRATIONS]
+        if await done.find_one({"_id": EXPERT_TAGS}) is not None:
+            return 0
+        count = 0
+        batch: list[Document] = []
+        async for document in self._db[EXPERTS].find({}, batch_size=1000):
+            batch.extend(expert_rows(str(document["_id"]), document))
+            count += 1
+            if len(batch) >= 1000:
+                await self._put_rows(batch)
+                batch = []
+        await self._put_rows(batch)
+        await done.update_one({"_id": EXPERT_TAGS}, {"$set": {"people": count}}, upsert=True)
+        return count
+
+    async def _put_rows(self, rows: Sequence[Document]) -> None:
+        for row in rows:
+            with contextlib.suppress(DuplicateKeyError):
+                await self._w[EXPERT_TAGS].update_one(
+                    {"_id": row["_id"], "version": {"$lt": row["version"]}},
+                    {"$set": {k: v for k, v in row.items() if k != "_id"}},
+                    upsert=True,
+                )
+
+    async def top_experts(self, tags: Sequence[str], want: int) -> dict[str, dict[str, Expertise]]:
+        """The expertise of enough people with expertise in ``tags`` that the first ``want``
+        of :func:`~guildhall_notification.domain.routing.rank` over them are the first
+        ``want`` over everyone: each tag's best rows, read deeper until the ``want``-th
+        score beats what anyone unread could reach (the threshold algorithm) — but no
+        deeper than :data:`TOP_EXPERTS_DEPTH` rows per tag: past that, the best among
+        each tag's first rows (where scores are flat, as with declarations only, the
+        threshold is met only by reading everyone). A question reads tens or hundreds
+        of rows, not every expert of its tags."""
+        unique = sorted(set(tags))
+        if not unique or want < 1:
+            return {}
+        depth = want
+        while True:
+            lists: dict[str, list[Document]] = {}
+            for tag in unique:
+                lists[tag] = await (
+                    self._db[EXPERT_TAGS]
+                    .find({"tag": tag}, projection={"person_id": 1, "score": 1})
+                    .sort([("score", -1), ("person_id", 1)])
+                    .limit(depth)
+                    .to_list(None)
+                )
+            people = sorted({str(r["person_id"]) for rows in lists.values() for r in rows})
+            found = await self._expertise_of(people)
+            if all(len(rows) < depth for rows in lists.values()) or depth >= TOP_EXPERTS_DEPTH:
+                return found  # every row of every tag read, or as deep as a question reads
+            # Anyone unread scores at most each full list's last score in its tag, and
+            # reaches that sum only by matching each of those scores, with a person id
+            # after each of those rows' (rows sort by score, then person id, as rank does).
+            full = [rows[-1] for rows in lists.values() if len(rows) == depth]
+            bound = sum(int(last["score"]) for last in full)
+            after = max(str(last["person_id"]) for last in full)
+            ranked = rank(unique, found)
+            if len(ranked) >= want:
+                weakest = ranked[want - 1]
+                points = score(unique, found[weakest])
+                if points > bound or (points == bound and weakest <= after):
+                    return found
+            depth = min(depth * 4, TOP_EXPERTS_DEPTH)
+
+    async def _expertise_of(self, person_ids: Sequence[str]) -> dict[str, dict[str, Expertise]]:
+        found: dict[str, dict[str, Expertise]] = {}
+        for start in range(0, len(person_ids), 1000):
+            chunk = person_ids[start : start + 1000]
+            async for document in self._db[EXPERTS].find({"_id": {"$in": chunk}}):
+                found[str(document["_id"])] = _expertise(document)
+        return found
+
     async def experts(self, tags: Sequence[str]) -> dict[str, dict[str, Expertise]]:
-        """Everyone with expertise in one of ``tags``: person -> tag -> expertise."""
+        """Everyone with expertise in one of ``tags``: person -> tag -> expertise. Reads
+        every one of them (tests and repairs; routing asks :meth:`top_experts`)."""
         found: dict[str, dict[str, Expertise]] = {}
         async for document in self._db[EXPERTS].find({"tags": {"$in": list(tags)}}):
-            found[str(document["_id"])] = {
-                str(d["tag"]): Expertise(bool(d.get("declared")), int(d.get("earned") or 0))
-                for d in document.get("detail") or ()
-            }
+            found[str(document["_id"])] = _expertise(document)
         return found
 
     # ----------------------------------------------------------- fan-out progress
