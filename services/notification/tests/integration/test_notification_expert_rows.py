@@ -17,11 +17,13 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from guildhall_kit.mongo import Document, ensure_indexes, make_client
 from guildhall_notification.adapters.repository.readmodels import (
+    EXPERT_ROWS_MIGRATION,
     EXPERT_TAGS,
     EXPERTS,
     MIGRATIONS,
     TOP_EXPERTS_DEPTH,
     ReadModels,
+    expert_rows,
     indexes,
 )
 from guildhall_notification.domain.routing import Expertise, rank
@@ -75,24 +77,17 @@ async def test_a_question_reads_a_bounded_number_of_rows_per_tag(
     models = ReadModels(db, writer=db)
     people = 2 * TOP_EXPERTS_DEPTH + 200
     tag = ["sap", "abap"]  # each person declares one of the two: everyone scores 1
-    await db[EXPERT_TAGS].insert_many(
-        [
-            {"_id": f"{tag[n % 2]}:p{n:04d}", "tag": tag[n % 2], "person_id": f"p{n:04d}"}
-            | {"score": 1, "version": 1}
-            for n in range(people)
-        ]
-    )
-    await db[EXPERTS].insert_many(
-        [
-            {
-                "_id": f"p{n:04d}",
-                "tags": [tag[n % 2]],
-                "detail": [{"tag": tag[n % 2], "declared": True}],
-                "version": 1,
-            }
-            for n in range(people)
-        ]
-    )
+    experts = [
+        {
+            "_id": f"p{n:04d}",
+            "tags": [tag[n % 2]],
+            "detail": [{"tag": tag[n % 2], "declared": True}],
+            "version": 1,
+        }
+        for n in range(people)
+    ]
+    await db[EXPERTS].insert_many(experts)
+    await db[EXPERT_TAGS].insert_many([r for e in experts for r in expert_rows(str(e["_id"]), e)])
     # Flat scores: the threshold never settles it (an unread person could tie the
     # 33rd with a smaller id only in the other tag's tail), the depth does.
     found = await models.top_experts(["sap", "abap"], 33)
@@ -129,7 +124,7 @@ async def test_expertise_stored_before_the_rows_is_backfilled_once(
 
     await models.backfill_expert_rows()
     assert rank(["tax"], await models.top_experts(["tax"], 3)) == ["cy"]
-    assert await db[MIGRATIONS].find_one({"_id": EXPERT_TAGS}) is not None
+    assert await db[MIGRATIONS].find_one({"_id": EXPERT_ROWS_MIGRATION}) is not None
 
     await db[EXPERTS].insert_one(
         {"_id": "dee", "tags": ["tax"], "detail": [{"tag": "tax", "declared": True}]}

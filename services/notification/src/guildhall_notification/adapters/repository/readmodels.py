@@ -52,6 +52,8 @@ COMMENTS = "comments"
 EXPERTS = "experts"
 EXPERT_TAGS = "expert_tags"
 MIGRATIONS = "migrations"
+EXPERT_ROWS_MIGRATION = "expert_tags:rank_key"
+"""The record of the rows' backfill (their current shape: with ``rank_key``)."""
 TOP_EXPERTS_DEPTH = 512
 """Rows of one tag a question's expert routing reads at most (see ``top_experts``)."""
 PROGRESS = "fanout_progress"
@@ -63,7 +65,8 @@ def indexes() -> list[IndexSpec]:
         IndexSpec(SPACES, [("community_id", 1)], "by_community"),
         IndexSpec(MEMBERSHIPS, [("community_id", 1), ("role", 1), ("person_id", 1)], "members"),
         IndexSpec(EXPERTS, [("tags", 1)], "by_tag"),
-        IndexSpec(EXPERT_TAGS, [("tag", 1), ("score", -1), ("person_id", 1)], "by_tag_score"),
+        IndexSpec(EXPERT_TAGS, [("tag", 1), ("rank_key", 1)], "by_tag_rank"),
+        IndexSpec(EXPERT_TAGS, [("person_id", 1)], "by_person"),
     ]
 
 
@@ -85,20 +88,32 @@ def _expertise(document: Document) -> dict[str, Expertise]:
     }
 
 
+RANK_KEY_TOP = 999_999_999
+
+
 def expert_rows(person_id: str, document: Document) -> list[Document]:
     """The ``expert_tags`` rows of one ``experts`` document: one per tag, with the tag's
-    score (:func:`~guildhall_notification.domain.routing.score` of that tag alone)."""
+    score (:func:`~guildhall_notification.domain.routing.score` of that tag alone) and
+    ``rank_key``, a string in rank order (score descending, then person id): one index
+    key that MongoDB and the local FerretDB both read in order (FerretDB pushes a sort
+    down only on a string field, ADR 0018)."""
     version = int(document.get("version") or 0)
     return [
         {
             "_id": f"{d['tag']}:{person_id}",
             "tag": str(d["tag"]),
             "person_id": person_id,
-            "score": score([str(d["tag"])], {str(d["tag"]): e}),
+            "score": points,
+            "rank_key": f"{RANK_KEY_TOP - min(points, RANK_KEY_TOP):09d}|{person_id}",
             "version": version,
         }
         for d in document.get("detail") or ()
-        for e in (Expertise(bool(d.get("declared")), int(d.get("earned") or 0)),)
+        for points in (
+            score(
+                [str(d["tag"])],
+                {str(d["tag"]): Expertise(bool(d.get("declared")), int(d.get("earned") or 0))},
+            ),
+        )
     ]
 
 
@@ -454,7 +469,7 @@ class ReadModels:
             kept.append(row["tag"])
             try:
                 await rows.update_one(
-                    {"_id": row["_id"], "version": {"$lt": version}},
+                    {"_id": row["_id"], "version": {"$lte": version}},
                     {"$set": {k: v for k, v in row.items() if k != "_id"}},
                     upsert=True,
                 )
@@ -468,7 +483,7 @@ class ReadModels:
         """Write the ``expert_tags`` rows of every person's expertise, once per database
         (for expertise stored before the rows existed); how many people it wrote."""
         done = self._w[MIGRATIONS]
-        if await done.find_one({"_id": EXPERT_TAGS}) is not None:
+        if await done.find_one({"_id": EXPERT_ROWS_MIGRATION}) is not None:
             return 0
         count = 0
         batch: list[Document] = []
@@ -479,14 +494,16 @@ class ReadModels:
                 await self._put_rows(batch)
                 batch = []
         await self._put_rows(batch)
-        await done.update_one({"_id": EXPERT_TAGS}, {"$set": {"people": count}}, upsert=True)
+        await done.update_one(
+            {"_id": EXPERT_ROWS_MIGRATION}, {"$set": {"people": count}}, upsert=True
+        )
         return count
 
     async def _put_rows(self, rows: Sequence[Document]) -> None:
         for row in rows:
             with contextlib.suppress(DuplicateKeyError):
                 await self._w[EXPERT_TAGS].update_one(
-                    {"_id": row["_id"], "version": {"$lt": row["version"]}},
+                    {"_id": row["_id"], "version": {"$lte": row["version"]}},
                     {"$set": {k: v for k, v in row.items() if k != "_id"}},
                     upsert=True,
                 )
@@ -510,7 +527,7 @@ class ReadModels:
                 lists[tag] = await (
                     self._db[EXPERT_TAGS]
                     .find({"tag": tag}, projection={"person_id": 1, "score": 1})
-                    .sort([("score", -1), ("person_id", 1)])
+                    .sort("rank_key", 1)
                     .limit(depth)
                     .to_list(None)
                 )
