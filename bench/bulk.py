@@ -62,8 +62,12 @@ BATCH = 5_000
 POSTS_PER_PERSON = 2.5
 QUESTION_SHARE = 0.25
 SAMPLE_EMPLOYEES = 2_000
-"""Employees the mix draws its requests from (and every partner user of an open pinhole
-their org contributes to): enough to spread the load, few enough to warm in a minute."""
+"""Employees the mix draws its requests from (with partner users of open pinholes their
+org contributes to): enough to spread the load, few enough to warm in a minute."""
+SAMPLE_PARTNERS = 150
+"""Partner users the mix draws on, at most: the same share of the requests at every scale
+(the full scale has ten times the partner staff; drawing on all of them would make its
+mix a different one, partners' requests being the dearer kind)."""
 POSTS_KEPT_PER_SPACE = 30
 """Posts (and questions) of each sampled space the mix may answer or comment on."""
 
@@ -467,10 +471,12 @@ async def seed(
             for org, level in grants.items():
                 if level == "contributor":
                     reachable.setdefault(org, []).append(pinhole)
+    eligible = [(user, org) for user, org in enterprise.partner_users if reachable.get(org)]
     partners = [
         SeededPerson(user, org, True, reachable[org])
-        for user, org in enterprise.partner_users
-        if reachable.get(org)
+        for user, org in sorted(
+            random.Random(22).sample(eligible, min(SAMPLE_PARTNERS, len(eligible)))
+        )
     ]
     counts = {f"{databases['community']}.{k}": v for k, v in enterprise.counts.items()}
     counts |= projection.batches.counts
