@@ -151,7 +151,8 @@ class Seed:
 
 class Api:
     """The gateway over HTTP, retrying what the eventually consistent platform
-    answers while events settle (403/404/409 for a moment) and 429/503."""
+    answers while events settle (403/404/409 for a moment) and 429/503; an
+    ``already-exists`` answer to a retried write counts as done."""
 
     def __init__(self, http: httpx2.AsyncClient) -> None:
         self.http = http
@@ -168,10 +169,20 @@ class Api:
             )
             if reply.status_code < 300:
                 return reply.json() if reply.content else {}
-            if reply.status_code == 409 and method in ("POST", "PUT"):
+            if (
+                reply.status_code == 409
+                and "already-exists" in reply.text
+                and method
+                in (
+                    "POST",
+                    "PUT",
+                )
+            ):
                 # Already there: an earlier attempt was applied but its answer was lost.
                 return {}
-            if reply.status_code not in (403, 404, 429, 503) or time.monotonic() > deadline:
+            # 409 otherwise: a state the events have not brought yet (a pinhole opened a
+            # moment ago is still read-only where the post service stands).
+            if reply.status_code not in (403, 404, 409, 429, 503) or time.monotonic() > deadline:
                 raise RuntimeError(
                     f"seeding: {method} {path}: {reply.status_code} {reply.text[:300]}"
                 )
