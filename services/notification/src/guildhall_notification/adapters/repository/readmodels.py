@@ -52,8 +52,8 @@ COMMENTS = "comments"
 EXPERTS = "experts"
 EXPERT_TAGS = "expert_tags"
 MIGRATIONS = "migrations"
-EXPERT_ROWS_MIGRATION = "expert_tags:rank_key"
-"""The record of the rows' backfill (their current shape: with ``rank_key``)."""
+EXPERT_ROWS_MIGRATION = "expert_tags:rows"
+"""The record of the rows' backfill."""
 TOP_EXPERTS_DEPTH = 512
 """Rows of one tag a question's expert routing reads at most (see ``top_experts``)."""
 PROGRESS = "fanout_progress"
@@ -65,7 +65,7 @@ def indexes() -> list[IndexSpec]:
         IndexSpec(SPACES, [("community_id", 1)], "by_community"),
         IndexSpec(MEMBERSHIPS, [("community_id", 1), ("role", 1), ("person_id", 1)], "members"),
         IndexSpec(EXPERTS, [("tags", 1)], "by_tag"),
-        IndexSpec(EXPERT_TAGS, [("tag", 1), ("rank_key", 1)], "by_tag_rank"),
+        IndexSpec(EXPERT_TAGS, [("tag", 1), ("score", -1), ("person_id", 1)], "by_tag_score"),
         IndexSpec(EXPERT_TAGS, [("person_id", 1)], "by_person"),
     ]
 
@@ -88,15 +88,9 @@ def _expertise(document: Document) -> dict[str, Expertise]:
     }
 
 
-RANK_KEY_TOP = 999_999_999
-
-
 def expert_rows(person_id: str, document: Document) -> list[Document]:
     """The ``expert_tags`` rows of one ``experts`` document: one per tag, with the tag's
-    score (:func:`~guildhall_notification.domain.routing.score` of that tag alone) and
-    ``rank_key``, a string in rank order (score descending, then person id): one index
-    key that MongoDB and the local FerretDB both read in order (FerretDB pushes a sort
-    down only on a string field, ADR 0018)."""
+    score (:func:`~guildhall_notification.domain.routing.score` of that tag alone)."""
     version = int(document.get("version") or 0)
     return [
         {
@@ -104,7 +98,6 @@ def expert_rows(person_id: str, document: Document) -> list[Document]:
             "tag": str(d["tag"]),
             "person_id": person_id,
             "score": points,
-            "rank_key": f"{RANK_KEY_TOP - min(points, RANK_KEY_TOP):09d}|{person_id}",
             "version": version,
         }
         for d in document.get("detail") or ()
@@ -527,7 +520,7 @@ class ReadModels:
                 lists[tag] = await (
                     self._db[EXPERT_TAGS]
                     .find({"tag": tag}, projection={"person_id": 1, "score": 1})
-                    .sort("rank_key", 1)
+                    .sort([("score", -1), ("person_id", 1)])
                     .limit(depth)
                     .to_list(None)
                 )
