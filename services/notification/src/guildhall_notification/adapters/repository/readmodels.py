@@ -456,19 +456,10 @@ class ReadModels:
         if not document:
             return
         version = int(document.get("version") or 0)
-        rows = self._w[EXPERT_TAGS]
-        kept: list[str] = []
-        for row in expert_rows(person_id, document):
-            kept.append(row["tag"])
-            try:
-                await rows.update_one(
-                    {"_id": row["_id"], "version": {"$lte": version}},
-                    {"$set": {k: v for k, v in row.items() if k != "_id"}},
-                    upsert=True,
-                )
-            except DuplicateKeyError:
-                continue  # a newer version's row is stored
-        await rows.delete_many(
+        rows = expert_rows(person_id, document)
+        await self._put_rows(rows)
+        kept = [row["tag"] for row in rows]
+        await self._w[EXPERT_TAGS].delete_many(
             {"person_id": person_id, "tag": {"$nin": kept}, "version": {"$lt": version}}
         )
 
@@ -493,6 +484,7 @@ class ReadModels:
         return count
 
     async def _put_rows(self, rows: Sequence[Document]) -> None:
+        """Upsert ``rows``, each unless a newer version's row is stored."""
         for row in rows:
             with contextlib.suppress(DuplicateKeyError):
                 await self._w[EXPERT_TAGS].update_one(
